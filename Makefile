@@ -1,0 +1,46 @@
+# otlp-capture: build, run, test, lint, bench.
+# Every target installs what it needs: the pinned toolchain and its
+# wasm32-wasip2 target (rust-toolchain.toml), and for tests the s3s-fs server.
+
+CARGO   ?= cargo
+WASM    := target/wasm32-wasip2/release/otlp_capture_guest.wasm
+BIN     := target/release/otlp-capture
+STORE   ?= ./otel-data
+S3S_FS_VERSION := 0.14.1
+
+.PHONY: all toolchain guest build run test test-tools lint fmt clean
+
+all: build
+
+# rustup does not install a toolchain file's targets by itself on every
+# version; this does, and is a no-op when they are there.
+toolchain:
+	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
+	@rustup target list --installed | grep -q wasm32-wasip2 || rustup target add wasm32-wasip2
+
+guest: toolchain
+	$(CARGO) build --target wasm32-wasip2 --release -p otlp-capture-guest
+
+build: guest
+	$(CARGO) build --release -p otlp-capture
+
+run: build
+	$(BIN) serve --store $(STORE)
+
+# The S3 server the end-to-end tests start on 127.0.0.1.
+test-tools:
+	@command -v s3s-fs >/dev/null 2>&1 || $(CARGO) install s3s-fs@$(S3S_FS_VERSION) --locked --features binary
+
+test: guest test-tools
+	$(CARGO) test --release --workspace
+
+lint: guest
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release -p otlp-capture-guest --target wasm32-wasip2 -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean

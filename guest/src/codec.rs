@@ -1,0 +1,177 @@
+//! Decoding and encoding of OTLP export requests: protobuf, and OTLP/JSON per
+//! the specification's JSON mapping, always stored as protobuf.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde::de::DeserializeOwned;
+
+use crate::model::{PayloadEncoding, ProcessorError, Signal};
+
+/// One decoded OTLP export request of any signal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OtlpRequest {
+    /// A trace export.
+    Traces(ExportTraceServiceRequest),
+    /// A metrics export.
+    Metrics(ExportMetricsServiceRequest),
+    /// A logs export.
+    Logs(ExportLogsServiceRequest),
+}
+
+impl OtlpRequest {
+    /// Decodes `payload` as an export request of `signal`, then checks the
+    /// trace and span ids it carries have OTLP's lengths.
+    pub fn decode(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> Result<Self, ProcessorError> {
+        let request = match (signal, encoding) {
+            (Signal::Traces, PayloadEncoding::Protobuf) => OtlpRequest::Traces(decode_protobuf(payload)?),
+            (Signal::Metrics, PayloadEncoding::Protobuf) => OtlpRequest::Metrics(decode_protobuf(payload)?),
+            (Signal::Logs, PayloadEncoding::Protobuf) => OtlpRequest::Logs(decode_protobuf(payload)?),
+            (Signal::Traces, PayloadEncoding::Json) => OtlpRequest::Traces(decode_json(payload)?),
+            (Signal::Metrics, PayloadEncoding::Json) => OtlpRequest::Metrics(decode_json(payload)?),
+            (Signal::Logs, PayloadEncoding::Json) => OtlpRequest::Logs(decode_json(payload)?),
+        };
+        request.check_ids()?;
+        Ok(request)
+    }
+
+    /// The signal of this request.
+    pub fn signal(&self) -> Signal {
+        match self {
+            OtlpRequest::Traces(_) => Signal::Traces,
+            OtlpRequest::Metrics(_) => Signal::Metrics,
+            OtlpRequest::Logs(_) => Signal::Logs,
+        }
+    }
+
+    /// The protobuf encoding of the request.
+    pub fn encode_protobuf(&self) -> Vec<u8> {
+        match self {
+            OtlpRequest::Traces(r) => r.encode_to_vec(),
+            OtlpRequest::Metrics(r) => r.encode_to_vec(),
+            OtlpRequest::Logs(r) => r.encode_to_vec(),
+        }
+    }
+
+    /// The OTLP/JSON encoding of the request (hex ids, 64-bit integers as
+    /// strings).
+    pub fn encode_json(&self) -> Result<String, ProcessorError> {
+        let json = match self {
+            OtlpRequest::Traces(r) => serde_json::to_string(r),
+            OtlpRequest::Metrics(r) => serde_json::to_string(r),
+            OtlpRequest::Logs(r) => serde_json::to_string(r),
+        };
+        json.map_err(|e| ProcessorError::InvalidPayload(format!("cannot write OTLP/JSON: {e}")))
+    }
+
+    /// Refuses trace ids that are not 16 bytes and span ids that are not 8
+    /// (empty ids are allowed where OTLP allows them), as the Collector does.
+    fn check_ids(&self) -> Result<(), ProcessorError> {
+        match self {
+            OtlpRequest::Traces(r) => {
+                for span in r.resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans) {
+                    check_id("traceId", &span.trace_id, 16)?;
+                    check_id("spanId", &span.span_id, 8)?;
+                    check_id("parentSpanId", &span.parent_span_id, 8)?;
+                    for link in &span.links {
+                        check_id("links.traceId", &link.trace_id, 16)?;
+                        check_id("links.spanId", &link.span_id, 8)?;
+                    }
+                }
+            }
+            OtlpRequest::Logs(r) => {
+                for record in r.resource_logs.iter().flat_map(|rl| &rl.scope_logs).flat_map(|sl| &sl.log_records) {
+                    check_id("traceId", &record.trace_id, 16)?;
+                    check_id("spanId", &record.span_id, 8)?;
+                }
+            }
+            OtlpRequest::Metrics(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn check_id(field: &str, id: &[u8], len: usize) -> Result<(), ProcessorError> {
+    if id.is_empty() || id.len() == len {
+        Ok(())
+    } else {
+        Err(ProcessorError::InvalidPayload(format!("{field} is {} bytes long; OTLP requires {len}", id.len())))
+    }
+}
+
+fn decode_protobuf<T: Message + Default>(payload: &[u8]) -> Result<T, ProcessorError> {
+    T::decode(payload).map_err(|e| ProcessorError::InvalidPayload(format!("not an OTLP protobuf request: {e}")))
+}
+
+fn decode_json<T: DeserializeOwned>(payload: &[u8]) -> Result<T, ProcessorError> {
+    serde_json::from_slice(payload)
+        .map_err(|e| ProcessorError::InvalidPayload(format!("not an OTLP/JSON request: {e}")))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The OTLP specification's own JSON examples.
+    pub(crate) fn spec_example(name: &str) -> Vec<u8> {
+        let path = format!("{}/../tests/fixtures/otlp-spec-examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn decodes_every_spec_example_and_round_trips_protobuf() {
+        for (file, signal) in [
+            ("trace.json", Signal::Traces),
+            ("metrics.json", Signal::Metrics),
+            ("logs.json", Signal::Logs),
+            ("events.json", Signal::Logs),
+        ] {
+            let request = OtlpRequest::decode(signal, PayloadEncoding::Json, &spec_example(file)).unwrap();
+            let protobuf = request.encode_protobuf();
+            let again = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &protobuf).unwrap();
+            assert_eq!(request, again, "{file}");
+            let json = request.encode_json().unwrap();
+            let from_json = OtlpRequest::decode(signal, PayloadEncoding::Json, json.as_bytes()).unwrap();
+            assert_eq!(request, from_json, "{file}");
+        }
+    }
+
+    #[test]
+    fn json_ids_are_hex_and_int64_are_strings() {
+        let request = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &spec_example("trace.json")).unwrap();
+        let OtlpRequest::Traces(traces) = &request else { unreachable!() };
+        let span = &traces.resource_spans[0].scope_spans[0].spans[0];
+        assert_eq!(span.trace_id.len(), 16);
+        assert_eq!(span.span_id.len(), 8);
+        assert_eq!(span.start_time_unix_nano, 1544712660000000000);
+        let json = request.encode_json().unwrap();
+        assert!(json.contains("\"startTimeUnixNano\":\"1544712660000000000\""), "{json}");
+        assert!(json.contains("5b8efff798038103d269b633813fc60c"), "{json}");
+    }
+
+    #[test]
+    fn refuses_garbage_and_wrong_id_lengths() {
+        for payload in [&b"\xff\xff\xff"[..], b"not json"] {
+            for encoding in [PayloadEncoding::Protobuf, PayloadEncoding::Json] {
+                if encoding == PayloadEncoding::Json && payload[0] == 0xff {
+                    continue;
+                }
+                let result = OtlpRequest::decode(Signal::Traces, encoding, payload);
+                assert!(matches!(result, Err(ProcessorError::InvalidPayload(_))), "{payload:?} {encoding:?}");
+            }
+        }
+        let bad_id =
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"abcd","spanId":"0102030405060708"}]}]}]}"#;
+        let result = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, bad_id);
+        assert!(matches!(result, Err(ProcessorError::InvalidPayload(m)) if m.contains("traceId")));
+    }
+
+    #[test]
+    fn an_empty_request_is_valid() {
+        for signal in Signal::ALL {
+            assert!(OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &[]).is_ok());
+            assert!(OtlpRequest::decode(signal, PayloadEncoding::Json, b"{}").is_ok());
+        }
+    }
+}

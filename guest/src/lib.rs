@@ -1,0 +1,21 @@
+//! The otlp-capture component: records OTLP requests into a session's
+//! storage layout (tagging, sampling, gzip, object keys, metadata.json).
+//!
+//! The logic is plain Rust in the modules below, unit-tested natively; the
+//! WebAssembly glue in `component` only converts between WIT and domain types
+//! and is compiled for `wasm32` alone.
+
+pub mod capabilities;
+pub mod codec;
+pub mod gzip;
+pub mod keys;
+pub mod metadata;
+pub mod model;
+pub mod processor;
+pub mod sampling;
+pub mod session_id;
+pub mod tagging;
+pub mod timestamps;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

@@ -1,0 +1,264 @@
+//! metadata.json: every field of the otel-ai capture package under its name,
+//! plus what replay and training need (format version, signal switches,
+//! item counts, uncompressed bytes, object count, telemetry time bounds).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+use crate::model::{ProcessorError, SessionConfig, SessionCounts, SessionState, SessionStatus};
+
+/// The version of this document's format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The document as stored. Field names are a contract with other tools.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Document {
+    #[serde(default = "format_version")]
+    format_version: u32,
+    session_id: String,
+    #[serde(default)]
+    diagnostic_session_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    start_time: String,
+    #[serde(default)]
+    end_time: Option<String>,
+    status: String,
+    #[serde(default)]
+    end_reason: Option<String>,
+    #[serde(default)]
+    enabled_flags: Vec<String>,
+    #[serde(default = "yes")]
+    capture_traces: bool,
+    #[serde(default = "yes")]
+    capture_metrics: bool,
+    #[serde(default = "yes")]
+    capture_logs: bool,
+    #[serde(default = "one")]
+    sample_ratio: f64,
+    #[serde(default)]
+    captured_traces: u64,
+    #[serde(default)]
+    captured_metrics: u64,
+    #[serde(default)]
+    captured_logs: u64,
+    #[serde(default)]
+    span_count: u64,
+    #[serde(default)]
+    data_point_count: u64,
+    #[serde(default)]
+    log_record_count: u64,
+    #[serde(default)]
+    object_count: u64,
+    #[serde(default)]
+    total_size_bytes: u64,
+    #[serde(default)]
+    uncompressed_size_bytes: u64,
+    #[serde(default)]
+    first_telemetry_time_unix_nano: Option<String>,
+    #[serde(default)]
+    last_telemetry_time_unix_nano: Option<String>,
+    #[serde(default)]
+    s3_prefix: String,
+    #[serde(default)]
+    created_by: String,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> f64 {
+    1.0
+}
+
+/// The metadata.json text for `state`, pretty-printed.
+pub fn render(state: &SessionState) -> String {
+    let c = &state.counts;
+    let nanos = |n: u64| (n != 0).then(|| n.to_string());
+    let document = Document {
+        format_version: FORMAT_VERSION,
+        session_id: state.config.session_id.clone(),
+        diagnostic_session_id: state.config.diagnostic_session_id.clone(),
+        description: state.config.description.clone(),
+        start_time: iso(state.start_unix_nanos),
+        end_time: state.end_unix_nanos.map(iso),
+        status: state.status.as_str().to_owned(),
+        end_reason: state.end_reason.clone(),
+        enabled_flags: state.config.enabled_flags.clone(),
+        capture_traces: state.config.capture_traces,
+        capture_metrics: state.config.capture_metrics,
+        capture_logs: state.config.capture_logs,
+        sample_ratio: state.config.sample_ratio,
+        captured_traces: c.trace_batches,
+        captured_metrics: c.metric_batches,
+        captured_logs: c.log_batches,
+        span_count: c.spans,
+        data_point_count: c.data_points,
+        log_record_count: c.log_records,
+        object_count: c.objects(),
+        total_size_bytes: c.compressed_bytes,
+        uncompressed_size_bytes: c.uncompressed_bytes,
+        first_telemetry_time_unix_nano: nanos(c.first_telemetry_unix_nanos),
+        last_telemetry_time_unix_nano: nanos(c.last_telemetry_unix_nanos),
+        s3_prefix: keys::session_prefix(&state.config.session_id).unwrap_or_default(),
+        created_by: state.config.created_by.clone(),
+        updated_at: Some(iso(state.updated_unix_nanos)),
+    };
+    // A struct of strings and numbers always serializes.
+    serde_json::to_string_pretty(&document).unwrap_or_default()
+}
+
+/// Reads a metadata.json document back into a state.
+pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
+    let invalid = |why: String| ProcessorError::InvalidMetadata(why);
+    let d: Document = serde_json::from_str(text).map_err(|e| invalid(format!("metadata.json: {e}")))?;
+    let status =
+        SessionStatus::from_name(&d.status).ok_or_else(|| invalid(format!("unknown status {:?}", d.status)))?;
+    let nanos = |field: &str, value: &Option<String>| -> Result<u64, ProcessorError> {
+        value
+            .as_deref()
+            .map_or(Ok(0), |v| v.parse().map_err(|_| invalid(format!("{field} is not a decimal number: {v:?}"))))
+    };
+    let start_unix_nanos = parse_iso(&d.start_time)?;
+    let end_unix_nanos = d.end_time.as_deref().map(parse_iso).transpose()?;
+    let updated_unix_nanos = d.updated_at.as_deref().map(parse_iso).transpose()?.unwrap_or(start_unix_nanos);
+    let counts = SessionCounts {
+        trace_batches: d.captured_traces,
+        metric_batches: d.captured_metrics,
+        log_batches: d.captured_logs,
+        spans: d.span_count,
+        data_points: d.data_point_count,
+        log_records: d.log_record_count,
+        compressed_bytes: d.total_size_bytes,
+        uncompressed_bytes: d.uncompressed_size_bytes,
+        first_telemetry_unix_nanos: nanos("firstTelemetryTimeUnixNano", &d.first_telemetry_time_unix_nano)?,
+        last_telemetry_unix_nanos: nanos("lastTelemetryTimeUnixNano", &d.last_telemetry_time_unix_nano)?,
+    };
+    Ok(SessionState {
+        config: SessionConfig {
+            session_id: d.session_id,
+            diagnostic_session_id: d.diagnostic_session_id,
+            description: d.description,
+            enabled_flags: d.enabled_flags,
+            capture_traces: d.capture_traces,
+            capture_metrics: d.capture_metrics,
+            capture_logs: d.capture_logs,
+            sample_ratio: d.sample_ratio,
+            created_by: d.created_by,
+        },
+        status,
+        start_unix_nanos,
+        end_unix_nanos,
+        updated_unix_nanos,
+        end_reason: d.end_reason,
+        counts,
+    })
+}
+
+/// RFC 3339 in UTC with milliseconds, as JavaScript's `toISOString` writes.
+fn iso(unix_nanos: u64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(i64::try_from(unix_nanos).unwrap_or(i64::MAX))
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_iso(text: &str) -> Result<u64, ProcessorError> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| ProcessorError::InvalidMetadata(format!("{text:?} is not an RFC 3339 time after 1970")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn state() -> SessionState {
+        SessionState {
+            config: SessionConfig {
+                session_id: "s1".into(),
+                diagnostic_session_id: Some("incident-7".into()),
+                description: Some("payment failure".into()),
+                enabled_flags: vec!["paymentServiceFailure".into()],
+                capture_traces: true,
+                capture_metrics: false,
+                capture_logs: true,
+                sample_ratio: 0.5,
+                created_by: "sre".into(),
+            },
+            status: SessionStatus::Completed,
+            start_unix_nanos: 1_700_000_000_123_000_000,
+            end_unix_nanos: Some(1_700_000_060_000_000_000),
+            updated_unix_nanos: 1_700_000_060_000_000_000,
+            end_reason: Some("maxDurationMinutes reached".into()),
+            counts: SessionCounts {
+                trace_batches: 3,
+                metric_batches: 0,
+                log_batches: 2,
+                spans: 30,
+                data_points: 0,
+                log_records: 7,
+                compressed_bytes: 1234,
+                uncompressed_bytes: 5678,
+                first_telemetry_unix_nanos: 1_699_999_999_000_000_001,
+                last_telemetry_unix_nanos: 1_700_000_059_999_999_999,
+            },
+        }
+    }
+
+    #[test]
+    fn renders_otel_ai_names_and_round_trips() {
+        let text = render(&state());
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for field in [
+            "sessionId",
+            "diagnosticSessionId",
+            "description",
+            "startTime",
+            "endTime",
+            "status",
+            "enabledFlags",
+            "capturedTraces",
+            "capturedMetrics",
+            "capturedLogs",
+            "totalSizeBytes",
+            "s3Prefix",
+            "createdBy",
+            "formatVersion",
+            "captureTraces",
+            "sampleRatio",
+            "spanCount",
+            "dataPointCount",
+            "logRecordCount",
+            "uncompressedSizeBytes",
+            "objectCount",
+            "firstTelemetryTimeUnixNano",
+            "lastTelemetryTimeUnixNano",
+            "updatedAt",
+        ] {
+            assert!(json.get(field).is_some(), "{field} missing from {text}");
+        }
+        assert_eq!(json["startTime"], "2023-11-14T22:13:20.123Z");
+        assert_eq!(json["firstTelemetryTimeUnixNano"], "1699999999000000001");
+        assert_eq!(json["objectCount"], 5);
+        assert_eq!(json["s3Prefix"], "sessions/s1/");
+        assert_eq!(parse(&text).unwrap(), state());
+    }
+
+    #[test]
+    fn refuses_broken_documents() {
+        assert!(parse("{}").is_err());
+        assert!(parse(r#"{"sessionId":"a","startTime":"yesterday","status":"active"}"#).is_err());
+        assert!(parse(r#"{"sessionId":"a","startTime":"2024-01-01T00:00:00Z","status":"paused"}"#).is_err());
+        let minimal = parse(r#"{"sessionId":"a","startTime":"2024-01-01T00:00:00Z","status":"active"}"#).unwrap();
+        assert_eq!(minimal.counts, SessionCounts::default());
+        assert!(minimal.config.capture_logs);
+    }
+}

@@ -1,0 +1,290 @@
+//! The processor's operations in plain Rust, over the [`Clock`] and
+//! [`ObjectSink`] capabilities: session lifecycle, summarizing and capture.
+
+use uuid::Uuid;
+
+use crate::capabilities::{Clock, ObjectSink};
+use crate::codec::OtlpRequest;
+use crate::model::{
+    CaptureReceipt, PayloadEncoding, PayloadSummary, ProcessorError, SessionConfig, SessionCounts, SessionState,
+    SessionStatus, Signal,
+};
+use crate::{gzip, keys, metadata, sampling, session_id, tagging, timestamps};
+
+/// Media type of stored telemetry objects.
+pub const OBJECT_CONTENT_TYPE: &str = "application/gzip";
+/// Media type of metadata.json.
+pub const METADATA_CONTENT_TYPE: &str = "application/json";
+
+/// Checks a configuration before a session may start.
+pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
+    session_id::validate(&config.session_id)?;
+    let invalid = |why: &str| Err(ProcessorError::InvalidConfig(why.to_owned()));
+    if !(config.capture_traces || config.capture_metrics || config.capture_logs) {
+        return invalid("the session records no signal; enable traces, metrics or logs");
+    }
+    if !(config.sample_ratio > 0.0 && config.sample_ratio <= 1.0) {
+        return invalid("sampleRatio must be greater than 0 and at most 1");
+    }
+    if config.enabled_flags.iter().any(|f| f.trim().is_empty()) {
+        return invalid("an enabled flag is empty");
+    }
+    Ok(())
+}
+
+/// Starts a session and writes its first metadata.json.
+pub fn start_session(
+    config: SessionConfig,
+    clock: &dyn Clock,
+    sink: &dyn ObjectSink,
+) -> Result<SessionState, ProcessorError> {
+    validate_config(&config)?;
+    let now = clock.now_unix_nanos();
+    let state = SessionState {
+        config,
+        status: SessionStatus::Active,
+        start_unix_nanos: now,
+        end_unix_nanos: None,
+        updated_unix_nanos: now,
+        end_reason: None,
+        counts: SessionCounts::default(),
+    };
+    write_metadata(&state, sink)?;
+    Ok(state)
+}
+
+/// Writes metadata.json for a running session, stamped now.
+pub fn refresh_metadata(
+    mut state: SessionState,
+    clock: &dyn Clock,
+    sink: &dyn ObjectSink,
+) -> Result<SessionState, ProcessorError> {
+    state.updated_unix_nanos = clock.now_unix_nanos();
+    write_metadata(&state, sink)?;
+    Ok(state)
+}
+
+/// Ends a session with `status` and writes the final metadata.json.
+pub fn stop_session(
+    mut state: SessionState,
+    status: SessionStatus,
+    reason: Option<String>,
+    clock: &dyn Clock,
+    sink: &dyn ObjectSink,
+) -> Result<SessionState, ProcessorError> {
+    if status == SessionStatus::Active {
+        return Err(ProcessorError::InvalidConfig("a session cannot be stopped into the active status".into()));
+    }
+    let now = clock.now_unix_nanos();
+    state.status = status;
+    state.end_unix_nanos = Some(now);
+    state.updated_unix_nanos = now;
+    state.end_reason = reason;
+    write_metadata(&state, sink)?;
+    Ok(state)
+}
+
+fn write_metadata(state: &SessionState, sink: &dyn ObjectSink) -> Result<(), ProcessorError> {
+    let key = keys::metadata_key(&state.config.session_id)?;
+    sink.put(&key, metadata::render(state).into_bytes(), METADATA_CONTENT_TYPE)?;
+    Ok(())
+}
+
+/// Decodes a payload and says what it holds.
+pub fn summarize(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> Result<PayloadSummary, ProcessorError> {
+    let mut request = OtlpRequest::decode(signal, encoding, payload)?;
+    Ok(summary_of(&mut request))
+}
+
+fn summary_of(request: &mut OtlpRequest) -> PayloadSummary {
+    let (items, resources) = match &*request {
+        OtlpRequest::Traces(r) => (
+            r.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len() as u64).sum(),
+            r.resource_spans.len(),
+        ),
+        OtlpRequest::Metrics(r) => (
+            r.resource_metrics
+                .iter()
+                .flat_map(|rm| &rm.scope_metrics)
+                .flat_map(|sm| &sm.metrics)
+                .map(data_points)
+                .sum(),
+            r.resource_metrics.len(),
+        ),
+        OtlpRequest::Logs(r) => (
+            r.resource_logs.iter().flat_map(|rl| &rl.scope_logs).map(|sl| sl.log_records.len() as u64).sum(),
+            r.resource_logs.len(),
+        ),
+    };
+    let (min_unix_nanos, max_unix_nanos) = timestamps::bounds(request);
+    PayloadSummary { signal: request.signal(), items, resources: resources as u64, min_unix_nanos, max_unix_nanos }
+}
+
+fn data_points(metric: &opentelemetry_proto::tonic::metrics::v1::Metric) -> u64 {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    (match &metric.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s.data_points.len(),
+        None => 0,
+    }) as u64
+}
+
+/// Records one request into a session: decode, sample, tag, gzip, put.
+/// Returns `None` when the session does not record the signal or sampling
+/// left nothing.
+pub fn capture(
+    config: &SessionConfig,
+    signal: Signal,
+    encoding: PayloadEncoding,
+    payload: &[u8],
+    clock: &dyn Clock,
+    sink: &dyn ObjectSink,
+) -> Result<Option<CaptureReceipt>, ProcessorError> {
+    session_id::validate(&config.session_id)?;
+    let mut request = OtlpRequest::decode(signal, encoding, payload)?;
+    if !config.records(signal) || !sampling::apply(&mut request, config.sample_ratio) {
+        return Ok(None);
+    }
+    tagging::tag(&mut request, &config.session_id, &config.enabled_flags);
+    let summary = summary_of(&mut request);
+    let protobuf = request.encode_protobuf();
+    let object = gzip::compress(&protobuf, gzip::DEFAULT_LEVEL);
+    let capture_unix_nanos = clock.now_unix_nanos();
+    let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
+    let compressed_bytes = object.len() as u64;
+    sink.put(&key, object, OBJECT_CONTENT_TYPE)?;
+    Ok(Some(CaptureReceipt {
+        key,
+        capture_unix_nanos,
+        bytes_in: payload.len() as u64,
+        uncompressed_bytes: protobuf.len() as u64,
+        compressed_bytes,
+        summary,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::codec::tests::spec_example;
+    use crate::model::StorageError;
+
+    struct FixedClock(u64);
+    impl Clock for FixedClock {
+        fn now_unix_nanos(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[derive(Default)]
+    struct MemorySink {
+        objects: RefCell<Vec<(String, Vec<u8>, String)>>,
+        refuse: bool,
+    }
+    impl ObjectSink for MemorySink {
+        fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
+            if self.refuse {
+                return Err(StorageError::Busy("queue full".into()));
+            }
+            self.objects.borrow_mut().push((key.into(), body, content_type.into()));
+            Ok(())
+        }
+    }
+
+    fn config() -> SessionConfig {
+        SessionConfig {
+            session_id: "s1".into(),
+            diagnostic_session_id: None,
+            description: None,
+            enabled_flags: vec!["f".into()],
+            capture_traces: true,
+            capture_metrics: true,
+            capture_logs: false,
+            sample_ratio: 1.0,
+            created_by: "test".into(),
+        }
+    }
+
+    const NOW: u64 = 1_764_000_000_000_000_000;
+
+    #[test]
+    fn capture_stores_tagged_gzipped_protobuf() {
+        let sink = MemorySink::default();
+        let payload = spec_example("trace.json");
+        let receipt = capture(&config(), Signal::Traces, PayloadEncoding::Json, &payload, &FixedClock(NOW), &sink)
+            .unwrap()
+            .unwrap();
+        let objects = sink.objects.borrow();
+        let (key, body, content_type) = &objects[0];
+        assert_eq!(key, &receipt.key);
+        assert!(key.starts_with("sessions/s1/raw/2025-11-24/16/traces-1764000000000-"), "{key}");
+        assert_eq!(content_type, OBJECT_CONTENT_TYPE);
+        let protobuf = gzip::decompress(body, 1 << 20).unwrap();
+        let mut stored = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Protobuf, &protobuf).unwrap();
+        let mut expected = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &payload).unwrap();
+        tagging::tag(&mut expected, "s1", &["f".into()]);
+        assert_eq!(stored, expected);
+        assert_eq!(receipt.summary, summary_of(&mut stored));
+        assert_eq!(receipt.summary.items, 1);
+        assert_eq!((receipt.uncompressed_bytes, receipt.compressed_bytes), (protobuf.len() as u64, body.len() as u64));
+        assert_eq!(receipt.bytes_in, payload.len() as u64);
+    }
+
+    #[test]
+    fn disabled_signals_and_fully_sampled_out_requests_store_nothing() {
+        let sink = MemorySink::default();
+        let logs = spec_example("logs.json");
+        assert_eq!(capture(&config(), Signal::Logs, PayloadEncoding::Json, &logs, &FixedClock(NOW), &sink), Ok(None));
+        assert!(sink.objects.borrow().is_empty());
+    }
+
+    #[test]
+    fn invalid_payloads_and_storage_refusals_are_errors() {
+        let sink = MemorySink { refuse: true, ..Default::default() };
+        let clock = FixedClock(NOW);
+        let garbage = capture(&config(), Signal::Metrics, PayloadEncoding::Protobuf, b"\x0a\xff", &clock, &sink);
+        assert!(matches!(garbage, Err(ProcessorError::InvalidPayload(_))));
+        let busy =
+            capture(&config(), Signal::Metrics, PayloadEncoding::Json, &spec_example("metrics.json"), &clock, &sink);
+        assert!(matches!(busy, Err(ProcessorError::Storage(StorageError::Busy(_)))));
+    }
+
+    #[test]
+    fn lifecycle_writes_metadata_at_start_refresh_and_stop() {
+        let sink = MemorySink::default();
+        let started = start_session(config(), &FixedClock(NOW), &sink).unwrap();
+        assert_eq!(started.status, SessionStatus::Active);
+        let refreshed = refresh_metadata(started, &FixedClock(NOW + 5_000_000), &sink).unwrap();
+        assert_eq!(refreshed.updated_unix_nanos, NOW + 5_000_000);
+        assert!(stop_session(refreshed.clone(), SessionStatus::Active, None, &FixedClock(NOW), &sink).is_err());
+        let stopped =
+            stop_session(refreshed, SessionStatus::Completed, None, &FixedClock(NOW + 9_000_000), &sink).unwrap();
+        assert_eq!(stopped.end_unix_nanos, Some(NOW + 9_000_000));
+        let objects = sink.objects.borrow();
+        assert_eq!(objects.len(), 3);
+        assert!(objects.iter().all(|(k, _, t)| k == "sessions/s1/metadata.json" && t == METADATA_CONTENT_TYPE));
+        let last = metadata::parse(std::str::from_utf8(&objects[2].1).unwrap()).unwrap();
+        assert_eq!(last, stopped);
+    }
+
+    #[test]
+    fn refuses_unusable_configs() {
+        let sink = MemorySink::default();
+        let clock = FixedClock(NOW);
+        let mut none = config();
+        (none.capture_traces, none.capture_metrics) = (false, false);
+        let mut ratio = config();
+        ratio.sample_ratio = 0.0;
+        let mut id = config();
+        id.session_id = "../etc".into();
+        assert!(matches!(start_session(none, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(ratio, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(id, &clock, &sink), Err(ProcessorError::InvalidSessionId(_))));
+        assert!(sink.objects.borrow().is_empty());
+    }
+}

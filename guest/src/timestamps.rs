@@ -1,0 +1,134 @@
+//! Every telemetry timestamp field of the three signals, visited in one
+//! place: time bounds for receipts and metadata, and rewriting on replay.
+//!
+//! Fields: span start/end and event times; data point start and time for
+//! gauge, sum, histogram, exponential histogram and summary, and exemplar
+//! times; log record time and observed time.
+
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::{Exemplar, Metric};
+
+use crate::codec::OtlpRequest;
+
+/// Calls `visit` with every timestamp field of `request`, zeros included.
+pub fn for_each_mut(request: &mut OtlpRequest, mut visit: impl FnMut(&mut u64)) {
+    match request {
+        OtlpRequest::Traces(r) => {
+            for span in r.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans).flat_map(|ss| &mut ss.spans) {
+                visit(&mut span.start_time_unix_nano);
+                visit(&mut span.end_time_unix_nano);
+                for event in &mut span.events {
+                    visit(&mut event.time_unix_nano);
+                }
+            }
+        }
+        OtlpRequest::Metrics(r) => {
+            for metric in
+                r.resource_metrics.iter_mut().flat_map(|rm| &mut rm.scope_metrics).flat_map(|sm| &mut sm.metrics)
+            {
+                metric_timestamps(metric, &mut visit);
+            }
+        }
+        OtlpRequest::Logs(r) => {
+            for record in
+                r.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs).flat_map(|sl| &mut sl.log_records)
+            {
+                visit(&mut record.time_unix_nano);
+                visit(&mut record.observed_time_unix_nano);
+            }
+        }
+    }
+}
+
+fn metric_timestamps(metric: &mut Metric, visit: &mut impl FnMut(&mut u64)) {
+    let exemplars = |exemplars: &mut Vec<Exemplar>, visit: &mut dyn FnMut(&mut u64)| {
+        for exemplar in exemplars {
+            visit(&mut exemplar.time_unix_nano);
+        }
+    };
+    match &mut metric.data {
+        Some(Data::Gauge(g)) => {
+            for p in &mut g.data_points {
+                visit(&mut p.start_time_unix_nano);
+                visit(&mut p.time_unix_nano);
+                exemplars(&mut p.exemplars, visit);
+            }
+        }
+        Some(Data::Sum(s)) => {
+            for p in &mut s.data_points {
+                visit(&mut p.start_time_unix_nano);
+                visit(&mut p.time_unix_nano);
+                exemplars(&mut p.exemplars, visit);
+            }
+        }
+        Some(Data::Histogram(h)) => {
+            for p in &mut h.data_points {
+                visit(&mut p.start_time_unix_nano);
+                visit(&mut p.time_unix_nano);
+                exemplars(&mut p.exemplars, visit);
+            }
+        }
+        Some(Data::ExponentialHistogram(h)) => {
+            for p in &mut h.data_points {
+                visit(&mut p.start_time_unix_nano);
+                visit(&mut p.time_unix_nano);
+                exemplars(&mut p.exemplars, visit);
+            }
+        }
+        Some(Data::Summary(s)) => {
+            for p in &mut s.data_points {
+                visit(&mut p.start_time_unix_nano);
+                visit(&mut p.time_unix_nano);
+            }
+        }
+        None => {}
+    }
+}
+
+/// The earliest non-zero and the latest timestamp of `request`, or `(0, 0)`
+/// when it has none.
+pub fn bounds(request: &mut OtlpRequest) -> (u64, u64) {
+    let (mut min, mut max) = (u64::MAX, 0);
+    for_each_mut(request, |t| {
+        if *t != 0 {
+            min = min.min(*t);
+            max = max.max(*t);
+        }
+    });
+    if max == 0 { (0, 0) } else { (min, max) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::tests::spec_example;
+    use crate::model::{PayloadEncoding, Signal};
+
+    fn decode(signal: Signal, file: &str) -> OtlpRequest {
+        OtlpRequest::decode(signal, PayloadEncoding::Json, &spec_example(file)).unwrap()
+    }
+
+    #[test]
+    fn visits_every_metric_point_type_and_exemplars() {
+        let mut request = decode(Signal::Metrics, "metrics.json");
+        let mut count = 0;
+        for_each_mut(&mut request, |_| count += 1);
+        // The example has one sum, gauge, histogram and exponential histogram point: two fields each.
+        assert_eq!(count, 8);
+    }
+
+    #[test]
+    fn bounds_skip_zero_and_span_both_ends() {
+        let mut request = decode(Signal::Traces, "trace.json");
+        assert_eq!(bounds(&mut request), (1544712660000000000, 1544712661000000000));
+        let mut logs = decode(Signal::Logs, "logs.json");
+        let (min, max) = bounds(&mut logs);
+        assert!(min > 0 && min <= max);
+    }
+
+    #[test]
+    fn bounds_of_an_empty_request_are_zero() {
+        let mut request = OtlpRequest::decode(Signal::Logs, PayloadEncoding::Json, b"{}").unwrap();
+        assert_eq!(bounds(&mut request), (0, 0));
+    }
+}

@@ -1,0 +1,121 @@
+//! The raw command line, as typed. `config` and the commands validate it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Record the OTLP telemetry of a diagnostic session to S3 or a directory,
+/// and replay it later.
+#[derive(Debug, Parser)]
+#[command(name = "otlp-capture", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log filter (tracing's env-filter syntax), logs go to stderr.
+    #[arg(long, global = true, env = "OTLP_CAPTURE_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the capture tap: an OTLP/HTTP receiver that records into active sessions.
+    Serve(ServeArgs),
+    /// Start, stop, list and show sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+/// Where sessions are stored.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// A local directory standing for the bucket, or s3://BUCKET[/PREFIX] (endpoint and
+    /// credentials from the standard AWS variables; AWS_ENDPOINT_URL for MinIO).
+    #[arg(long, env = "OTLP_CAPTURE_STORE", default_value = "./otel-data")]
+    pub store: String,
+    /// Load this component build instead of the embedded one.
+    #[arg(long, value_name = "PATH")]
+    pub component: Option<PathBuf>,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The store and component.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address of the OTLP/HTTP receiver, control API and /health.
+    #[arg(long, default_value = "0.0.0.0:4318")]
+    pub http: SocketAddr,
+    /// Component instances (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Largest request body accepted, after decompression, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_request_mib: usize,
+    /// Bound of the write-behind upload queue, in MiB; past it the tap answers 503.
+    #[arg(long, default_value_t = 512)]
+    pub upload_queue_mib: usize,
+    /// Seconds between rewrites of active sessions' metadata.json.
+    #[arg(long, default_value_t = 5)]
+    pub refresh_seconds: u64,
+}
+
+/// `session ...`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Start recording a session on a running tap.
+    Start(StartArgs),
+    /// Stop a session on a running tap; prints its final metadata.
+    Stop {
+        /// The session id.
+        id: String,
+        /// The tap's HTTP address.
+        #[arg(long, default_value = "http://127.0.0.1:4318")]
+        tap: String,
+    },
+    /// List the sessions in a store.
+    List {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print a session's metadata.json.
+    Show {
+        /// The session id.
+        id: String,
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `session start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// The session id: 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit.
+    pub id: String,
+    /// A feature flag enabled during the session (repeatable); tagged on every resource.
+    #[arg(long = "flag", value_name = "F")]
+    pub flags: Vec<String>,
+    /// Signals to record.
+    #[arg(long, value_delimiter = ',', default_value = "traces,metrics,logs")]
+    pub signals: Vec<String>,
+    /// Fraction of traces kept, in (0, 1]; decided by trace id.
+    #[arg(long, default_value_t = 1.0)]
+    pub sample_ratio: f64,
+    /// Free text describing the session.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The diagnostic session (incident, load test) this recording belongs to.
+    #[arg(long)]
+    pub diagnostic_session: Option<String>,
+    /// Who starts it (default: $USER).
+    #[arg(long)]
+    pub created_by: Option<String>,
+    /// The tap's HTTP address.
+    #[arg(long, default_value = "http://127.0.0.1:4318")]
+    pub tap: String,
+}

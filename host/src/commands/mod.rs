@@ -1,0 +1,3 @@
+//! The command-line commands other than `serve`.
+
+pub mod session;

@@ -1,0 +1,104 @@
+//! `otlp-capture session start|stop|list|show`: start and stop talk to a
+//! running tap's control API; list and show read the store.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use crate::cli::{StartArgs, StoreArgs};
+use crate::config::ServeSettings;
+use crate::control::StartRequest;
+use crate::runtime::imports::clock::SystemClock;
+use crate::server::Tap;
+
+/// The control API request for `session start`'s arguments.
+pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
+    let mut signals = [false; 3];
+    for signal in &args.signals {
+        match signal.trim() {
+            "traces" => signals[0] = true,
+            "metrics" => signals[1] = true,
+            "logs" => signals[2] = true,
+            other => bail!("unknown signal {other:?}; use traces, metrics or logs"),
+        }
+    }
+    Ok(StartRequest {
+        session_id: args.id.clone(),
+        diagnostic_session_id: args.diagnostic_session.clone(),
+        description: args.description.clone(),
+        enabled_flags: Some(args.flags.clone()),
+        capture_traces: Some(signals[0]),
+        capture_metrics: Some(signals[1]),
+        capture_logs: Some(signals[2]),
+        sample_ratio: Some(args.sample_ratio),
+        created_by: args.created_by.clone().or_else(|| std::env::var("USER").ok()),
+    })
+}
+
+/// Starts a session on the tap and prints its metadata.
+pub async fn start(args: &StartArgs) -> anyhow::Result<()> {
+    let request = start_request(args)?;
+    let url = format!("{}/api/capture/sessions", args.tap.trim_end_matches('/'));
+    let response = reqwest::Client::new().post(&url).json(&request).send().await;
+    print_answer(response, &url).await
+}
+
+/// Stops a session on the tap and prints its final metadata.
+pub async fn stop(id: &str, tap: &str) -> anyhow::Result<()> {
+    let url = format!("{}/api/capture/sessions/{id}", tap.trim_end_matches('/'));
+    let response = reqwest::Client::new().delete(&url).send().await;
+    print_answer(response, &url).await
+}
+
+async fn print_answer(response: reqwest::Result<reqwest::Response>, url: &str) -> anyhow::Result<()> {
+    let response = response.with_context(|| format!("cannot reach the tap at {url}"))?;
+    let status = response.status();
+    let body: serde_json::Value =
+        response.json().await.with_context(|| format!("{url} answered {status} without JSON"))?;
+    if !status.is_success() {
+        let message = body.get("error").and_then(|e| e.as_str()).unwrap_or("no message");
+        bail!("{status}: {message}");
+    }
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(())
+}
+
+fn open(store: &StoreArgs) -> anyhow::Result<Arc<Tap>> {
+    let mut settings = ServeSettings::new(store.store.parse().map_err(anyhow::Error::msg)?);
+    settings.component = store.component.clone();
+    settings.workers = 1;
+    Ok(Tap::start(settings, Arc::new(SystemClock))?)
+}
+
+/// Prints one line per session in the store.
+pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
+    let tap = open(store)?;
+    println!(
+        "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
+        "SESSION", "STATUS", "STARTED", "OBJECTS", "SPANS", "POINTS", "LOGS", "BYTES"
+    );
+    for state in tap.sessions.list().await? {
+        let metadata = tap.sessions.render(state.clone()).await?;
+        let c = &state.counts;
+        println!(
+            "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
+            state.config.session_id,
+            metadata["status"].as_str().unwrap_or("?"),
+            metadata["startTime"].as_str().unwrap_or("?"),
+            c.trace_batches + c.metric_batches + c.log_batches,
+            c.spans,
+            c.data_points,
+            c.log_records,
+            c.compressed_bytes,
+        );
+    }
+    Ok(())
+}
+
+/// Prints a session's metadata.json.
+pub async fn show(id: &str, store: &StoreArgs) -> anyhow::Result<()> {
+    let tap = open(store)?;
+    let state = tap.sessions.get(id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
+    println!("{}", serde_json::to_string_pretty(&tap.sessions.render(state).await?)?);
+    Ok(())
+}

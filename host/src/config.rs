@@ -1,0 +1,66 @@
+//! Validated settings, built from the raw command line in `cli`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::ServeArgs;
+use crate::storage::StoreLocation;
+
+/// Everything `serve` needs, checked.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// Where sessions are stored.
+    pub store: StoreLocation,
+    /// The OTLP/HTTP and control API address.
+    pub http: SocketAddr,
+    /// A component to load instead of the embedded one.
+    pub component: Option<PathBuf>,
+    /// Component instances (and worker threads).
+    pub workers: usize,
+    /// Largest request body, after decompression.
+    pub max_body_bytes: usize,
+    /// Bound of the write-behind upload queue.
+    pub upload_queue_bytes: usize,
+    /// Processor calls allowed to wait or run at once.
+    pub max_queued_calls: usize,
+    /// How often active sessions' metadata.json is rewritten.
+    pub refresh_interval: Duration,
+}
+
+impl ServeSettings {
+    /// Settings with the documented defaults, for `store`.
+    pub fn new(store: StoreLocation) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ServeSettings {
+            store,
+            http: SocketAddr::from(([0, 0, 0, 0], 4318)),
+            component: None,
+            workers: cores,
+            max_body_bytes: 64 << 20,
+            upload_queue_bytes: 512 << 20,
+            max_queued_calls: 64,
+            refresh_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// Validates `serve`'s arguments.
+    pub fn from_args(args: ServeArgs) -> Result<Self, String> {
+        let mut settings = ServeSettings::new(args.store.store.parse()?);
+        settings.http = args.http;
+        settings.component = args.store.component;
+        if let Some(workers) = args.workers {
+            if workers == 0 {
+                return Err("--workers must be at least 1".into());
+            }
+            settings.workers = workers;
+        }
+        if args.max_request_mib == 0 || args.upload_queue_mib == 0 || args.refresh_seconds == 0 {
+            return Err("--max-request-mib, --upload-queue-mib and --refresh-seconds must be at least 1".into());
+        }
+        settings.max_body_bytes = args.max_request_mib << 20;
+        settings.upload_queue_bytes = args.upload_queue_mib << 20;
+        settings.refresh_interval = Duration::from_secs(args.refresh_seconds);
+        Ok(settings)
+    }
+}

@@ -1,0 +1,38 @@
+//! The `otlp-capture` binary: parse, validate, run, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use otlp_capture::cli::{Cli, Command, SessionCommand};
+use otlp_capture::commands::session;
+use otlp_capture::config::ServeSettings;
+use otlp_capture::server;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("otlp-capture: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => Ok(server::run(ServeSettings::from_args(args).map_err(anyhow::Error::msg)?).await?),
+        Command::Session(SessionCommand::Start(args)) => session::start(&args).await,
+        Command::Session(SessionCommand::Stop { id, tap }) => session::stop(&id, &tap).await,
+        Command::Session(SessionCommand::List { store }) => session::list(&store).await,
+        Command::Session(SessionCommand::Show { id, store }) => session::show(&id, &store).await,
+    }
+}

@@ -1,0 +1,139 @@
+//! The OTLP/HTTP receiver: `POST /v1/traces`, `/v1/metrics`, `/v1/logs` in
+//! protobuf or JSON, with optional gzip request bodies.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use flate2::read::GzDecoder;
+
+use super::status::otlp_error;
+use crate::capture::Recorder;
+use crate::error::TapError;
+use crate::runtime::bindings::{PayloadEncoding, Signal};
+
+/// Limits of the receiver.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiverLimits {
+    /// Largest request body accepted, after decompression.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    recorder: Arc<Recorder>,
+    limits: ReceiverLimits,
+}
+
+/// The OTLP/HTTP routes.
+pub fn routes(recorder: Arc<Recorder>, limits: ReceiverLimits) -> Router {
+    let receiver = Receiver { recorder, limits };
+    Router::new()
+        .route("/v1/traces", post(|s, h, b| export(s, Signal::Traces, h, b)))
+        .route("/v1/metrics", post(|s, h, b| export(s, Signal::Metrics, h, b)))
+        .route("/v1/logs", post(|s, h, b| export(s, Signal::Logs, h, b)))
+        // Compressed bodies are bounded by the same limit before they are inflated.
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(receiver)
+}
+
+async fn export(State(receiver): State<Receiver>, signal: Signal, headers: HeaderMap, body: Bytes) -> Response {
+    let encoding = match encoding_of(&headers) {
+        Ok(encoding) => encoding,
+        // The error body goes out as protobuf, OTLP's default.
+        Err(e) => return otlp_error(&e, PayloadEncoding::Protobuf),
+    };
+    let outcome = async {
+        let payload = decompress(&headers, body, receiver.limits.max_body_bytes)?;
+        receiver.recorder.record(signal, encoding, payload).await
+    };
+    match outcome.await {
+        Ok(_) => success(encoding),
+        Err(e) => {
+            if !matches!(e, TapError::InvalidRequest(_)) {
+                tracing::warn!(signal = ?signal, error = %e, "request not recorded");
+            }
+            otlp_error(&e, encoding)
+        }
+    }
+}
+
+/// An empty `Export*ServiceResponse`: full success.
+fn success(encoding: PayloadEncoding) -> Response {
+    match encoding {
+        PayloadEncoding::Protobuf => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-protobuf")], Bytes::new()).into_response()
+        }
+        PayloadEncoding::Json => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
+    }
+}
+
+fn encoding_of(headers: &HeaderMap) -> Result<PayloadEncoding, TapError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/x-protobuf" => Ok(PayloadEncoding::Protobuf),
+        "application/json" => Ok(PayloadEncoding::Json),
+        _ => Err(TapError::UnsupportedMediaType(format!(
+            "unsupported Content-Type {content_type:?}; use application/x-protobuf or application/json"
+        ))),
+    }
+}
+
+fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, TapError> {
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "" | "identity" => Ok(body),
+        "gzip" | "x-gzip" => {
+            let mut inflated = Vec::with_capacity(body.len() * 4);
+            GzDecoder::new(&body[..])
+                .take(limit as u64 + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|e| TapError::InvalidRequest(format!("the gzip request body is corrupt: {e}")))?;
+            if inflated.len() > limit {
+                return Err(TapError::PayloadTooLarge(limit));
+            }
+            Ok(Bytes::from(inflated))
+        }
+        other => {
+            Err(TapError::UnsupportedMediaType(format!("unsupported Content-Encoding {other:?}; use gzip or none")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (k.clone(), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn media_types_follow_otlp() {
+        let of = |ct: &str| encoding_of(&headers(&[(header::CONTENT_TYPE, ct)]));
+        assert_eq!(of("application/x-protobuf").unwrap(), PayloadEncoding::Protobuf);
+        assert_eq!(of("Application/JSON; charset=utf-8").unwrap(), PayloadEncoding::Json);
+        assert!(matches!(of("text/plain"), Err(TapError::UnsupportedMediaType(_))));
+        assert!(matches!(encoding_of(&HeaderMap::new()), Err(TapError::UnsupportedMediaType(_))));
+    }
+
+    #[test]
+    fn gzip_bodies_are_inflated_within_the_limit() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[7u8; 5000]).unwrap();
+        let body = Bytes::from(gz.finish().unwrap());
+        let gzip = headers(&[(header::CONTENT_ENCODING, "gzip")]);
+        assert_eq!(decompress(&gzip, body.clone(), 5000).unwrap().len(), 5000);
+        assert!(matches!(decompress(&gzip, body, 4999), Err(TapError::PayloadTooLarge(4999))));
+        assert!(matches!(decompress(&gzip, Bytes::from_static(b"nope"), 10), Err(TapError::InvalidRequest(_))));
+        let br = headers(&[(header::CONTENT_ENCODING, "br")]);
+        assert!(matches!(decompress(&br, Bytes::new(), 10), Err(TapError::UnsupportedMediaType(_))));
+    }
+}

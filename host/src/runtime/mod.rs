@@ -1,0 +1,210 @@
+//! The wasmtime embedding: one engine, the component compiled once into an
+//! `InstancePre`, and a pool of instances that run the processor's calls.
+
+pub mod bindings;
+pub mod imports;
+pub mod pool;
+pub mod state;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use bindings::{CaptureProcessor, CaptureProcessorPre};
+use state::{Capabilities, HostState, InstanceLimits};
+
+/// The component built with this binary (empty when it was built without
+/// one; `--component` is then required).
+pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/component.wasm"));
+
+/// How often the epoch advances; a call's deadline counts these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(100);
+
+/// Why the component could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// No component was embedded and none was given.
+    #[error("this binary carries no component; build it with `make build` or pass --component PATH")]
+    NoComponent,
+    /// The component file could not be read.
+    #[error("cannot read component {path}: {source}")]
+    Read {
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Compilation, linking or instantiation failed.
+    #[error("component: {0:#}")]
+    Wasm(wasmtime::Error),
+    /// A call trapped (or ran past its deadline); the instance was replaced.
+    #[error("component trapped: {0:#}")]
+    Trap(wasmtime::Error),
+    /// The pool is shut down.
+    #[error("the processor pool is shut down")]
+    PoolClosed,
+}
+
+/// A compiled component ready to instantiate, with the settings every
+/// instance gets.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    pre: CaptureProcessorPre<HostState>,
+    limits: InstanceLimits,
+    call_deadline_ticks: u64,
+}
+
+impl Runtime {
+    /// Compiles the component at `path`, or the embedded one when `None`.
+    pub fn load(path: Option<&Path>, limits: InstanceLimits) -> Result<Self, RuntimeError> {
+        let bytes = match path {
+            Some(path) => {
+                std::fs::read(path).map_err(|source| RuntimeError::Read { path: path.display().to_string(), source })?
+            }
+            None if EMBEDDED_COMPONENT.is_empty() => return Err(RuntimeError::NoComponent),
+            None => EMBEDDED_COMPONENT.to_vec(),
+        };
+        Self::from_bytes(&bytes, limits)
+    }
+
+    /// Compiles a component from its bytes.
+    pub fn from_bytes(bytes: &[u8], limits: InstanceLimits) -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(RuntimeError::Wasm)?;
+        let component = Component::new(&engine, bytes).map_err(RuntimeError::Wasm)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Wasm)?;
+        CaptureProcessor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(RuntimeError::Wasm)?;
+        let pre = CaptureProcessorPre::new(linker.instantiate_pre(&component).map_err(RuntimeError::Wasm)?)
+            .map_err(RuntimeError::Wasm)?;
+        start_epoch_ticker(&engine);
+        Ok(Runtime { engine, pre, limits, call_deadline_ticks: 300 })
+    }
+
+    /// A new instance serving its imports with `capabilities`.
+    pub fn instantiate(&self, capabilities: Capabilities) -> Result<Instance, RuntimeError> {
+        let mut store = Store::new(&self.engine, HostState::new(capabilities.clone(), self.limits));
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.call_deadline_ticks);
+        let bindings = self.pre.instantiate(&mut store).map_err(RuntimeError::Wasm)?;
+        Ok(Instance { runtime: self.clone(), capabilities, store, bindings })
+    }
+}
+
+/// Advances the engine's epoch until the engine is dropped, so a runaway
+/// call traps at its deadline instead of holding a worker forever.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+}
+
+/// One component instance and its store. A call that traps poisons the
+/// instance, so it is replaced before the error is returned.
+pub struct Instance {
+    runtime: Runtime,
+    capabilities: Capabilities,
+    store: Store<HostState>,
+    bindings: CaptureProcessor,
+}
+
+/// The outcome of a processor call: the guest's own result, inside.
+pub type CallResult<T> = Result<Result<T, bindings::ProcessorError>, RuntimeError>;
+
+impl Instance {
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&CaptureProcessor, &mut Store<HostState>) -> wasmtime::Result<Result<T, bindings::ProcessorError>>,
+    ) -> CallResult<T> {
+        self.store.set_epoch_deadline(self.runtime.call_deadline_ticks);
+        match f(&self.bindings, &mut self.store) {
+            Ok(result) => Ok(result),
+            Err(trap) => {
+                match self.runtime.instantiate(self.capabilities.clone()) {
+                    Ok(fresh) => *self = fresh,
+                    Err(e) => tracing::error!(error = %e, "cannot replace a trapped instance"),
+                }
+                Err(RuntimeError::Trap(trap))
+            }
+        }
+    }
+
+    /// See `start-session` in the WIT.
+    pub fn start_session(&mut self, config: &bindings::SessionConfig) -> CallResult<bindings::SessionState> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_start_session(s, config))
+    }
+
+    /// See `summarize` in the WIT.
+    pub fn summarize(
+        &mut self,
+        signal: bindings::Signal,
+        encoding: bindings::PayloadEncoding,
+        payload: &[u8],
+    ) -> CallResult<bindings::PayloadSummary> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_summarize(s, signal, encoding, payload))
+    }
+
+    /// See `capture` in the WIT.
+    pub fn capture(
+        &mut self,
+        config: &bindings::SessionConfig,
+        signal: bindings::Signal,
+        encoding: bindings::PayloadEncoding,
+        payload: &[u8],
+    ) -> CallResult<Option<bindings::CaptureReceipt>> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_capture(s, config, signal, encoding, payload))
+    }
+
+    /// See `refresh-metadata` in the WIT.
+    pub fn refresh_metadata(&mut self, state: &bindings::SessionState) -> CallResult<bindings::SessionState> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_refresh_metadata(s, state))
+    }
+
+    /// See `stop-session` in the WIT.
+    pub fn stop_session(
+        &mut self,
+        state: &bindings::SessionState,
+        status: bindings::SessionStatus,
+        reason: Option<&str>,
+    ) -> CallResult<bindings::SessionState> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_stop_session(s, state, status, reason))
+    }
+
+    /// See `render-metadata` in the WIT.
+    pub fn render_metadata(&mut self, state: &bindings::SessionState) -> CallResult<String> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_render_metadata(s, state).map(Ok))
+    }
+
+    /// See `parse-metadata` in the WIT.
+    pub fn parse_metadata(&mut self, document: &str) -> CallResult<bindings::SessionState> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_parse_metadata(s, document))
+    }
+
+    /// See `metadata-key` in the WIT.
+    pub fn metadata_key(&mut self, session_id: &str) -> CallResult<String> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_metadata_key(s, session_id))
+    }
+
+    /// See `validate-session-id` in the WIT.
+    pub fn validate_session_id(&mut self, session_id: &str) -> CallResult<()> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_validate_session_id(s, session_id))
+    }
+
+    /// See `parse-object-key` in the WIT.
+    pub fn parse_object_key(&mut self, key: &str) -> CallResult<bindings::ObjectKeyInfo> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_parse_object_key(s, key))
+    }
+}
+
+/// Shorthand used by callers that hold capabilities for a pool.
+pub type SharedCapabilities = Arc<Capabilities>;

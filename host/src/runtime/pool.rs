@@ -1,0 +1,115 @@
+//! A fixed pool of component instances, each owned by one worker thread, so
+//! processor calls (CPU-bound: decode, tag, gzip) run in parallel off the
+//! async runtime. Queued calls are bounded: past the bound, `try_call`
+//! refuses at once so receivers can push back.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+
+use super::state::Capabilities;
+use super::{Instance, Runtime, RuntimeError};
+
+type Job = Box<dyn FnOnce(&mut Instance) + Send>;
+
+/// Why a call did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// As many calls are queued as the pool allows.
+    #[error("processor pool busy ({0} calls queued)")]
+    Busy(usize),
+    /// The pool's workers are gone.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// Handle to the pool; cheap to clone.
+#[derive(Clone)]
+pub struct ProcessorPool {
+    jobs: Sender<Job>,
+    admission: Arc<Semaphore>,
+    max_queued: usize,
+    workers: usize,
+}
+
+impl ProcessorPool {
+    /// Starts `workers` threads, each with its own instance, admitting at
+    /// most `max_queued` calls waiting or running.
+    pub fn start(
+        runtime: &Runtime,
+        capabilities: Capabilities,
+        workers: usize,
+        max_queued: usize,
+    ) -> Result<Self, RuntimeError> {
+        let workers = workers.max(1);
+        let (jobs, receiver) = channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..workers {
+            let instance = runtime.instantiate(capabilities.clone())?;
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("otlp-processor-{n}"))
+                .spawn(move || work(instance, &receiver))
+                .map_err(|e| RuntimeError::Wasm(wasmtime::Error::msg(e.to_string())))?;
+        }
+        Ok(ProcessorPool { jobs, admission: Arc::new(Semaphore::new(max_queued.max(1))), max_queued, workers })
+    }
+
+    /// Number of instances.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Calls waiting or running now.
+    pub fn queued(&self) -> usize {
+        self.max_queued - self.admission.available_permits()
+    }
+
+    /// Runs `f` on an instance, waiting for room in the queue.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
+    ) -> Result<R, PoolError> {
+        let permit = self.admission.clone().acquire_owned().await.map_err(|_| RuntimeError::PoolClosed)?;
+        self.run(permit, f).await
+    }
+
+    /// Runs `f` on an instance, or refuses at once when the queue is full.
+    pub async fn try_call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
+    ) -> Result<R, PoolError> {
+        let permit = self.admission.clone().try_acquire_owned().map_err(|_| PoolError::Busy(self.max_queued))?;
+        self.run(permit, f).await
+    }
+
+    async fn run<R: Send + 'static>(
+        &self,
+        permit: OwnedSemaphorePermit,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
+    ) -> Result<R, PoolError> {
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move |instance| {
+            let _ = done.send(f(instance));
+            drop(permit);
+        });
+        self.jobs.send(job).map_err(|_| RuntimeError::PoolClosed)?;
+        result.await.map_err(|_| PoolError::Runtime(RuntimeError::PoolClosed))
+    }
+}
+
+fn work(mut instance: Instance, receiver: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match receiver.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        // Host code panicking inside a job must not take the worker down.
+        if catch_unwind(AssertUnwindSafe(|| job(&mut instance))).is_err() {
+            tracing::error!("a processor call panicked; its caller gets an error");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The capture tap: assembles storage, uploader, runtime, pool and sessions,
+//! exposes them as one router (`app`), and serves it until SIGINT/SIGTERM,
+//! then flushes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::capture::Recorder;
+use crate::config::ServeSettings;
+use crate::control;
+use crate::receivers::otlp_http::{self, ReceiverLimits};
+use crate::runtime::imports::clock::{Clock, SystemClock};
+use crate::runtime::pool::ProcessorPool;
+use crate::runtime::state::{Capabilities, InstanceLimits};
+use crate::runtime::{Runtime, RuntimeError};
+use crate::sessions::Sessions;
+use crate::storage::uploader::{Backoff, Uploader};
+use crate::storage::{Storage, StorageError};
+
+/// Why the tap could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The component could not be loaded.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// The address could not be bound or served.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Resuming sessions failed.
+    #[error("cannot resume sessions: {0}")]
+    Resume(String),
+}
+
+/// A running tap's parts.
+pub struct Tap {
+    /// The sessions.
+    pub sessions: Arc<Sessions>,
+    /// The recorder the receivers use.
+    pub recorder: Arc<Recorder>,
+    settings: ServeSettings,
+}
+
+impl Tap {
+    /// Opens the store and starts the uploader and the component pool, with
+    /// `clock` behind the clock import.
+    pub fn start(settings: ServeSettings, clock: Arc<dyn Clock>) -> Result<Arc<Self>, ServeError> {
+        let runtime = Runtime::load(settings.component.as_deref(), InstanceLimits::default())?;
+        Self::start_with(settings, &runtime, clock)
+    }
+
+    /// Like [`Tap::start`], with an already compiled component.
+    pub fn start_with(
+        settings: ServeSettings,
+        runtime: &Runtime,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, ServeError> {
+        let storage = Storage::open(&settings.store)?;
+        let uploader = Uploader::start(storage, settings.upload_queue_bytes, 8, Backoff::default());
+        let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock };
+        let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
+        let sessions = Sessions::new(pool, uploader);
+        let recorder = Arc::new(Recorder::new(sessions.clone()));
+        Ok(Arc::new(Tap { sessions, recorder, settings }))
+    }
+
+    /// The tap's HTTP routes: OTLP receiver, control API and health.
+    pub fn app(&self) -> Router {
+        let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
+        Router::new()
+            .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+            .merge(otlp_http::routes(self.recorder.clone(), limits))
+            .merge(control::routes(self.sessions.clone()))
+    }
+
+    /// Resumes sessions left active in the store, serves on `listener` until
+    /// `shutdown` completes, then writes the metadata of active sessions and
+    /// waits for every queued object to be stored.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let resumed = self.sessions.resume().await.map_err(|e| ServeError::Resume(e.to_string()))?;
+        if !resumed.is_empty() {
+            tracing::info!(sessions = ?resumed, "resumed active sessions");
+        }
+        let refresher = tokio::spawn({
+            let sessions = self.sessions.clone();
+            let interval = self.settings.refresh_interval;
+            async move {
+                let mut ticks = tokio::time::interval(interval);
+                loop {
+                    ticks.tick().await;
+                    sessions.refresh().await;
+                }
+            }
+        });
+        let served = axum::serve(listener, self.app()).with_graceful_shutdown(shutdown).await;
+        refresher.abort();
+        self.sessions.persist_all().await;
+        self.sessions.uploader().close();
+        self.sessions.uploader().flush().await;
+        served.map_err(ServeError::Io)
+    }
+}
+
+/// Runs the tap with `settings` on the system clock until SIGINT or SIGTERM.
+pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
+    let tap = Tap::start(settings.clone(), Arc::new(SystemClock))?;
+    let listener = TcpListener::bind(settings.http).await?;
+    tracing::info!(http = %listener.local_addr()?, store = %settings.store, "otlp-capture tap ready");
+    tap.serve(listener, shutdown_signal()).await
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return interrupt.await.unwrap_or_default(),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or_default();
+    tracing::info!("shutting down: flushing sessions and uploads");
+}

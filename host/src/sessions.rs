@@ -1,0 +1,274 @@
+//! The tap's sessions: which are active, their running totals, and their
+//! lifecycle (start, live metadata refresh, stop, resume after a restart).
+//! metadata.json itself is written by the component.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::RwLock as Gate;
+
+use crate::error::TapError;
+use crate::runtime::bindings::{CaptureReceipt, SessionConfig, SessionState, SessionStatus, Signal};
+use crate::runtime::pool::ProcessorPool;
+use crate::storage::Storage;
+use crate::storage::uploader::Uploader;
+
+/// The folder under the store root that holds one folder per session.
+const SESSIONS_FOLDER: &str = "sessions/";
+
+/// One active session.
+pub struct ActiveSession {
+    state: Mutex<SessionState>,
+    /// Captures hold it shared; stop takes it exclusively so that every
+    /// capture under way is counted before the final metadata is written.
+    /// The flag says the session has stopped.
+    gate: Gate<bool>,
+    dirty: AtomicBool,
+}
+
+impl ActiveSession {
+    fn new(state: SessionState) -> Arc<Self> {
+        Arc::new(ActiveSession { state: Mutex::new(state), gate: Gate::new(false), dirty: AtomicBool::new(false) })
+    }
+
+    /// The session's configuration.
+    pub fn config(&self) -> SessionConfig {
+        self.snapshot().config
+    }
+
+    /// A copy of the current state.
+    pub fn snapshot(&self) -> SessionState {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether this session records `signal`.
+    pub fn records(&self, signal: Signal) -> bool {
+        let config = &self.state.lock().unwrap_or_else(|p| p.into_inner()).config;
+        match signal {
+            Signal::Traces => config.capture_traces,
+            Signal::Metrics => config.capture_metrics,
+            Signal::Logs => config.capture_logs,
+        }
+    }
+
+    /// Runs `capture` unless the session has stopped; `None` when it has.
+    pub async fn while_active<F: Future>(&self, capture: F) -> Option<F::Output> {
+        let stopped = self.gate.read().await;
+        if *stopped {
+            return None;
+        }
+        Some(capture.await)
+    }
+
+    /// Adds a receipt to the totals.
+    pub fn apply(&self, receipt: &CaptureReceipt) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let c = &mut state.counts;
+        match receipt.summary.signal {
+            Signal::Traces => (c.trace_batches += 1, c.spans += receipt.summary.items),
+            Signal::Metrics => (c.metric_batches += 1, c.data_points += receipt.summary.items),
+            Signal::Logs => (c.log_batches += 1, c.log_records += receipt.summary.items),
+        };
+        c.compressed_bytes += receipt.compressed_bytes;
+        c.uncompressed_bytes += receipt.uncompressed_bytes;
+        if receipt.summary.min_unix_nanos != 0 {
+            c.first_telemetry_unix_nanos = match c.first_telemetry_unix_nanos {
+                0 => receipt.summary.min_unix_nanos,
+                first => first.min(receipt.summary.min_unix_nanos),
+            };
+        }
+        c.last_telemetry_unix_nanos = c.last_telemetry_unix_nanos.max(receipt.summary.max_unix_nanos);
+        self.dirty.store(true, Ordering::Release);
+    }
+}
+
+/// The registry of sessions, shared by receivers and the control API.
+pub struct Sessions {
+    pool: ProcessorPool,
+    uploader: Uploader,
+    active: RwLock<HashMap<String, Arc<ActiveSession>>>,
+    /// Serializes start and stop so two of them never race on one id.
+    control: tokio::sync::Mutex<()>,
+}
+
+impl Sessions {
+    /// An empty registry over a pool and the uploader its instances put into.
+    pub fn new(pool: ProcessorPool, uploader: Uploader) -> Arc<Self> {
+        Arc::new(Sessions { pool, uploader, active: RwLock::default(), control: tokio::sync::Mutex::new(()) })
+    }
+
+    /// The processor pool.
+    pub fn pool(&self) -> &ProcessorPool {
+        &self.pool
+    }
+
+    /// The uploader.
+    pub fn uploader(&self) -> &Uploader {
+        &self.uploader
+    }
+
+    fn storage(&self) -> &Storage {
+        self.uploader.storage()
+    }
+
+    /// The active sessions that record `signal`.
+    pub fn recording(&self, signal: Signal) -> Vec<Arc<ActiveSession>> {
+        let active = self.active.read().unwrap_or_else(|p| p.into_inner());
+        active.values().filter(|s| s.records(signal)).cloned().collect()
+    }
+
+    /// How many sessions are active.
+    pub fn active_count(&self) -> usize {
+        self.active.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn find_active(&self, id: &str) -> Option<Arc<ActiveSession>> {
+        self.active.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    /// Starts a session. Refuses an id that is active, or that the store
+    /// already holds a session under.
+    pub async fn start(&self, config: SessionConfig) -> Result<SessionState, TapError> {
+        let _control = self.control.lock().await;
+        let id = config.session_id.clone();
+        let check = id.clone();
+        let key = self.pool.call(move |i| i.metadata_key(&check)).await???;
+        if self.find_active(&id).is_some() {
+            return Err(TapError::Conflict(format!("session {id} is already active")));
+        }
+        if self.storage().get(&key).await?.is_some() {
+            return Err(TapError::Conflict(format!("the store already holds a session {id}; choose another id")));
+        }
+        let state = self.pool.call(move |i| i.start_session(&config)).await???;
+        self.uploader.flush().await;
+        self.active.write().unwrap_or_else(|p| p.into_inner()).insert(id, ActiveSession::new(state.clone()));
+        Ok(state)
+    }
+
+    /// Stops an active session: waits for captures under way, writes the
+    /// final metadata and waits until every object of it is stored.
+    pub async fn stop(
+        &self,
+        id: &str,
+        status: SessionStatus,
+        reason: Option<String>,
+    ) -> Result<SessionState, TapError> {
+        let _control = self.control.lock().await;
+        let session = self.active.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let session = session.ok_or_else(|| TapError::NotFound(format!("no active session {id}")))?;
+        let mut stopped = session.gate.write().await;
+        *stopped = true;
+        let state = session.snapshot();
+        let outcome = async {
+            Ok::<_, TapError>(self.pool.call(move |i| i.stop_session(&state, status, reason.as_deref())).await???)
+        };
+        let final_state = match outcome.await {
+            Ok(state) => state,
+            Err(e) => {
+                // Keep it active rather than lose track of it.
+                *stopped = false;
+                drop(stopped);
+                self.active.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned(), session);
+                return Err(e);
+            }
+        };
+        self.uploader.flush().await;
+        Ok(final_state)
+    }
+
+    /// Writes metadata.json of every active session that captured something
+    /// since the last refresh.
+    pub async fn refresh(&self) {
+        let sessions: Vec<_> = self.active.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for session in sessions {
+            if !session.dirty.swap(false, Ordering::AcqRel) {
+                continue;
+            }
+            let refresh = async {
+                let state = session.snapshot();
+                Ok::<_, TapError>(self.pool.call(move |i| i.refresh_metadata(&state)).await???)
+            };
+            if let Some(Err(e)) = session.while_active(refresh).await {
+                session.dirty.store(true, Ordering::Release);
+                tracing::warn!(error = %e, "metadata refresh failed; will retry");
+            }
+        }
+    }
+
+    /// Writes the metadata of every active session without ending them (on
+    /// shutdown), so a later tap on the same store can resume them.
+    pub async fn persist_all(&self) {
+        for session in self.active.read().unwrap_or_else(|p| p.into_inner()).values() {
+            session.dirty.store(true, Ordering::Release);
+        }
+        self.refresh().await;
+        self.uploader.flush().await;
+    }
+
+    /// Takes up the sessions a previous tap left active in the store.
+    pub async fn resume(&self) -> Result<Vec<String>, TapError> {
+        let mut resumed = Vec::new();
+        for state in self.stored().await? {
+            if state.status == SessionStatus::Active && self.find_active(&state.config.session_id).is_none() {
+                let id = state.config.session_id.clone();
+                self.active.write().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), ActiveSession::new(state));
+                resumed.push(id);
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Every session the store holds, with active ones as they are now.
+    pub async fn list(&self) -> Result<Vec<SessionState>, TapError> {
+        let mut sessions = self.stored().await?;
+        for state in &mut sessions {
+            if let Some(active) = self.find_active(&state.config.session_id) {
+                *state = active.snapshot();
+            }
+        }
+        sessions.sort_by(|a, b| a.start_unix_nanos.cmp(&b.start_unix_nanos));
+        Ok(sessions)
+    }
+
+    /// One session, active or stored; `None` when there is none.
+    pub async fn get(&self, id: &str) -> Result<Option<SessionState>, TapError> {
+        if let Some(active) = self.find_active(id) {
+            return Ok(Some(active.snapshot()));
+        }
+        let check = id.to_owned();
+        let key = self.pool.call(move |i| i.metadata_key(&check)).await???;
+        match self.storage().get(&key).await? {
+            Some(document) => Ok(Some(self.parse(document).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The metadata.json document of a state, as JSON.
+    pub async fn render(&self, state: SessionState) -> Result<serde_json::Value, TapError> {
+        let text = self.pool.call(move |i| i.render_metadata(&state)).await???;
+        serde_json::from_str(&text).map_err(|e| TapError::Internal(format!("component rendered invalid JSON: {e}")))
+    }
+
+    async fn parse(&self, document: bytes::Bytes) -> Result<SessionState, TapError> {
+        let text = String::from_utf8_lossy(&document).into_owned();
+        Ok(self.pool.call(move |i| i.parse_metadata(&text)).await???)
+    }
+
+    async fn stored(&self) -> Result<Vec<SessionState>, TapError> {
+        let mut sessions = Vec::new();
+        for id in self.storage().list_folders(SESSIONS_FOLDER).await? {
+            let key = match self.pool.call(move |i| i.metadata_key(&id)).await? {
+                Ok(Ok(key)) => key,
+                // A folder whose name is no valid session id holds no session.
+                _ => continue,
+            };
+            let Some(document) = self.storage().get(&key).await? else { continue };
+            match self.parse(document).await {
+                Ok(state) => sessions.push(state),
+                Err(e) => tracing::warn!(%key, error = %e, "skipping unreadable metadata.json"),
+            }
+        }
+        Ok(sessions)
+    }
+}

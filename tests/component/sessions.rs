@@ -1,0 +1,126 @@
+//! Session lifecycle through the component: metadata.json at start, while
+//! active and at stop, with counts that match what was stored.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use otlp_capture::config::ServeSettings;
+use otlp_capture::error::TapError;
+use otlp_capture::runtime::bindings::{PayloadEncoding, SessionStatus, Signal};
+use otlp_capture::runtime::imports::clock::FixedClock;
+use otlp_capture::server::Tap;
+use otlp_capture::storage::StoreLocation;
+use serde_json::Value;
+
+use crate::capture::config;
+use crate::support::component::{NOW, runtime};
+use crate::support::otlp::spec_example;
+
+async fn metadata(tap: &Tap, id: &str) -> Value {
+    tap.sessions.uploader().flush().await;
+    let key = format!("sessions/{id}/metadata.json");
+    let document = tap.sessions.uploader().storage().get(&key).await.unwrap().expect("metadata.json written");
+    serde_json::from_slice(&document).unwrap()
+}
+
+fn tap() -> Arc<Tap> {
+    Tap::start_with(ServeSettings::new(StoreLocation::Memory), &runtime(), Arc::new(FixedClock(NOW))).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_is_written_at_start_refreshed_and_final_at_stop() {
+    let tap = tap();
+    let mut session = config("s1");
+    session.description = Some("payment failure".into());
+    session.diagnostic_session_id = Some("incident-42".into());
+    tap.sessions.start(session).await.unwrap();
+    let started = metadata(&tap, "s1").await;
+    assert_eq!(started["status"], "active");
+    assert_eq!(started["startTime"], "2025-11-24T16:00:00.123Z");
+    assert_eq!(started["capturedTraces"], 0);
+    assert_eq!(started["enabledFlags"], serde_json::json!(["paymentServiceFailure"]));
+    assert_eq!(started["s3Prefix"], "sessions/s1/");
+    assert_eq!(started["diagnosticSessionId"], "incident-42");
+
+    let (traces, metrics, logs) = (spec_example("trace.json"), spec_example("metrics.json"), spec_example("logs.json"));
+    for _ in 0..3 {
+        tap.recorder.record(Signal::Traces, PayloadEncoding::Json, Bytes::from(traces.clone())).await.unwrap();
+    }
+    for _ in 0..2 {
+        tap.recorder.record(Signal::Metrics, PayloadEncoding::Json, Bytes::from(metrics.clone())).await.unwrap();
+    }
+    tap.recorder.record(Signal::Logs, PayloadEncoding::Json, Bytes::from(logs.clone())).await.unwrap();
+
+    tap.sessions.refresh().await;
+    let live = metadata(&tap, "s1").await;
+    assert_eq!(
+        (live["status"].as_str(), live["capturedTraces"].as_u64(), live["spanCount"].as_u64()),
+        (Some("active"), Some(3), Some(3))
+    );
+
+    let stopped = tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
+    assert_eq!(stopped.status, SessionStatus::Completed);
+    let last = metadata(&tap, "s1").await;
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["endTime"], "2025-11-24T16:00:00.123Z");
+    assert_eq!(
+        (last["capturedTraces"].as_u64(), last["capturedMetrics"].as_u64(), last["capturedLogs"].as_u64()),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(
+        (last["spanCount"].as_u64(), last["dataPointCount"].as_u64(), last["logRecordCount"].as_u64()),
+        (Some(3), Some(8), Some(1))
+    );
+    assert_eq!(last["firstTelemetryTimeUnixNano"], "1544712660000000000");
+    assert_eq!(last["lastTelemetryTimeUnixNano"], "1544712661000000000");
+
+    let raw = tap.sessions.uploader().storage().list("sessions/s1/raw/").await.unwrap();
+    assert_eq!(raw.len() as u64, last["objectCount"].as_u64().unwrap());
+    assert_eq!(raw.iter().map(|o| o.size).sum::<u64>(), last["totalSizeBytes"].as_u64().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_are_unique_and_stopped_sessions_record_nothing() {
+    let tap = tap();
+    tap.sessions.start(config("s1")).await.unwrap();
+    assert!(matches!(tap.sessions.start(config("s1")).await, Err(TapError::Conflict(_))));
+    tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
+    assert!(
+        matches!(tap.sessions.start(config("s1")).await, Err(TapError::Conflict(_))),
+        "a stored session is not overwritten"
+    );
+    assert!(matches!(tap.sessions.stop("s1", SessionStatus::Completed, None).await, Err(TapError::NotFound(_))));
+    let recorded = tap
+        .recorder
+        .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")))
+        .await
+        .unwrap();
+    assert_eq!(recorded.sessions, 0);
+    assert!(tap.sessions.uploader().storage().list("sessions/s1/raw/").await.unwrap().is_empty());
+    let listed = tap.sessions.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, SessionStatus::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_active_session_records_and_invalid_payloads_are_refused() {
+    let tap = tap();
+    tap.sessions.start(config("a")).await.unwrap();
+    let mut metrics_only = config("b");
+    (metrics_only.capture_traces, metrics_only.capture_logs) = (false, false);
+    tap.sessions.start(metrics_only).await.unwrap();
+    let traces = tap
+        .recorder
+        .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")))
+        .await
+        .unwrap();
+    assert_eq!(traces.sessions, 1);
+    let metrics = tap
+        .recorder
+        .record(Signal::Metrics, PayloadEncoding::Json, Bytes::from(spec_example("metrics.json")))
+        .await
+        .unwrap();
+    assert_eq!(metrics.sessions, 2);
+    let garbage = tap.recorder.record(Signal::Logs, PayloadEncoding::Protobuf, Bytes::from_static(b"\xff\xff")).await;
+    assert!(matches!(garbage, Err(TapError::InvalidRequest(_))), "{garbage:?}");
+}

@@ -1,0 +1,53 @@
+//! The built component under the real host runtime, with an in-memory store
+//! behind the real write-behind uploader and a fixed clock.
+
+use std::sync::Arc;
+
+use otlp_capture::runtime::imports::clock::FixedClock;
+use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
+use otlp_capture::runtime::{Instance, Runtime};
+use otlp_capture::storage::uploader::{Backoff, Uploader};
+use otlp_capture::storage::{Storage, StoreLocation};
+
+/// 2025-11-24T16:00:00.123Z.
+pub const NOW: u64 = 1_764_000_000_123_000_000;
+
+/// The component embedded in the host binary: the real build.
+pub fn runtime() -> Runtime {
+    Runtime::load(None, InstanceLimits::default()).expect("the host was built with the component (run `make test`)")
+}
+
+/// One instance over a fresh in-memory store.
+pub struct Harness {
+    /// The instance.
+    pub instance: Instance,
+    /// Its uploader (the storage import's backend).
+    pub uploader: Uploader,
+}
+
+impl Harness {
+    /// An instance whose clock says `NOW`.
+    pub fn new() -> Self {
+        Self::over(Storage::open(&StoreLocation::Memory).unwrap(), 64 << 20)
+    }
+
+    /// An instance writing into `storage` through a queue of `queue_bytes`.
+    pub fn over(storage: Storage, queue_bytes: usize) -> Self {
+        let uploader = Uploader::start(storage, queue_bytes, 2, Backoff::default());
+        let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: Arc::new(FixedClock(NOW)) };
+        Harness { instance: runtime().instantiate(capabilities).unwrap(), uploader }
+    }
+
+    /// Every stored object with its key, after the queue drained.
+    pub async fn objects(&self) -> Vec<(String, Vec<u8>)> {
+        self.uploader.flush().await;
+        let mut listed = self.uploader.storage().list("sessions/").await.unwrap();
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut objects = Vec::new();
+        for object in listed {
+            let body = self.uploader.storage().get(&object.key).await.unwrap().unwrap();
+            objects.push((object.key, body.to_vec()));
+        }
+        objects
+    }
+}

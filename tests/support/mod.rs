@@ -1,0 +1,6 @@
+//! Helpers shared by the test binaries: OTLP payloads, object decoding, and
+//! the real processes and servers the end-to-end tests run.
+#![allow(dead_code)]
+
+pub mod component;
+pub mod otlp;
