@@ -4,3 +4,5 @@
 
 pub mod component;
 pub mod otlp;
+pub mod processes;
+pub mod sdk;
