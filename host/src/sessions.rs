@@ -227,7 +227,7 @@ impl Sessions {
                 *state = active.snapshot();
             }
         }
-        sessions.sort_by(|a, b| a.start_unix_nanos.cmp(&b.start_unix_nanos));
+        sessions.sort_by_key(|s| s.start_unix_nanos);
         Ok(sessions)
     }
 

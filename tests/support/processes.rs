@@ -13,13 +13,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_otlp-capture");
 
 /// Runs the binary with `args` and `env` to completion.
 pub fn run_cli(args: &[&str], env: &[(String, String)]) -> Output {
-    let output = Command::new(BIN)
+    Command::new(BIN)
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("OTLP_CAPTURE_LOG", "warn")
         .output()
-        .expect("run otlp-capture");
-    output
+        .expect("run otlp-capture")
 }
 
 /// Runs the binary and returns its stdout, failing the test on a non-zero exit.
