@@ -4,7 +4,10 @@
 #![allow(missing_docs, unsafe_code)]
 
 use crate::capabilities::{Clock, ObjectSink};
+use crate::filter::Filter;
 use crate::model;
+use crate::replay::{self, ReplayOptions};
+use crate::timestamps::Rewrite;
 use crate::{keys, metadata, processor};
 
 wit_bindgen::generate!({
@@ -33,11 +36,7 @@ struct ImportedStorage;
 
 impl ObjectSink for ImportedStorage {
     fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), model::StorageError> {
-        otlp::capture::storage::put(key, &body, content_type).map_err(|e| match e {
-            wit::StorageError::Busy(m) => model::StorageError::Busy(m),
-            wit::StorageError::InvalidKey(m) => model::StorageError::InvalidKey(m),
-            wit::StorageError::Backend(m) => model::StorageError::Backend(m),
-        })
+        otlp::capture::storage::put(key, &body, content_type).map_err(Into::into)
     }
 }
 
@@ -99,6 +98,27 @@ impl Guest for Component {
         Ok(keys::metadata_key(&session_id)?)
     }
 
+    fn prepare_replay(
+        signal: wit::Signal,
+        object: Vec<u8>,
+        options: wit::ReplayOptions,
+    ) -> Result<Option<wit::ReplayBatch>, wit::ProcessorError> {
+        let batch = replay::prepare(signal.into(), &object, &options.into())?;
+        Ok(batch.map(|b| wit::ReplayBatch {
+            payload: b.payload,
+            summary: b.summary.into(),
+            applied_shift: b.applied_shift,
+        }))
+    }
+
+    fn object_to_json(
+        signal: wit::Signal,
+        object: Vec<u8>,
+        max_uncompressed_bytes: u64,
+    ) -> Result<String, wit::ProcessorError> {
+        Ok(replay::to_json(signal.into(), &object, max_uncompressed_bytes)?)
+    }
+
     fn parse_object_key(key: String) -> Result<wit::ObjectKeyInfo, wit::ProcessorError> {
         let info = keys::parse_object_key(&key)?;
         Ok(wit::ObjectKeyInfo {
@@ -109,6 +129,21 @@ impl Guest for Component {
     }
 }
 
+impl From<wit::ReplayOptions> for ReplayOptions {
+    fn from(o: wit::ReplayOptions) -> Self {
+        ReplayOptions {
+            rewrite: match o.rewrite {
+                wit::TimestampRewrite::None => Rewrite::None,
+                wit::TimestampRewrite::Shift(offset) => Rewrite::Shift(offset),
+                wit::TimestampRewrite::NewestAt(instant) => Rewrite::NewestAt(instant),
+            },
+            id_remap_seed: o.id_remap_seed,
+            filter: Filter { services: o.services, from_unix_nanos: o.from_unix_nanos, to_unix_nanos: o.to_unix_nanos },
+            max_uncompressed_bytes: o.max_uncompressed_bytes,
+        }
+    }
+}
+
 impl From<model::ProcessorError> for wit::ProcessorError {
     fn from(e: model::ProcessorError) -> Self {
         match e {
@@ -116,157 +151,101 @@ impl From<model::ProcessorError> for wit::ProcessorError {
             model::ProcessorError::InvalidConfig(m) => wit::ProcessorError::InvalidConfig(m),
             model::ProcessorError::InvalidPayload(m) => wit::ProcessorError::InvalidPayload(m),
             model::ProcessorError::InvalidMetadata(m) => wit::ProcessorError::InvalidMetadata(m),
-            model::ProcessorError::Storage(s) => wit::ProcessorError::Storage(match s {
-                model::StorageError::Busy(m) => wit::StorageError::Busy(m),
-                model::StorageError::InvalidKey(m) => wit::StorageError::InvalidKey(m),
-                model::StorageError::Backend(m) => wit::StorageError::Backend(m),
-            }),
+            model::ProcessorError::Storage(s) => wit::ProcessorError::Storage(s.into()),
         }
     }
 }
 
-impl From<wit::Signal> for model::Signal {
-    fn from(s: wit::Signal) -> Self {
-        match s {
-            wit::Signal::Traces => model::Signal::Traces,
-            wit::Signal::Metrics => model::Signal::Metrics,
-            wit::Signal::Logs => model::Signal::Logs,
+/// `From` both ways between a WIT record and its domain twin with the same
+/// fields; nested records convert through their own `From`.
+macro_rules! mirror_record {
+    ($wit:ty, $model:ty { $($field:ident),* $(,)? }) => {
+        impl From<$wit> for $model {
+            fn from(r: $wit) -> Self {
+                Self { $($field: r.$field.into()),* }
+            }
         }
-    }
+        impl From<$model> for $wit {
+            fn from(r: $model) -> Self {
+                Self { $($field: r.$field.into()),* }
+            }
+        }
+    };
 }
 
-impl From<model::Signal> for wit::Signal {
-    fn from(s: model::Signal) -> Self {
-        match s {
-            model::Signal::Traces => wit::Signal::Traces,
-            model::Signal::Metrics => wit::Signal::Metrics,
-            model::Signal::Logs => wit::Signal::Logs,
+/// `From` both ways between a WIT enum and its domain twin.
+macro_rules! mirror_enum {
+    ($wit:ident, $model:ident { $($case:ident),* $(,)? }) => {
+        impl From<wit::$wit> for model::$model {
+            fn from(e: wit::$wit) -> Self {
+                match e { $(wit::$wit::$case => model::$model::$case),* }
+            }
         }
-    }
+        impl From<model::$model> for wit::$wit {
+            fn from(e: model::$model) -> Self {
+                match e { $(model::$model::$case => wit::$wit::$case),* }
+            }
+        }
+    };
 }
 
-impl From<wit::PayloadEncoding> for model::PayloadEncoding {
-    fn from(e: wit::PayloadEncoding) -> Self {
+impl From<wit::StorageError> for model::StorageError {
+    fn from(e: wit::StorageError) -> Self {
         match e {
-            wit::PayloadEncoding::Protobuf => model::PayloadEncoding::Protobuf,
-            wit::PayloadEncoding::Json => model::PayloadEncoding::Json,
+            wit::StorageError::Busy(m) => model::StorageError::Busy(m),
+            wit::StorageError::InvalidKey(m) => model::StorageError::InvalidKey(m),
+            wit::StorageError::Backend(m) => model::StorageError::Backend(m),
         }
     }
 }
 
-impl From<wit::SessionStatus> for model::SessionStatus {
-    fn from(s: wit::SessionStatus) -> Self {
-        match s {
-            wit::SessionStatus::Active => model::SessionStatus::Active,
-            wit::SessionStatus::Completed => model::SessionStatus::Completed,
-            wit::SessionStatus::Failed => model::SessionStatus::Failed,
+impl From<model::StorageError> for wit::StorageError {
+    fn from(e: model::StorageError) -> Self {
+        match e {
+            model::StorageError::Busy(m) => wit::StorageError::Busy(m),
+            model::StorageError::InvalidKey(m) => wit::StorageError::InvalidKey(m),
+            model::StorageError::Backend(m) => wit::StorageError::Backend(m),
         }
     }
 }
 
-impl From<model::SessionStatus> for wit::SessionStatus {
-    fn from(s: model::SessionStatus) -> Self {
-        match s {
-            model::SessionStatus::Active => wit::SessionStatus::Active,
-            model::SessionStatus::Completed => wit::SessionStatus::Completed,
-            model::SessionStatus::Failed => wit::SessionStatus::Failed,
-        }
-    }
-}
+mirror_enum!(Signal, Signal { Traces, Metrics, Logs });
+mirror_enum!(PayloadEncoding, PayloadEncoding { Protobuf, Json });
+mirror_enum!(SessionStatus, SessionStatus { Active, Completed, Failed });
 
-impl From<wit::SessionConfig> for model::SessionConfig {
-    fn from(c: wit::SessionConfig) -> Self {
-        model::SessionConfig {
-            session_id: c.session_id,
-            diagnostic_session_id: c.diagnostic_session_id,
-            description: c.description,
-            enabled_flags: c.enabled_flags,
-            capture_traces: c.capture_traces,
-            capture_metrics: c.capture_metrics,
-            capture_logs: c.capture_logs,
-            sample_ratio: c.sample_ratio,
-            created_by: c.created_by,
-        }
+mirror_record!(
+    wit::SessionConfig,
+    model::SessionConfig {
+        session_id,
+        diagnostic_session_id,
+        description,
+        enabled_flags,
+        capture_traces,
+        capture_metrics,
+        capture_logs,
+        sample_ratio,
+        created_by,
     }
-}
-
-impl From<model::SessionConfig> for wit::SessionConfig {
-    fn from(c: model::SessionConfig) -> Self {
-        wit::SessionConfig {
-            session_id: c.session_id,
-            diagnostic_session_id: c.diagnostic_session_id,
-            description: c.description,
-            enabled_flags: c.enabled_flags,
-            capture_traces: c.capture_traces,
-            capture_metrics: c.capture_metrics,
-            capture_logs: c.capture_logs,
-            sample_ratio: c.sample_ratio,
-            created_by: c.created_by,
-        }
+);
+mirror_record!(
+    wit::SessionCounts,
+    model::SessionCounts {
+        trace_batches,
+        metric_batches,
+        log_batches,
+        spans,
+        data_points,
+        log_records,
+        compressed_bytes,
+        uncompressed_bytes,
+        first_telemetry_unix_nanos,
+        last_telemetry_unix_nanos,
     }
-}
-
-impl From<wit::SessionCounts> for model::SessionCounts {
-    fn from(c: wit::SessionCounts) -> Self {
-        model::SessionCounts {
-            trace_batches: c.trace_batches,
-            metric_batches: c.metric_batches,
-            log_batches: c.log_batches,
-            spans: c.spans,
-            data_points: c.data_points,
-            log_records: c.log_records,
-            compressed_bytes: c.compressed_bytes,
-            uncompressed_bytes: c.uncompressed_bytes,
-            first_telemetry_unix_nanos: c.first_telemetry_unix_nanos,
-            last_telemetry_unix_nanos: c.last_telemetry_unix_nanos,
-        }
-    }
-}
-
-impl From<model::SessionCounts> for wit::SessionCounts {
-    fn from(c: model::SessionCounts) -> Self {
-        wit::SessionCounts {
-            trace_batches: c.trace_batches,
-            metric_batches: c.metric_batches,
-            log_batches: c.log_batches,
-            spans: c.spans,
-            data_points: c.data_points,
-            log_records: c.log_records,
-            compressed_bytes: c.compressed_bytes,
-            uncompressed_bytes: c.uncompressed_bytes,
-            first_telemetry_unix_nanos: c.first_telemetry_unix_nanos,
-            last_telemetry_unix_nanos: c.last_telemetry_unix_nanos,
-        }
-    }
-}
-
-impl From<wit::SessionState> for model::SessionState {
-    fn from(s: wit::SessionState) -> Self {
-        model::SessionState {
-            config: s.config.into(),
-            status: s.status.into(),
-            start_unix_nanos: s.start_unix_nanos,
-            end_unix_nanos: s.end_unix_nanos,
-            updated_unix_nanos: s.updated_unix_nanos,
-            end_reason: s.end_reason,
-            counts: s.counts.into(),
-        }
-    }
-}
-
-impl From<model::SessionState> for wit::SessionState {
-    fn from(s: model::SessionState) -> Self {
-        wit::SessionState {
-            config: s.config.into(),
-            status: s.status.into(),
-            start_unix_nanos: s.start_unix_nanos,
-            end_unix_nanos: s.end_unix_nanos,
-            updated_unix_nanos: s.updated_unix_nanos,
-            end_reason: s.end_reason,
-            counts: s.counts.into(),
-        }
-    }
-}
+);
+mirror_record!(
+    wit::SessionState,
+    model::SessionState { config, status, start_unix_nanos, end_unix_nanos, updated_unix_nanos, end_reason, counts }
+);
 
 impl From<model::PayloadSummary> for wit::PayloadSummary {
     fn from(s: model::PayloadSummary) -> Self {

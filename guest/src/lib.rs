@@ -1,5 +1,6 @@
 //! The otlp-capture component: records OTLP requests into a session's
-//! storage layout (tagging, sampling, gzip, object keys, metadata.json).
+//! storage layout (tagging, sampling, gzip, object keys, metadata.json), and
+//! prepares stored objects for replay (timestamp rewriting, id remapping).
 //!
 //! The logic is plain Rust in the modules below, unit-tested natively; the
 //! WebAssembly glue in `component` only converts between WIT and domain types
@@ -7,13 +8,17 @@
 
 pub mod capabilities;
 pub mod codec;
+pub mod filter;
 pub mod gzip;
+pub mod id_remap;
 pub mod keys;
 pub mod metadata;
 pub mod model;
 pub mod processor;
+pub mod replay;
 pub mod sampling;
 pub mod session_id;
+pub mod summary;
 pub mod tagging;
 pub mod timestamps;
 

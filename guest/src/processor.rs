@@ -9,7 +9,7 @@ use crate::model::{
     CaptureReceipt, PayloadEncoding, PayloadSummary, ProcessorError, SessionConfig, SessionCounts, SessionState,
     SessionStatus, Signal,
 };
-use crate::{gzip, keys, metadata, sampling, session_id, tagging, timestamps};
+use crate::{gzip, keys, metadata, sampling, session_id, summary, tagging};
 
 /// Media type of stored telemetry objects.
 pub const OBJECT_CONTENT_TYPE: &str = "application/gzip";
@@ -93,43 +93,7 @@ fn write_metadata(state: &SessionState, sink: &dyn ObjectSink) -> Result<(), Pro
 /// Decodes a payload and says what it holds.
 pub fn summarize(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> Result<PayloadSummary, ProcessorError> {
     let mut request = OtlpRequest::decode(signal, encoding, payload)?;
-    Ok(summary_of(&mut request))
-}
-
-fn summary_of(request: &mut OtlpRequest) -> PayloadSummary {
-    let (items, resources) = match &*request {
-        OtlpRequest::Traces(r) => (
-            r.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len() as u64).sum(),
-            r.resource_spans.len(),
-        ),
-        OtlpRequest::Metrics(r) => (
-            r.resource_metrics
-                .iter()
-                .flat_map(|rm| &rm.scope_metrics)
-                .flat_map(|sm| &sm.metrics)
-                .map(data_points)
-                .sum(),
-            r.resource_metrics.len(),
-        ),
-        OtlpRequest::Logs(r) => (
-            r.resource_logs.iter().flat_map(|rl| &rl.scope_logs).map(|sl| sl.log_records.len() as u64).sum(),
-            r.resource_logs.len(),
-        ),
-    };
-    let (min_unix_nanos, max_unix_nanos) = timestamps::bounds(request);
-    PayloadSummary { signal: request.signal(), items, resources: resources as u64, min_unix_nanos, max_unix_nanos }
-}
-
-fn data_points(metric: &opentelemetry_proto::tonic::metrics::v1::Metric) -> u64 {
-    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-    (match &metric.data {
-        Some(Data::Gauge(g)) => g.data_points.len(),
-        Some(Data::Sum(s)) => s.data_points.len(),
-        Some(Data::Histogram(h)) => h.data_points.len(),
-        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-        Some(Data::Summary(s)) => s.data_points.len(),
-        None => 0,
-    }) as u64
+    Ok(summary::of(&mut request))
 }
 
 /// Records one request into a session: decode, sample, tag, gzip, put.
@@ -149,7 +113,7 @@ pub fn capture(
         return Ok(None);
     }
     tagging::tag(&mut request, &config.session_id, &config.enabled_flags);
-    let summary = summary_of(&mut request);
+    let summary = summary::of(&mut request);
     let protobuf = request.encode_protobuf();
     let object = gzip::compress(&protobuf, gzip::DEFAULT_LEVEL);
     let capture_unix_nanos = clock.now_unix_nanos();
@@ -229,7 +193,7 @@ mod tests {
         let mut expected = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &payload).unwrap();
         tagging::tag(&mut expected, "s1", &["f".into()]);
         assert_eq!(stored, expected);
-        assert_eq!(receipt.summary, summary_of(&mut stored));
+        assert_eq!(receipt.summary, summary::of(&mut stored));
         assert_eq!(receipt.summary.items, 1);
         assert_eq!((receipt.uncompressed_bytes, receipt.compressed_bytes), (protobuf.len() as u64, body.len() as u64));
         assert_eq!(receipt.bytes_in, payload.len() as u64);

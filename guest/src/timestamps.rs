@@ -98,6 +98,48 @@ pub fn bounds(request: &mut OtlpRequest) -> (u64, u64) {
     if max == 0 { (0, 0) } else { (min, max) }
 }
 
+/// How a replayed batch's timestamps are rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewrite {
+    /// Unchanged.
+    None,
+    /// Every non-zero timestamp moves by this many nanoseconds.
+    Shift(i64),
+    /// Every non-zero timestamp moves so that the newest becomes this instant.
+    NewestAt(u64),
+}
+
+/// Applies `rewrite` to every timestamp of `request`: zero stays zero (it
+/// means unset), arithmetic saturates at 1 and `u64::MAX` and never wraps.
+/// Returns the shift applied.
+pub fn rewrite(request: &mut OtlpRequest, rewrite: Rewrite) -> i64 {
+    let offset = match rewrite {
+        Rewrite::None => return 0,
+        Rewrite::Shift(offset) => i128::from(offset),
+        Rewrite::NewestAt(instant) => {
+            let (_, newest) = bounds(request);
+            if newest == 0 {
+                return 0;
+            }
+            i128::from(instant) - i128::from(newest)
+        }
+    };
+    if offset != 0 {
+        for_each_mut(request, |t| *t = shift(*t, offset));
+    }
+    i64::try_from(offset).unwrap_or(if offset < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Moves one timestamp by `offset`: zero stays zero, and a set timestamp
+/// stays set (never below 1) and never wraps past `u64::MAX`.
+pub fn shift(timestamp: u64, offset: i128) -> u64 {
+    if timestamp == 0 {
+        return 0;
+    }
+    // Both operands lie within ±2^64, so the i128 sum cannot overflow.
+    (i128::from(timestamp) + offset).clamp(1, i128::from(u64::MAX)) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +166,26 @@ mod tests {
         let mut logs = decode(Signal::Logs, "logs.json");
         let (min, max) = bounds(&mut logs);
         assert!(min > 0 && min <= max);
+    }
+
+    #[test]
+    fn shift_keeps_zero_and_saturates() {
+        assert_eq!(shift(0, 5), 0);
+        assert_eq!(shift(0, -5), 0);
+        assert_eq!(shift(10, -3), 7);
+        assert_eq!(shift(10, -30), 1);
+        assert_eq!(shift(u64::MAX - 1, 5), u64::MAX);
+        assert_eq!(shift(5, i128::from(i64::MIN)), 1);
+        assert_eq!(shift(u64::MAX, i128::from(i64::MAX)), u64::MAX);
+        assert_eq!(shift(1, i128::from(u64::MAX)), u64::MAX);
+    }
+
+    #[test]
+    fn newest_at_moves_the_newest_to_the_instant_and_keeps_offsets() {
+        let mut request = decode(Signal::Traces, "trace.json");
+        let applied = rewrite(&mut request, Rewrite::NewestAt(2_000_000_000_000_000_000));
+        assert_eq!(applied, 2_000_000_000_000_000_000 - 1544712661000000000);
+        assert_eq!(bounds(&mut request), (2_000_000_000_000_000_000 - 1_000_000_000, 2_000_000_000_000_000_000));
     }
 
     #[test]

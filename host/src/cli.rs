@@ -26,6 +26,76 @@ pub enum Command {
     /// Start, stop, list and show sessions.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Replay a recorded session into an OTLP endpoint.
+    Replay(ReplayArgs),
+    /// Print a session's objects, or one object, as OTLP/JSON (one request per line).
+    Inspect {
+        /// A session id, or an object key (sessions/ID/raw/...).
+        target: String,
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `replay`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Timestamps: `current` (default) stamps each object so its newest item is sent \"now\": nothing \
+lies in the future at any speed, and durations and offsets within an object are exact. `relative` shifts \
+everything by one offset (replay start minus the session's first timestamp), keeping every gap between \
+items exact; at a speed above 1 later items are stamped in the future. `none` sends timestamps as \
+recorded. Timestamps are never scaled by --speed."
+)]
+pub struct ReplayArgs {
+    /// The session id.
+    pub id: String,
+    /// The OTLP endpoint's base URL (`/v1/traces` etc. are added), e.g. http://collector:4318.
+    #[arg(long)]
+    pub endpoint: String,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Timestamp rewriting: none, relative or current.
+    #[arg(long, default_value = "current")]
+    pub timestamps: String,
+    /// Replay speed: a factor (1 is real time, 50 is 50x) or max.
+    #[arg(long, default_value = "1")]
+    pub speed: String,
+    /// Signals to replay.
+    #[arg(long, value_delimiter = ',', default_value = "traces,metrics,logs")]
+    pub signals: Vec<String>,
+    /// Export protocol: http (OTLP/HTTP protobuf).
+    #[arg(long, default_value = "http")]
+    pub protocol: String,
+    /// Longest wait between two objects, in seconds (caps long idle gaps).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_idle: Option<f64>,
+    /// Only resources of this service.name (repeatable).
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Only items at or after this telemetry time (RFC 3339 or unix nanoseconds).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only items at or before this telemetry time (RFC 3339 or unix nanoseconds).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Replay the session this many times.
+    #[arg(long = "loop", default_value_t = 1)]
+    pub loops: u32,
+    /// Remap trace and span ids consistently, with a new seed each run and loop,
+    /// so a session can be replayed into one backend many times.
+    #[arg(long)]
+    pub rewrite_ids: bool,
+    /// Seed of --rewrite-ids (random by default).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Say what would be sent and how long it would take, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds to wait for the endpoint to answer one request.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 /// Where sessions are stored.

@@ -1,6 +1,7 @@
-//! The session control API on the tap's HTTP port, as in the otel-ai
-//! capture package: `POST/GET /api/capture/sessions`,
-//! `GET/DELETE /api/capture/sessions/{id}`.
+//! The control API on the tap's HTTP port: sessions as in the otel-ai
+//! capture package (`POST/GET /api/capture/sessions`,
+//! `GET/DELETE /api/capture/sessions/{id}`) and replays run by the tap
+//! (`POST /api/replay`, `GET /api/replay/{id}`).
 
 use std::sync::Arc;
 
@@ -9,10 +10,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
+use std::time::Duration;
+
 use crate::error::TapError;
+use crate::exporters::Exporter;
+use crate::replay::ReplaySettings;
+use crate::replay::jobs::ReplayJobs;
 use crate::runtime::bindings::{SessionConfig, SessionStatus};
 use crate::sessions::Sessions;
 
@@ -65,15 +71,105 @@ impl StartRequest {
     }
 }
 
+/// The body of `POST /api/replay`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayRequest {
+    /// The session to replay.
+    pub session_id: String,
+    /// The OTLP endpoint's base URL.
+    pub endpoint: String,
+    /// none, relative or current (default current).
+    #[serde(default)]
+    pub timestamps: Option<String>,
+    /// A factor or "max" (default 1).
+    #[serde(default)]
+    pub speed: Option<serde_json::Value>,
+    /// Signals (default all).
+    #[serde(default)]
+    pub signals: Option<Vec<String>>,
+    /// http (default).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Remap trace and span ids.
+    #[serde(default)]
+    pub rewrite_ids: Option<bool>,
+    /// Times to replay (default 1).
+    #[serde(default, rename = "loop")]
+    pub loops: Option<u32>,
+    /// Longest wait between objects, seconds.
+    #[serde(default)]
+    pub max_idle_seconds: Option<f64>,
+    /// Only these services.
+    #[serde(default)]
+    pub services: Option<Vec<String>>,
+}
+
+impl ReplayRequest {
+    /// The settings and exporter this request asks for.
+    pub fn into_settings(self) -> Result<(ReplaySettings, Exporter), String> {
+        let mut settings = ReplaySettings::new(&self.session_id);
+        if let Some(mode) = &self.timestamps {
+            settings.timestamps = mode.parse()?;
+        }
+        settings.speed = match &self.speed {
+            None => settings.speed,
+            Some(serde_json::Value::String(s)) => s.parse()?,
+            Some(serde_json::Value::Number(n)) => n.to_string().parse()?,
+            Some(other) => return Err(format!("speed {other} is not a number or \"max\"")),
+        };
+        if let Some(signals) = &self.signals {
+            settings.signals = signals.iter().map(|s| s.parse()).collect::<Result<_, String>>()?;
+        }
+        settings.rewrite_ids = self.rewrite_ids.unwrap_or(false);
+        settings.loops = self.loops.unwrap_or(1).max(1);
+        if let Some(idle) = self.max_idle_seconds {
+            if !(idle.is_finite() && idle >= 0.0) {
+                return Err("maxIdleSeconds must be a number of seconds".into());
+            }
+            settings.max_idle = Some(Duration::from_secs_f64(idle));
+        }
+        settings.services = self.services.unwrap_or_default();
+        let exporter =
+            Exporter::new(&self.endpoint, self.protocol.as_deref().unwrap_or("http"), Duration::from_secs(30))?;
+        Ok((settings, exporter))
+    }
+}
+
+/// What the control handlers share.
+#[derive(Clone)]
+struct Control {
+    sessions: Arc<Sessions>,
+    replays: Arc<ReplayJobs>,
+}
+
 /// The control API routes.
-pub fn routes(sessions: Arc<Sessions>) -> Router {
+pub fn routes(sessions: Arc<Sessions>, replays: Arc<ReplayJobs>) -> Router {
     Router::new()
         .route("/api/capture/sessions", get(list).post(start))
         .route("/api/capture/sessions/{id}", get(show).delete(stop))
-        .with_state(sessions)
+        .route("/api/replay", post(start_replay))
+        .route("/api/replay/{id}", get(replay_status))
+        .with_state(Control { sessions, replays })
 }
 
-async fn start(State(sessions): State<Arc<Sessions>>, body: Bytes) -> Result<Response, TapError> {
+async fn start_replay(State(control): State<Control>, body: Bytes) -> Result<Response, TapError> {
+    let request: ReplayRequest = serde_json::from_slice(&body)
+        .map_err(|e| TapError::InvalidRequest(format!("the body is not a replay request: {e}")))?;
+    let (settings, exporter) = request.into_settings().map_err(TapError::InvalidRequest)?;
+    if control.sessions.get(&settings.session_id).await?.is_none() {
+        return Err(TapError::NotFound(format!("no session {}", settings.session_id)));
+    }
+    let status = control.replays.start(control.sessions.clone(), exporter, settings);
+    Ok((StatusCode::ACCEPTED, axum::Json(status)).into_response())
+}
+
+async fn replay_status(State(control): State<Control>, Path(id): Path<String>) -> Result<Response, TapError> {
+    let status = control.replays.status(&id).ok_or_else(|| TapError::NotFound(format!("no replay {id}")))?;
+    Ok(axum::Json(status).into_response())
+}
+
+async fn start(State(Control { sessions, .. }): State<Control>, body: Bytes) -> Result<Response, TapError> {
     let request: StartRequest = serde_json::from_slice(&body)
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a session request: {e}")))?;
     let state = sessions.start(request.into_config()).await?;
@@ -81,7 +177,7 @@ async fn start(State(sessions): State<Arc<Sessions>>, body: Bytes) -> Result<Res
     Ok((StatusCode::CREATED, axum::Json(metadata)).into_response())
 }
 
-async fn list(State(sessions): State<Arc<Sessions>>) -> Result<Response, TapError> {
+async fn list(State(Control { sessions, .. }): State<Control>) -> Result<Response, TapError> {
     let mut rendered = Vec::new();
     for state in sessions.list().await? {
         rendered.push(sessions.render(state).await?);
@@ -89,12 +185,12 @@ async fn list(State(sessions): State<Arc<Sessions>>) -> Result<Response, TapErro
     Ok(axum::Json(serde_json::json!({ "sessions": rendered })).into_response())
 }
 
-async fn show(State(sessions): State<Arc<Sessions>>, Path(id): Path<String>) -> Result<Response, TapError> {
+async fn show(State(Control { sessions, .. }): State<Control>, Path(id): Path<String>) -> Result<Response, TapError> {
     let state = sessions.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
     Ok(axum::Json(sessions.render(state).await?).into_response())
 }
 
-async fn stop(State(sessions): State<Arc<Sessions>>, Path(id): Path<String>) -> Result<Response, TapError> {
+async fn stop(State(Control { sessions, .. }): State<Control>, Path(id): Path<String>) -> Result<Response, TapError> {
     let state = sessions.stop(&id, SessionStatus::Completed, None).await?;
     Ok(axum::Json(sessions.render(state).await?).into_response())
 }

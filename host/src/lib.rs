@@ -1,7 +1,8 @@
 //! otlp-capture's host: a wasmtime embedding that runs the capture component
 //! behind an OTLP/HTTP receiver and a session control API.
 //!
-//! Capture flows receivers → capture → runtime (the component) → storage.
+//! Capture flows receivers → capture → runtime (the component) → storage;
+//! replay flows storage → replay → runtime → exporters.
 
 pub mod capture;
 pub mod cli;
@@ -9,7 +10,9 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod exporters;
 pub mod receivers;
+pub mod replay;
 pub mod runtime;
 pub mod server;
 pub mod sessions;

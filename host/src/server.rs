@@ -12,6 +12,7 @@ use crate::capture::Recorder;
 use crate::config::ServeSettings;
 use crate::control;
 use crate::receivers::otlp_http::{self, ReceiverLimits};
+use crate::replay::jobs::ReplayJobs;
 use crate::runtime::imports::clock::{Clock, SystemClock};
 use crate::runtime::pool::ProcessorPool;
 use crate::runtime::state::{Capabilities, InstanceLimits};
@@ -43,6 +44,8 @@ pub struct Tap {
     pub sessions: Arc<Sessions>,
     /// The recorder the receivers use.
     pub recorder: Arc<Recorder>,
+    /// Replays started through the control API.
+    pub replays: Arc<ReplayJobs>,
     settings: ServeSettings,
 }
 
@@ -66,7 +69,7 @@ impl Tap {
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let sessions = Sessions::new(pool, uploader);
         let recorder = Arc::new(Recorder::new(sessions.clone()));
-        Ok(Arc::new(Tap { sessions, recorder, settings }))
+        Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), settings }))
     }
 
     /// The tap's HTTP routes: OTLP receiver, control API and health.
@@ -75,7 +78,7 @@ impl Tap {
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
             .merge(otlp_http::routes(self.recorder.clone(), limits))
-            .merge(control::routes(self.sessions.clone()))
+            .merge(control::routes(self.sessions.clone(), self.replays.clone()))
     }
 
     /// Resumes sessions left active in the store, serves on `listener` until

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::RwLock as Gate;
 
 use crate::error::TapError;
+use crate::replay::plan::PlannedObject;
 use crate::runtime::bindings::{CaptureReceipt, SessionConfig, SessionState, SessionStatus, Signal};
 use crate::runtime::pool::ProcessorPool;
 use crate::storage::Storage;
@@ -242,6 +243,30 @@ impl Sessions {
             Some(document) => Ok(Some(self.parse(document).await?)),
             None => Ok(None),
         }
+    }
+
+    /// The raw objects stored for a session, in no set order. Keys that are
+    /// not objects of the layout are skipped with a warning.
+    pub async fn raw_objects(&self, id: &str) -> Result<Vec<PlannedObject>, TapError> {
+        let check = id.to_owned();
+        let metadata_key = self.pool.call(move |i| i.metadata_key(&check)).await???;
+        let prefix = format!("{}raw/", metadata_key.strip_suffix("metadata.json").unwrap_or(&metadata_key));
+        let listed = self.storage().list(&prefix).await?;
+        let keys: Vec<String> = listed.iter().map(|o| o.key.clone()).collect();
+        let parsed = self.pool.call(move |i| keys.iter().map(|k| i.parse_object_key(k)).collect::<Vec<_>>()).await?;
+        let mut objects = Vec::with_capacity(listed.len());
+        for (object, info) in listed.into_iter().zip(parsed) {
+            match info? {
+                Ok(info) if info.session_id == id => objects.push(PlannedObject {
+                    key: object.key,
+                    signal: info.signal,
+                    capture_unix_millis: info.capture_unix_millis,
+                    size: object.size,
+                }),
+                _ => tracing::warn!(key = %object.key, "skipping a file that is not an object of the layout"),
+            }
+        }
+        Ok(objects)
     }
 
     /// The metadata.json document of a state, as JSON.

@@ -6,4 +6,5 @@
 mod support;
 
 mod capture;
+mod replay;
 mod sessions;

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::keys::parse_object_key;
@@ -29,9 +30,10 @@ fn files_under(root: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// Starts a session through the CLI, emits from the SDK, stops it, and
+/// Starts a session through the CLI, emits from the SDK, checks the live
+/// metadata (read by `live`) catches up while active, stops the session, and
 /// returns the final metadata the CLI printed.
-fn record(tap: &TapProcess, session: &str, rounds: u64) -> (Value, Emitted) {
+fn record(tap: &TapProcess, session: &str, rounds: u64, live: impl Fn() -> Option<Value>) -> (Value, Emitted) {
     let started: Value = serde_json::from_str(&run_cli_ok(
         &["session", "start", session, "--flag", "paymentServiceFailure", "--description", "e2e", "--tap", &tap.base],
         &[],
@@ -39,6 +41,19 @@ fn record(tap: &TapProcess, session: &str, rounds: u64) -> (Value, Emitted) {
     .unwrap();
     assert_eq!(started["status"], "active");
     let emitted = emit(&tap.base, "checkout", rounds);
+    // The tap runs with --refresh-seconds 1.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metadata = live().expect("metadata.json exists while active");
+        assert_eq!(metadata["status"], "active");
+        if metadata["spanCount"].as_u64() == Some(emitted.spans)
+            && metadata["logRecordCount"].as_u64() == Some(emitted.logs)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "live counts never caught up: {metadata}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", session, "--tap", &tap.base], &[])).unwrap();
     (stopped, emitted)
@@ -111,7 +126,9 @@ fn records_a_session_into_the_local_store() {
     let store = dir.path().join("otel-data");
     let store = store.to_str().unwrap();
     let tap = TapProcess::start(store, &[]);
-    let (metadata, emitted) = record(&tap, "local-1", 4);
+    let metadata_file = Path::new(store).join("sessions/local-1/metadata.json");
+    let live = || std::fs::read(&metadata_file).ok().map(|d| serde_json::from_slice(&d).unwrap());
+    let (metadata, emitted) = record(&tap, "local-1", 4, live);
     let objects = files_under(Path::new(store), &Path::new(store).join("sessions/local-1"));
     check_session("local-1", &metadata, emitted, &objects);
 
@@ -127,7 +144,9 @@ fn records_a_session_into_the_local_store() {
 fn records_a_session_into_s3() {
     let s3 = S3Server::start();
     let tap = TapProcess::start("s3://otel-data", &s3.env());
-    let (metadata, emitted) = record(&tap, "s3-1", 3);
+    let metadata_file = s3.bucket_dir().join("sessions/s3-1/metadata.json");
+    let live = || std::fs::read(&metadata_file).ok().map(|d| serde_json::from_slice(&d).unwrap());
+    let (metadata, emitted) = record(&tap, "s3-1", 3, live);
     let objects = files_under(&s3.bucket_dir(), &s3.bucket_dir().join("sessions/s3-1"));
     check_session("s3-1", &metadata, emitted, &objects);
     // Read back through the S3 API, as a user would.

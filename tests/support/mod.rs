@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod component;
+pub mod generate;
 pub mod otlp;
 pub mod processes;
 pub mod sdk;

@@ -1,3 +1,4 @@
-//! The command-line commands other than `serve`.
+//! The command-line commands other than `serve`: sessions, replay, inspect.
 
+pub mod replay;
 pub mod session;

@@ -8,28 +8,22 @@ use anyhow::{Context, bail};
 use crate::cli::{StartArgs, StoreArgs};
 use crate::config::ServeSettings;
 use crate::control::StartRequest;
+use crate::runtime::bindings::Signal;
 use crate::runtime::imports::clock::SystemClock;
 use crate::server::Tap;
 
 /// The control API request for `session start`'s arguments.
 pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
-    let mut signals = [false; 3];
-    for signal in &args.signals {
-        match signal.trim() {
-            "traces" => signals[0] = true,
-            "metrics" => signals[1] = true,
-            "logs" => signals[2] = true,
-            other => bail!("unknown signal {other:?}; use traces, metrics or logs"),
-        }
-    }
+    let signals: Vec<Signal> =
+        args.signals.iter().map(|s| s.parse()).collect::<Result<_, String>>().map_err(anyhow::Error::msg)?;
     Ok(StartRequest {
         session_id: args.id.clone(),
         diagnostic_session_id: args.diagnostic_session.clone(),
         description: args.description.clone(),
         enabled_flags: Some(args.flags.clone()),
-        capture_traces: Some(signals[0]),
-        capture_metrics: Some(signals[1]),
-        capture_logs: Some(signals[2]),
+        capture_traces: Some(signals.contains(&Signal::Traces)),
+        capture_metrics: Some(signals.contains(&Signal::Metrics)),
+        capture_logs: Some(signals.contains(&Signal::Logs)),
         sample_ratio: Some(args.sample_ratio),
         created_by: args.created_by.clone().or_else(|| std::env::var("USER").ok()),
     })
@@ -63,7 +57,8 @@ async fn print_answer(response: reqwest::Result<reqwest::Response>, url: &str) -
     Ok(())
 }
 
-fn open(store: &StoreArgs) -> anyhow::Result<Arc<Tap>> {
+/// Opens the store and the component for a command that reads sessions.
+pub fn open(store: &StoreArgs) -> anyhow::Result<Arc<Tap>> {
     let mut settings = ServeSettings::new(store.store.parse().map_err(anyhow::Error::msg)?);
     settings.component = store.component.clone();
     settings.workers = 1;

@@ -200,6 +200,26 @@ impl Instance {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_validate_session_id(s, session_id))
     }
 
+    /// See `prepare-replay` in the WIT.
+    pub fn prepare_replay(
+        &mut self,
+        signal: bindings::Signal,
+        object: &[u8],
+        options: &bindings::ReplayOptions,
+    ) -> CallResult<Option<bindings::ReplayBatch>> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_prepare_replay(s, signal, object, options))
+    }
+
+    /// See `object-to-json` in the WIT.
+    pub fn object_to_json(
+        &mut self,
+        signal: bindings::Signal,
+        object: &[u8],
+        max_uncompressed_bytes: u64,
+    ) -> CallResult<String> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_object_to_json(s, signal, object, max_uncompressed_bytes))
+    }
+
     /// See `parse-object-key` in the WIT.
     pub fn parse_object_key(&mut self, key: &str) -> CallResult<bindings::ObjectKeyInfo> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_parse_object_key(s, key))

@@ -1,0 +1,106 @@
+//! What a replay sends and when: the session's objects in capture-time order
+//! across the selected signals, and the send schedule for a speed.
+
+use std::time::Duration;
+
+use crate::runtime::bindings::Signal;
+
+/// One stored object to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedObject {
+    /// Its key.
+    pub key: String,
+    /// Its signal, from the key.
+    pub signal: Signal,
+    /// Capture time from the key, unix millis.
+    pub capture_unix_millis: u64,
+    /// Stored (compressed) size.
+    pub size: u64,
+}
+
+/// How fast to replay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// Capture gaps divided by this factor (1 is real time).
+    Factor(f64),
+    /// As fast as the target accepts.
+    Max,
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("max") {
+            return Ok(Speed::Max);
+        }
+        let factor: f64 =
+            text.trim_end_matches(['x', 'X']).parse().map_err(|_| format!("speed {text:?} is not a number or max"))?;
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(format!("speed {text:?} must be greater than 0"));
+        }
+        Ok(Speed::Factor(factor))
+    }
+}
+
+/// Orders objects by capture time, then key (stable across runs).
+pub fn order(objects: &mut [PlannedObject]) {
+    objects.sort_by(|a, b| (a.capture_unix_millis, &a.key).cmp(&(b.capture_unix_millis, &b.key)));
+}
+
+/// When each object is sent, as an offset from the replay's start: at speed
+/// s an object captured at c_i goes at (c_i - c_0)/s, with each gap capped
+/// at `max_idle` (after scaling).
+pub fn schedule(objects: &[PlannedObject], speed: Speed, max_idle: Option<Duration>) -> Vec<Duration> {
+    let mut at = Duration::ZERO;
+    let mut previous = objects.first().map_or(0, |o| o.capture_unix_millis);
+    objects
+        .iter()
+        .map(|object| {
+            let gap_ms = object.capture_unix_millis.saturating_sub(previous);
+            previous = object.capture_unix_millis;
+            let wait = match speed {
+                Speed::Max => Duration::ZERO,
+                Speed::Factor(f) => Duration::from_secs_f64(gap_ms as f64 / 1000.0 / f),
+            };
+            at += max_idle.map_or(wait, |cap| wait.min(cap));
+            at
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(key: &str, millis: u64) -> PlannedObject {
+        PlannedObject { key: key.into(), signal: Signal::Traces, capture_unix_millis: millis, size: 1 }
+    }
+
+    #[test]
+    fn parses_speeds() {
+        assert_eq!("max".parse(), Ok(Speed::Max));
+        assert_eq!("50".parse(), Ok(Speed::Factor(50.0)));
+        assert_eq!("2.5x".parse(), Ok(Speed::Factor(2.5)));
+        assert!("0".parse::<Speed>().is_err());
+        assert!("fast".parse::<Speed>().is_err());
+    }
+
+    #[test]
+    fn orders_across_signals_by_capture_time() {
+        let mut objects = vec![object("b", 20), object("a", 30), object("c", 10), object("a0", 20)];
+        order(&mut objects);
+        let keys: Vec<_> = objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["c", "a0", "b", "a"]);
+    }
+
+    #[test]
+    fn schedules_gaps_divided_by_speed_and_capped() {
+        let objects = [object("a", 1000), object("b", 3000), object("c", 63000)];
+        let ms = |v: Vec<Duration>| v.into_iter().map(|d| d.as_millis()).collect::<Vec<_>>();
+        assert_eq!(ms(schedule(&objects, Speed::Factor(1.0), None)), [0, 2000, 62000]);
+        assert_eq!(ms(schedule(&objects, Speed::Factor(10.0), None)), [0, 200, 6200]);
+        assert_eq!(ms(schedule(&objects, Speed::Factor(1.0), Some(Duration::from_secs(5)))), [0, 2000, 7000]);
+        assert_eq!(ms(schedule(&objects, Speed::Max, None)), [0, 0, 0]);
+    }
+}

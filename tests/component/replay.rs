@@ -1,0 +1,177 @@
+//! The replay exports: timestamp rewriting on every signal and point type,
+//! id remapping, filters and JSON rendering, through the built component.
+
+use otlp_capture::runtime::bindings::{ProcessorError, ReplayOptions, Signal as WitSignal, TimestampRewrite};
+use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::{gzip, timestamps};
+
+use crate::support::component::Harness;
+use crate::support::generate;
+
+const BASE: u64 = 1_700_000_000_000_000_000;
+
+fn requests() -> Vec<OtlpRequest> {
+    vec![
+        OtlpRequest::Traces(generate::traces("checkout", 4, 5, BASE)),
+        OtlpRequest::Metrics(generate::metrics("checkout", 4, BASE)),
+        OtlpRequest::Logs(generate::logs("checkout", 9, 4, BASE)),
+    ]
+}
+
+fn wit(signal: Signal) -> WitSignal {
+    match signal {
+        Signal::Traces => WitSignal::Traces,
+        Signal::Metrics => WitSignal::Metrics,
+        Signal::Logs => WitSignal::Logs,
+    }
+}
+
+fn options(rewrite: TimestampRewrite) -> ReplayOptions {
+    ReplayOptions {
+        rewrite,
+        id_remap_seed: None,
+        services: vec![],
+        from_unix_nanos: 0,
+        to_unix_nanos: 0,
+        max_uncompressed_bytes: 64 << 20,
+    }
+}
+
+fn stamps(request: &OtlpRequest) -> Vec<u64> {
+    let mut request = request.clone();
+    let mut all = Vec::new();
+    timestamps::for_each_mut(&mut request, |t| all.push(*t));
+    all
+}
+
+/// Replays `request` through the component and decodes what would be sent.
+fn replay(h: &mut Harness, request: &OtlpRequest, options: &ReplayOptions) -> Option<OtlpRequest> {
+    let object = gzip::compress(&request.encode_protobuf(), 1);
+    let signal = request.signal();
+    let batch = h.instance.prepare_replay(wit(signal), &object, options).unwrap().unwrap()?;
+    Some(OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &batch.payload).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn none_sends_what_was_stored() {
+    let mut h = Harness::new();
+    for request in requests() {
+        assert_eq!(replay(&mut h, &request, &options(TimestampRewrite::None)).unwrap(), request);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shift_moves_every_field_by_one_offset_and_keeps_zeros() {
+    let mut h = Harness::new();
+    for request in requests() {
+        let before = stamps(&request);
+        assert!(before.contains(&0), "{:?} has unset timestamps to keep", request.signal());
+        for offset in [3_600_000_000_000i64, -1_000_000_007] {
+            let after = stamps(&replay(&mut h, &request, &options(TimestampRewrite::Shift(offset))).unwrap());
+            assert_eq!(after.len(), before.len());
+            for (b, a) in before.iter().zip(&after) {
+                let expected = if *b == 0 { 0 } else { b.checked_add_signed(offset).unwrap() };
+                assert_eq!(*a, expected, "{:?}", request.signal());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn newest_at_stamps_the_newest_item_and_keeps_every_offset() {
+    let mut h = Harness::new();
+    let now = 1_800_000_000_000_000_000;
+    for request in requests() {
+        let before = stamps(&request);
+        let sent = replay(&mut h, &request, &options(TimestampRewrite::NewestAt(now))).unwrap();
+        let after = stamps(&sent);
+        assert_eq!(after.iter().max(), Some(&now), "{:?}", request.signal());
+        let newest = *before.iter().max().unwrap();
+        for (b, a) in before.iter().zip(&after) {
+            // Every duration and pairwise offset is the same: each set timestamp keeps its distance to the newest.
+            if *b == 0 {
+                assert_eq!(*a, 0);
+            } else {
+                assert_eq!(now - a, newest - b, "{:?}", request.signal());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arithmetic_saturates_at_the_u64_edges() {
+    let mut h = Harness::new();
+    let late = OtlpRequest::Traces(generate::traces("edge", 1, 2, u64::MAX - 10_000));
+    let sent = stamps(&replay(&mut h, &late, &options(TimestampRewrite::Shift(i64::MAX))).unwrap());
+    assert!(sent.iter().all(|t| *t == 0 || *t == u64::MAX), "{sent:?}");
+    let early = OtlpRequest::Logs(generate::logs("edge", 3, 1, 1));
+    let sent = stamps(&replay(&mut h, &early, &options(TimestampRewrite::Shift(i64::MIN))).unwrap());
+    assert!(sent.iter().all(|t| *t == 0 || *t == 1), "set timestamps stay set: {sent:?}");
+    let sent = stamps(&replay(&mut h, &early, &options(TimestampRewrite::NewestAt(u64::MAX))).unwrap());
+    assert_eq!(sent.iter().max(), Some(&u64::MAX));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn id_remap_is_consistent_across_a_traces_spans_logs_and_exemplars() {
+    let mut h = Harness::new();
+    let mut remap = options(TimestampRewrite::None);
+    remap.id_remap_seed = Some(42);
+    let Some(OtlpRequest::Traces(traces)) = replay(&mut h, &requests()[0], &remap) else { panic!() };
+    let Some(OtlpRequest::Logs(logs)) = replay(&mut h, &requests()[2], &remap) else { panic!() };
+    let Some(OtlpRequest::Metrics(metrics)) = replay(&mut h, &requests()[1], &remap) else { panic!() };
+    let spans: Vec<_> = traces.resource_spans[0].scope_spans[0].spans.clone();
+    for (index, span) in spans.iter().enumerate() {
+        let n = index as u64 / 5;
+        assert_ne!(span.trace_id, generate::trace_id(n), "ids are remapped");
+        let root = &spans[(n * 5) as usize];
+        assert_eq!(span.trace_id, root.trace_id, "one trace keeps one id");
+        if index as u64 % 5 != 0 {
+            assert_eq!(span.parent_span_id, root.span_id, "children point at the remapped root");
+        }
+        if n > 0 && index as u64 % 5 != 0 {
+            let previous_root = &spans[((n - 1) * 5) as usize];
+            assert_eq!(
+                (span.links[0].trace_id.clone(), span.links[0].span_id.clone()),
+                (previous_root.trace_id.clone(), previous_root.span_id.clone())
+            );
+        }
+    }
+    for record in &logs.resource_logs[0].scope_logs[0].log_records {
+        let root = spans.iter().find(|s| s.trace_id == record.trace_id).expect("a log's trace is a replayed trace");
+        assert!(root.parent_span_id.is_empty() && root.span_id == record.span_id);
+    }
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let Some(Data::Gauge(gauge)) = &metrics.resource_metrics[0].scope_metrics[0].metrics[0].data else { panic!() };
+    let exemplar = &gauge.data_points[1].exemplars[0];
+    assert!(spans.iter().any(|s| s.trace_id == exemplar.trace_id && s.span_id == exemplar.span_id));
+
+    let mut other = remap.clone();
+    other.id_remap_seed = Some(43);
+    let Some(OtlpRequest::Traces(again)) = replay(&mut h, &requests()[0], &other) else { panic!() };
+    assert_ne!(again.resource_spans[0].scope_spans[0].spans[0].trace_id, spans[0].trace_id, "another run, other ids");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_and_json_rendering() {
+    let mut h = Harness::new();
+    let traces = &requests()[0];
+    let mut other_service = options(TimestampRewrite::None);
+    other_service.services = vec!["inventory".into()];
+    assert!(replay(&mut h, traces, &other_service).is_none(), "nothing to send");
+    let mut window = options(TimestampRewrite::None);
+    (window.from_unix_nanos, window.to_unix_nanos) = (BASE + 1_000_000, BASE + 1_999_999);
+    let Some(OtlpRequest::Traces(kept)) = replay(&mut h, traces, &window) else { panic!() };
+    assert_eq!(
+        kept.resource_spans[0].scope_spans[0].spans.len(),
+        5,
+        "the spans of the one trace that started in the window"
+    );
+
+    let object = gzip::compress(&traces.encode_protobuf(), 1);
+    let json = h.instance.object_to_json(WitSignal::Traces, &object, 1 << 20).unwrap().unwrap();
+    let decoded = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, json.as_bytes()).unwrap();
+    assert_eq!(&decoded, traces);
+    let corrupt = h.instance.prepare_replay(WitSignal::Traces, b"not gzip", &options(TimestampRewrite::None)).unwrap();
+    assert!(matches!(corrupt, Err(ProcessorError::InvalidPayload(_))));
+}

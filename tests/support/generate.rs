@@ -1,0 +1,232 @@
+//! Realistic OTLP requests for tests: traces with parents, events and links;
+//! every metric point type with exemplars; logs with bodies, observed times
+//! and trace ids. Timestamps start at `base` and some are deliberately zero.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::summary_data_point::ValueAtQuantile;
+use opentelemetry_proto::tonic::metrics::v1::{
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar, number_data_point,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+fn attribute(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
+}
+
+fn resource(service: &str) -> Option<Resource> {
+    Some(Resource {
+        attributes: vec![
+            attribute("service.name", service),
+            attribute("host.name", "node-1"),
+            attribute("cloud.region", "eu-west-1"),
+        ],
+        ..Default::default()
+    })
+}
+
+fn scope() -> Option<InstrumentationScope> {
+    Some(InstrumentationScope { name: "generator".into(), version: "1.0".into(), ..Default::default() })
+}
+
+/// The trace id of trace `n`.
+pub fn trace_id(n: u64) -> Vec<u8> {
+    let mut id = (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes().to_vec();
+    id.extend_from_slice(&(n + 7).wrapping_mul(0xC2B2_AE3D_27D4_EB4F).to_be_bytes());
+    id
+}
+
+/// The span id of span `s` of trace `n`.
+pub fn span_id(n: u64, s: u64) -> Vec<u8> {
+    ((n << 16) + s + 1).wrapping_mul(0x1656_67B1_9E37_79F9).to_be_bytes().to_vec()
+}
+
+/// `traces` traces of `spans` spans each (a root and its children), each
+/// child with an event and a link to the previous trace.
+pub fn traces(service: &str, traces: u64, spans: u64, base: u64) -> ExportTraceServiceRequest {
+    let mut all = Vec::new();
+    for n in 0..traces {
+        let start = base + n * 1_000_000;
+        for s in 0..spans {
+            let span_start = start + s * 1000;
+            all.push(Span {
+                trace_id: trace_id(n),
+                span_id: span_id(n, s),
+                parent_span_id: if s == 0 { Vec::new() } else { span_id(n, 0) },
+                name: format!("operation-{s}"),
+                kind: 2,
+                start_time_unix_nano: span_start,
+                end_time_unix_nano: span_start + 500 + s * 10,
+                attributes: vec![attribute("http.route", "/checkout"), attribute("http.method", "POST")],
+                events: if s == 0 {
+                    Vec::new()
+                } else {
+                    vec![
+                        Event { time_unix_nano: span_start + 100, name: "retry".into(), ..Default::default() },
+                        Event { time_unix_nano: 0, name: "unstamped".into(), ..Default::default() },
+                    ]
+                },
+                links: if n == 0 || s == 0 {
+                    Vec::new()
+                } else {
+                    vec![Link { trace_id: trace_id(n - 1), span_id: span_id(n - 1, 0), ..Default::default() }]
+                },
+                ..Default::default()
+            });
+        }
+    }
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: resource(service),
+            scope_spans: vec![ScopeSpans { scope: scope(), spans: all, ..Default::default() }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn exemplars(time: u64, n: u64) -> Vec<Exemplar> {
+    vec![Exemplar {
+        time_unix_nano: time,
+        trace_id: trace_id(n),
+        span_id: span_id(n, 0),
+        value: Some(exemplar::Value::AsDouble(1.5)),
+        ..Default::default()
+    }]
+}
+
+/// One metric of each point type (gauge, sum, histogram, exponential
+/// histogram, summary), `points` points each, with exemplars.
+pub fn metrics(service: &str, points: u64, base: u64) -> ExportMetricsServiceRequest {
+    let times = |p: u64| (if p == 0 { 0 } else { base }, base + p * 1_000_000_000);
+    let number = |p| {
+        let (start, time) = times(p);
+        NumberDataPoint {
+            start_time_unix_nano: start,
+            time_unix_nano: time,
+            value: Some(number_data_point::Value::AsInt(p as i64)),
+            exemplars: exemplars(time - 10, p),
+            attributes: vec![attribute("result", "ok")],
+            ..Default::default()
+        }
+    };
+    let metric =
+        |name: &str, data| Metric { name: name.into(), unit: "1".into(), data: Some(data), ..Default::default() };
+    let metrics = vec![
+        metric("queue.depth", Data::Gauge(Gauge { data_points: (0..points).map(number).collect() })),
+        metric(
+            "orders",
+            Data::Sum(Sum {
+                data_points: (0..points).map(number).collect(),
+                aggregation_temporality: 2,
+                is_monotonic: true,
+            }),
+        ),
+        metric(
+            "latency",
+            Data::Histogram(Histogram {
+                data_points: (0..points)
+                    .map(|p| {
+                        let (start, time) = times(p);
+                        HistogramDataPoint {
+                            start_time_unix_nano: start,
+                            time_unix_nano: time,
+                            count: 3,
+                            sum: Some(6.0),
+                            bucket_counts: vec![1, 2, 0],
+                            explicit_bounds: vec![1.0, 5.0],
+                            exemplars: exemplars(time - 20, p),
+                            ..Default::default()
+                        }
+                    })
+                    .collect(),
+                aggregation_temporality: 2,
+            }),
+        ),
+        metric(
+            "latency.exp",
+            Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: (0..points)
+                    .map(|p| {
+                        let (start, time) = times(p);
+                        ExponentialHistogramDataPoint {
+                            start_time_unix_nano: start,
+                            time_unix_nano: time,
+                            count: 2,
+                            scale: 1,
+                            positive: Some(Buckets { offset: 0, bucket_counts: vec![1, 1] }),
+                            exemplars: exemplars(time - 30, p),
+                            ..Default::default()
+                        }
+                    })
+                    .collect(),
+                aggregation_temporality: 2,
+            }),
+        ),
+        metric(
+            "latency.summary",
+            Data::Summary(Summary {
+                data_points: (0..points)
+                    .map(|p| {
+                        let (start, time) = times(p);
+                        SummaryDataPoint {
+                            start_time_unix_nano: start,
+                            time_unix_nano: time,
+                            count: 4,
+                            sum: 10.0,
+                            quantile_values: vec![ValueAtQuantile { quantile: 0.5, value: 2.0 }],
+                            ..Default::default()
+                        }
+                    })
+                    .collect(),
+            }),
+        ),
+    ];
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource(service),
+            scope_metrics: vec![ScopeMetrics { scope: scope(), metrics, ..Default::default() }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// `records` log records, each tied to trace `n % traces` (span 0), one
+/// in three without a time (observed time only).
+pub fn logs(service: &str, records: u64, traces: u64, base: u64) -> ExportLogsServiceRequest {
+    let log_records = (0..records)
+        .map(|r| {
+            let n = r % traces.max(1);
+            LogRecord {
+                time_unix_nano: if r % 3 == 0 { 0 } else { base + r * 1000 },
+                observed_time_unix_nano: base + r * 1000 + 5,
+                severity_number: 17,
+                severity_text: "ERROR".into(),
+                body: Some(AnyValue { value: Some(Value::StringValue(format!("payment failed for order {r}"))) }),
+                attributes: vec![attribute("order.id", &r.to_string())],
+                trace_id: trace_id(n),
+                span_id: span_id(n, 0),
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource(service),
+            scope_logs: vec![ScopeLogs { scope: scope(), log_records, ..Default::default() }],
+            ..Default::default()
+        }],
+    }
+}
