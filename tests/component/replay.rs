@@ -126,10 +126,10 @@ async fn id_remap_is_consistent_across_a_traces_spans_logs_and_exemplars() {
         assert_ne!(span.trace_id, generate::trace_id(n), "ids are remapped");
         let root = &spans[(n * 5) as usize];
         assert_eq!(span.trace_id, root.trace_id, "one trace keeps one id");
-        if index as u64 % 5 != 0 {
+        if !index.is_multiple_of(5) {
             assert_eq!(span.parent_span_id, root.span_id, "children point at the remapped root");
         }
-        if n > 0 && index as u64 % 5 != 0 {
+        if n > 0 && !index.is_multiple_of(5) {
             let previous_root = &spans[((n - 1) * 5) as usize];
             assert_eq!(
                 (span.links[0].trace_id.clone(), span.links[0].span_id.clone()),

@@ -8,3 +8,4 @@ mod support;
 
 mod http_api;
 mod recording;
+mod replay;

@@ -6,4 +6,6 @@ pub mod component;
 pub mod generate;
 pub mod otlp;
 pub mod processes;
+pub mod receiver;
 pub mod sdk;
+pub mod sessions;

@@ -1,0 +1,351 @@
+//! Replay end to end: recorded with the SDK, replayed by the binary into a
+//! second tap and into a test receiver, with exact timing and retries.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::timestamps;
+use serde_json::Value;
+
+use crate::support::generate;
+use crate::support::otlp::decode_object;
+use crate::support::processes::{TapProcess, run_cli, run_cli_ok};
+use crate::support::receiver::{Received, Receiver};
+use crate::support::sdk::emit;
+use crate::support::sessions::write_session;
+
+fn now_nanos() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+/// Every stored request of a session in a local store.
+fn stored_requests(store: &Path, session: &str) -> Vec<OtlpRequest> {
+    let mut requests = Vec::new();
+    let mut dirs = vec![store.join("sessions").join(session).join("raw")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
+            requests.push(decode_object(signal, &std::fs::read(&path).unwrap()));
+        }
+    }
+    requests
+}
+
+fn received_requests(received: &[Received]) -> Vec<OtlpRequest> {
+    received
+        .iter()
+        .map(|r| {
+            let signal = Signal::from_name(r.path.trim_start_matches("/v1/")).unwrap();
+            OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &r.body).unwrap()
+        })
+        .collect()
+}
+
+fn spans(requests: &[OtlpRequest]) -> HashMap<Vec<u8>, Span> {
+    let mut spans = HashMap::new();
+    for request in requests {
+        if let OtlpRequest::Traces(r) = request {
+            for span in r.resource_spans.iter().flat_map(|x| &x.scope_spans).flat_map(|x| &x.spans) {
+                assert!(spans.insert(span.span_id.clone(), span.clone()).is_none(), "every span arrives exactly once");
+            }
+        }
+    }
+    spans
+}
+
+fn logs(requests: &[OtlpRequest]) -> Vec<LogRecord> {
+    let mut logs: Vec<LogRecord> = requests
+        .iter()
+        .filter_map(|r| if let OtlpRequest::Logs(l) = r { Some(l) } else { None })
+        .flat_map(|r| r.resource_logs.iter().flat_map(|x| &x.scope_logs).flat_map(|x| x.log_records.clone()))
+        .collect();
+    logs.sort_by_key(|l| l.observed_time_unix_nano);
+    logs
+}
+
+fn record_session(store: &str, session: &str, rounds: u64) {
+    let tap = TapProcess::start(store, &[]);
+    run_cli_ok(&["session", "start", session, "--tap", &tap.base], &[]);
+    emit(&tap.base, "checkout", rounds);
+    run_cli_ok(&["session", "stop", session, "--tap", &tap.base], &[]);
+}
+
+#[test]
+fn relative_replay_into_a_second_tap_keeps_every_duration_and_gap() {
+    let source = tempfile::tempdir().unwrap();
+    let source_store = source.path().to_str().unwrap();
+    record_session(source_store, "recorded", 3);
+
+    let target = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start(target.path().to_str().unwrap(), &[]);
+    run_cli_ok(&["session", "start", "replayed", "--tap", &tap.base], &[]);
+    let before = now_nanos();
+    let out = run_cli_ok(
+        &[
+            "replay",
+            "recorded",
+            "--store",
+            source_store,
+            "--endpoint",
+            &tap.base,
+            "--timestamps",
+            "relative",
+            "--speed",
+            "max",
+        ],
+        &[],
+    );
+    assert!(out.contains("objects sent (0 skipped, 0 failed)"), "{out}");
+    run_cli_ok(&["session", "stop", "replayed", "--tap", &tap.base], &[]);
+
+    let original = stored_requests(source.path(), "recorded");
+    let replayed = stored_requests(target.path(), "replayed");
+    let (original_spans, replayed_spans) = (spans(&original), spans(&replayed));
+    assert_eq!(original_spans.len(), 9);
+    assert_eq!(replayed_spans.len(), original_spans.len());
+    let first = original.iter().map(|r| timestamps::bounds(&mut r.clone()).0).filter(|t| *t > 0).min().unwrap();
+    let mut shifts = Vec::new();
+    for (id, span) in &original_spans {
+        let copy = &replayed_spans[id];
+        assert_eq!(
+            copy.end_time_unix_nano - copy.start_time_unix_nano,
+            span.end_time_unix_nano - span.start_time_unix_nano
+        );
+        assert_eq!(copy.trace_id, span.trace_id);
+        shifts.push(copy.start_time_unix_nano - span.start_time_unix_nano);
+        for (e, c) in span.events.iter().zip(&copy.events) {
+            assert_eq!(c.time_unix_nano - e.time_unix_nano, shifts[shifts.len() - 1]);
+        }
+    }
+    shifts.dedup();
+    assert_eq!(shifts.len(), 1, "one offset for the whole replay");
+    // T0 lands at the replay's start.
+    let replayed_first = first + shifts[0];
+    assert!(
+        replayed_first >= before && replayed_first <= now_nanos(),
+        "the first item is stamped at the replay's start"
+    );
+    let (original_logs, replayed_logs) = (logs(&original), logs(&replayed));
+    assert_eq!(original_logs.len(), replayed_logs.len());
+    for (o, r) in original_logs.iter().zip(&replayed_logs) {
+        assert_eq!(r.observed_time_unix_nano - o.observed_time_unix_nano, shifts[0]);
+        assert_eq!(r.trace_id, o.trace_id);
+    }
+}
+
+#[test]
+fn retries_503_with_retry_after_and_delivers_everything_once() {
+    let store = tempfile::tempdir().unwrap();
+    let objects: Vec<_> = (0..4)
+        .map(|n| {
+            (
+                1_700_000_000_000 + n * 10,
+                OtlpRequest::Traces(generate::traces("svc", 2, 3, 1_700_000_000_000_000_000 + n)),
+            )
+        })
+        .collect();
+    write_session(store.path(), "flaky", &objects);
+    let receiver = Receiver::start(2);
+    let started = Instant::now();
+    let out = run_cli_ok(
+        &[
+            "replay",
+            "flaky",
+            "--store",
+            store.path().to_str().unwrap(),
+            "--endpoint",
+            &receiver.base,
+            "--speed",
+            "max",
+            "--timestamps",
+            "none",
+        ],
+        &[],
+    );
+    assert!(out.contains("4 objects sent") && out.contains("2 retries"), "{out}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After: 1 honoured twice");
+    assert_eq!(receiver.refused(), 2);
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 4);
+    let expected: Vec<OtlpRequest> = objects.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(received_requests(&accepted), expected, "each object once, in capture order, as stored");
+}
+
+#[test]
+fn fatal_answers_fail_the_replay_with_a_clear_message() {
+    let store = tempfile::tempdir().unwrap();
+    write_session(store.path(), "s", &[(1_700_000_000_000, OtlpRequest::Logs(generate::logs("svc", 2, 1, 1)))]);
+    // A tap's OTLP port is no collector for a path it does not serve: 404 is not retried.
+    let tap = TapProcess::start(store.path().to_str().unwrap(), &[]);
+    let output = run_cli(
+        &[
+            "replay",
+            "s",
+            "--store",
+            store.path().to_str().unwrap(),
+            "--endpoint",
+            &format!("{}/nowhere", tap.base),
+            "--speed",
+            "max",
+        ],
+        &[],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("404"), "{stderr}");
+    let missing = run_cli(&["replay", "none", "--store", store.path().to_str().unwrap(), "--endpoint", &tap.base], &[]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no session none"));
+}
+
+/// Replays a session with capture gaps of 0, 1.0, 2.5 and 3.0 s at `speed`
+/// and returns the arrival offsets in seconds, and the requests.
+fn paced(speed: &str) -> (Vec<f64>, Vec<Received>) {
+    let store = tempfile::tempdir().unwrap();
+    let base = 1_700_000_000_000u64;
+    let objects: Vec<_> = [0u64, 1000, 2500, 3000]
+        .iter()
+        .enumerate()
+        .map(|(n, gap)| {
+            (
+                base + gap,
+                OtlpRequest::Logs(generate::logs("svc", 3, 1, (base + gap) * 1_000_000 - 50_000_000 + n as u64)),
+            )
+        })
+        .collect();
+    write_session(store.path(), "paced", &objects);
+    let receiver = Receiver::start(0);
+    run_cli_ok(
+        &["replay", "paced", "--store", store.path().to_str().unwrap(), "--endpoint", &receiver.base, "--speed", speed],
+        &[],
+    );
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 4);
+    let offsets = accepted.iter().map(|r| (r.at - accepted[0].at).as_secs_f64()).collect();
+    (offsets, accepted)
+}
+
+#[test]
+fn paces_by_capture_time_at_speed_1_and_10() {
+    // Tolerance: 150 ms at speed 1, 60 ms at speed 10 (a shared, loaded machine).
+    let (at_1, requests) = paced("1");
+    for (got, want) in at_1.iter().zip([0.0, 1.0, 2.5, 3.0]) {
+        assert!((got - want).abs() < 0.15, "speed 1: {at_1:?}");
+    }
+    // `current` (the default) stamps each batch's newest item with its send time: never in the future.
+    for request in &requests {
+        let signal = Signal::from_name(request.path.trim_start_matches("/v1/")).unwrap();
+        let mut decoded = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &request.body).unwrap();
+        let (_, newest) = timestamps::bounds(&mut decoded);
+        assert!(newest <= request.at_unix_nanos, "nothing lies in the future");
+        assert!(request.at_unix_nanos - newest < 500_000_000, "the newest item is stamped when it is sent");
+    }
+    let (at_10, _) = paced("10");
+    for (got, want) in at_10.iter().zip([0.0, 0.1, 0.25, 0.3]) {
+        assert!((got - want).abs() < 0.06, "speed 10: {at_10:?}");
+    }
+}
+
+#[test]
+fn rewrite_ids_dry_run_inspect_and_a_dead_taps_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    // A tap that dies (SIGKILL) leaves its session active, refreshed to what it recorded.
+    let tap = TapProcess::start(store, &[]);
+    run_cli_ok(&["session", "start", "died", "--tap", &tap.base], &[]);
+    emit(&tap.base, "checkout", 2);
+    std::thread::sleep(Duration::from_millis(2500));
+    drop(tap);
+
+    let dry = run_cli_ok(&["replay", "died", "--store", store, "--endpoint", "http://127.0.0.1:9", "--dry-run"], &[]);
+    assert!(dry.starts_with("would send "), "{dry}");
+
+    let receiver = Receiver::start(0);
+    let output = run_cli(
+        &[
+            "replay",
+            "died",
+            "--store",
+            store,
+            "--endpoint",
+            &receiver.base,
+            "--speed",
+            "max",
+            "--rewrite-ids",
+            "--loop",
+            "2",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("still marked active"));
+    let received = received_requests(&receiver.accepted());
+    let original = stored_requests(dir.path(), "died");
+    let original_spans = spans(&original);
+    let replayed = spans(&received);
+    assert_eq!(replayed.len(), 2 * original_spans.len(), "two loops, distinct ids");
+    assert!(replayed.keys().all(|id| !original_spans.contains_key(id)));
+    for span in replayed.values().filter(|s| !s.parent_span_id.is_empty()) {
+        let parent = &replayed[&span.parent_span_id];
+        assert_eq!(parent.trace_id, span.trace_id, "parents remapped alike");
+    }
+
+    let inspected = run_cli_ok(&["inspect", "died", "--store", store], &[]);
+    let lines: Vec<Value> = inspected.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), original.len());
+    assert!(lines.iter().any(|l| {
+        l["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"].as_str().is_some_and(|id| id.len() == 32)
+    }));
+}
+
+#[test]
+fn a_running_tap_replays_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let objects: Vec<_> = (0..3)
+        .map(|n| (1_700_000_000_000 + n, OtlpRequest::Metrics(generate::metrics("svc", 2, 1_700_000_000_000_000_000))))
+        .collect();
+    write_session(dir.path(), "remote", &objects);
+    let tap = TapProcess::start(store, &[]);
+    let receiver = Receiver::start(0);
+    let client = reqwest_blocking::blocking::Client::new();
+    let started: Value = client
+        .post(format!("{}/api/replay", tap.base))
+        .json(&serde_json::json!({"sessionId": "remote", "endpoint": receiver.base, "speed": "max", "timestamps": "none"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = started["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let status: Value = client.get(format!("{}/api/replay/{id}", tap.base)).send().unwrap().json().unwrap();
+        if status["state"] != "running" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the replay never finished: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status["state"], "completed", "{status}");
+    assert_eq!(status["counts"]["dataPoints"], 3 * 5 * 2);
+    let received = received_requests(&receiver.accepted());
+    let expected: Vec<OtlpRequest> = objects.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(received, expected, "timestamps none: sent as stored, in capture order");
+    let missing = client
+        .post(format!("{}/api/replay", tap.base))
+        .json(&serde_json::json!({"sessionId": "none", "endpoint": receiver.base}))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), reqwest_blocking::StatusCode::NOT_FOUND);
+}
