@@ -65,7 +65,7 @@ pub struct ReplayArgs {
     /// Signals to replay.
     #[arg(long, value_delimiter = ',', default_value = "traces,metrics,logs")]
     pub signals: Vec<String>,
-    /// Export protocol: http (OTLP/HTTP protobuf).
+    /// Export protocol: http (OTLP/HTTP protobuf) or grpc (OTLP/gRPC, e.g. --endpoint http://collector:4317).
     #[arg(long, default_value = "http")]
     pub protocol: String,
     /// Longest wait between two objects, in seconds (caps long idle gaps).
@@ -119,6 +119,9 @@ pub struct ServeArgs {
     /// Address of the OTLP/HTTP receiver, control API and /health.
     #[arg(long, default_value = "0.0.0.0:4318")]
     pub http: SocketAddr,
+    /// Address of the OTLP/gRPC receiver, or `off`.
+    #[arg(long, default_value = "0.0.0.0:4317")]
+    pub grpc: String,
     /// Component instances (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,

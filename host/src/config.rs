@@ -14,6 +14,8 @@ pub struct ServeSettings {
     pub store: StoreLocation,
     /// The OTLP/HTTP and control API address.
     pub http: SocketAddr,
+    /// The OTLP/gRPC address; none when off.
+    pub grpc: Option<SocketAddr>,
     /// A component to load instead of the embedded one.
     pub component: Option<PathBuf>,
     /// Component instances (and worker threads).
@@ -35,6 +37,7 @@ impl ServeSettings {
         ServeSettings {
             store,
             http: SocketAddr::from(([0, 0, 0, 0], 4318)),
+            grpc: Some(SocketAddr::from(([0, 0, 0, 0], 4317))),
             component: None,
             workers: cores,
             max_body_bytes: 64 << 20,
@@ -48,6 +51,12 @@ impl ServeSettings {
     pub fn from_args(args: ServeArgs) -> Result<Self, String> {
         let mut settings = ServeSettings::new(args.store.store.parse()?);
         settings.http = args.http;
+        settings.grpc = match args.grpc.as_str() {
+            "off" | "none" => None,
+            address => {
+                Some(address.parse().map_err(|_| format!("--grpc {address:?} is not an address (HOST:PORT) or off"))?)
+            }
+        };
         settings.component = args.store.component;
         if let Some(workers) = args.workers {
             if workers == 0 {

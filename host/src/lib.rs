@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod exporters;
+pub mod grpc_wire;
 pub mod receivers;
 pub mod replay;
 pub mod runtime;

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::capture::Recorder;
 use crate::config::ServeSettings;
 use crate::control;
+use crate::receivers::otlp_grpc;
 use crate::receivers::otlp_http::{self, ReceiverLimits};
 use crate::replay::jobs::ReplayJobs;
 use crate::runtime::imports::clock::{Clock, SystemClock};
@@ -72,6 +73,11 @@ impl Tap {
         Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), settings }))
     }
 
+    /// The tap's gRPC routes: the OTLP/gRPC receiver.
+    pub fn grpc_app(&self) -> Router {
+        otlp_grpc::routes(self.recorder.clone(), ReceiverLimits { max_body_bytes: self.settings.max_body_bytes })
+    }
+
     /// The tap's HTTP routes: OTLP receiver, control API and health.
     pub fn app(&self) -> Router {
         let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
@@ -81,12 +87,13 @@ impl Tap {
             .merge(control::routes(self.sessions.clone(), self.replays.clone()))
     }
 
-    /// Resumes sessions left active in the store, serves on `listener` until
-    /// `shutdown` completes, then writes the metadata of active sessions and
-    /// waits for every queued object to be stored.
+    /// Resumes sessions left active in the store, serves HTTP on `http` and
+    /// gRPC on `grpc` until `shutdown` completes, then writes the metadata of
+    /// active sessions and waits for every queued object to be stored.
     pub async fn serve(
         self: Arc<Self>,
-        listener: TcpListener,
+        http: TcpListener,
+        grpc: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let resumed = self.sessions.resume().await.map_err(|e| ServeError::Resume(e.to_string()))?;
@@ -104,7 +111,27 @@ impl Tap {
                 }
             }
         });
-        let served = axum::serve(listener, self.app()).with_graceful_shutdown(shutdown).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let grpc_server = grpc.map(|listener| {
+            let app = self.grpc_app();
+            let stopped = until_stopped(stopped.clone());
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+        });
+        let served = axum::serve(http, self.app()).with_graceful_shutdown(until_stopped(stopped)).await;
+        if let Some(grpc_server) = grpc_server {
+            match grpc_server.await {
+                Ok(Err(e)) => tracing::error!(error = %e, "gRPC receiver failed"),
+                Err(e) => tracing::error!(error = %e, "gRPC receiver panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
         refresher.abort();
         self.sessions.persist_all().await;
         self.sessions.uploader().close();
@@ -116,9 +143,14 @@ impl Tap {
 /// Runs the tap with `settings` on the system clock until SIGINT or SIGTERM.
 pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
     let tap = Tap::start(settings.clone(), Arc::new(SystemClock))?;
-    let listener = TcpListener::bind(settings.http).await?;
-    tracing::info!(http = %listener.local_addr()?, store = %settings.store, "otlp-capture tap ready");
-    tap.serve(listener, shutdown_signal()).await
+    let http = TcpListener::bind(settings.http).await?;
+    let grpc = match settings.grpc {
+        Some(address) => Some(TcpListener::bind(address).await?),
+        None => None,
+    };
+    let grpc_address = grpc.as_ref().and_then(|l| l.local_addr().ok()).map_or("off".to_owned(), |a| a.to_string());
+    tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, store = %settings.store, "otlp-capture tap ready");
+    tap.serve(http, grpc, shutdown_signal()).await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::support::otlp::{decode_object, resource_attributes, tagged_with};
 use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
+use crate::support::receiver::Receiver;
 use crate::support::sdk::{Emitted, emit};
 
 /// Every file below `dir`, as (key relative to `root`, bytes).
@@ -154,6 +155,17 @@ fn records_a_session_into_s3() {
         serde_json::from_str(&run_cli_ok(&["session", "show", "s3-1", "--store", "s3://otel-data"], &s3.env()))
             .unwrap();
     assert_eq!(shown, metadata);
+    // And replayed straight from S3.
+    let receiver = Receiver::start(0);
+    let out = run_cli_ok(
+        &["replay", "s3-1", "--store", "s3://otel-data", "--endpoint", &receiver.base, "--speed", "max"],
+        &s3.env(),
+    );
+    assert!(
+        out.contains(&format!("{} spans", emitted.spans)) && out.contains(&format!("{} log records", emitted.logs)),
+        "{out}"
+    );
+    assert_eq!(receiver.accepted().len() as u64, metadata["objectCount"].as_u64().unwrap());
     assert!(tap.terminate());
 }
 

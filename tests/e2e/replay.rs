@@ -349,3 +349,43 @@ fn a_running_tap_replays_on_request() {
         .unwrap();
     assert_eq!(missing.status(), reqwest_blocking::StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn replays_over_grpc_into_a_taps_grpc_receiver() {
+    let source = tempfile::tempdir().unwrap();
+    let objects: Vec<_> = vec![
+        (1_700_000_000_000, OtlpRequest::Traces(generate::traces("svc", 3, 4, 1_700_000_000_000_000_000))),
+        (1_700_000_000_500, OtlpRequest::Metrics(generate::metrics("svc", 3, 1_700_000_000_000_000_000))),
+        (1_700_000_001_000, OtlpRequest::Logs(generate::logs("svc", 6, 3, 1_700_000_000_000_000_000))),
+    ];
+    write_session(source.path(), "grpc-source", &objects);
+    let target = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start(target.path().to_str().unwrap(), &[]);
+    run_cli_ok(&["session", "start", "grpc-copy", "--tap", &tap.base], &[]);
+    let out = run_cli_ok(
+        &[
+            "replay",
+            "grpc-source",
+            "--store",
+            source.path().to_str().unwrap(),
+            "--endpoint",
+            &tap.grpc,
+            "--protocol",
+            "grpc",
+            "--speed",
+            "max",
+            "--timestamps",
+            "none",
+        ],
+        &[],
+    );
+    assert!(out.contains("3 objects sent"), "{out}");
+    run_cli_ok(&["session", "stop", "grpc-copy", "--tap", &tap.base], &[]);
+    let mut copied: Vec<OtlpRequest> =
+        stored_requests(target.path(), "grpc-copy").into_iter().map(crate::support::otlp::untagged).collect();
+    let mut expected: Vec<OtlpRequest> = objects.into_iter().map(|(_, r)| r).collect();
+    let order = |r: &OtlpRequest| r.signal().as_str();
+    copied.sort_by_key(order);
+    expected.sort_by_key(order);
+    assert_eq!(copied, expected, "recorded over gRPC exactly as sent");
+}

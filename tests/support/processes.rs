@@ -52,8 +52,10 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) {
 /// A running `otlp-capture serve`.
 pub struct TapProcess {
     child: Child,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`: OTLP/HTTP and the control API.
     pub base: String,
+    /// `http://127.0.0.1:PORT`: OTLP/gRPC.
+    pub grpc: String,
     log: mpsc::Receiver<String>,
 }
 
@@ -67,8 +69,10 @@ impl TapProcess {
     pub fn start_with(store: &str, env: &[(String, String)], args: &[&str]) -> Self {
         let port = free_port();
         let http = format!("127.0.0.1:{port}");
+        let grpc_port = free_port();
+        let grpc = format!("127.0.0.1:{grpc_port}");
         let mut child = Command::new(BIN)
-            .args(["serve", "--store", store, "--http", &http, "--refresh-seconds", "1"])
+            .args(["serve", "--store", store, "--http", &http, "--grpc", &grpc, "--refresh-seconds", "1"])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("OTLP_CAPTURE_LOG", "info")
@@ -85,7 +89,8 @@ impl TapProcess {
             });
         }
         wait_for_port(port, &mut child, "otlp-capture serve");
-        TapProcess { child, base: format!("http://{http}"), log }
+        wait_for_port(grpc_port, &mut child, "otlp-capture serve (gRPC)");
+        TapProcess { child, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
     }
 
     /// The tap's log lines so far.

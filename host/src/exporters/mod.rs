@@ -1,6 +1,7 @@
-//! Where replayed requests go: an OTLP endpoint over HTTP (protobuf), with
-//! retries per the OTLP specification.
+//! Where replayed requests go: an OTLP endpoint over HTTP (protobuf) or
+//! gRPC, with retries per the OTLP specification.
 
+pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod retry;
 
@@ -44,14 +45,17 @@ pub struct Accepted {
 pub enum Exporter {
     /// OTLP/HTTP protobuf.
     Http(otlp_http::HttpExporter),
+    /// OTLP/gRPC.
+    Grpc(otlp_grpc::GrpcExporter),
 }
 
 impl Exporter {
-    /// The exporter for an endpoint and a protocol name (`http`).
+    /// The exporter for an endpoint and a protocol name (`http` or `grpc`).
     pub fn new(endpoint: &str, protocol: &str, timeout: Duration) -> Result<Self, String> {
         match protocol {
             "http" => Ok(Exporter::Http(otlp_http::HttpExporter::new(endpoint, timeout)?)),
-            other => Err(format!("unknown protocol {other:?}; use http")),
+            "grpc" => Ok(Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, timeout)?)),
+            other => Err(format!("unknown protocol {other:?}; use http or grpc")),
         }
     }
 
@@ -59,6 +63,7 @@ impl Exporter {
     pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
         match self {
             Exporter::Http(http) => http.send(signal, payload).await,
+            Exporter::Grpc(grpc) => grpc.send(signal, payload).await,
         }
     }
 
@@ -66,6 +71,7 @@ impl Exporter {
     pub fn endpoint(&self) -> String {
         match self {
             Exporter::Http(http) => http.endpoint().to_owned(),
+            Exporter::Grpc(grpc) => grpc.endpoint().to_owned(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Where OTLP arrives: the HTTP receiver, and the one mapping of errors to
-//! protocol status codes.
+//! Where OTLP arrives: the HTTP and gRPC receivers, and the one mapping of
+//! errors to protocol status codes.
 
+pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod status;

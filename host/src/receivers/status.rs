@@ -45,6 +45,11 @@ pub fn grpc_code(error: &TapError) -> i32 {
     }
 }
 
+/// A gRPC status for an error.
+pub fn grpc_status(error: &TapError) -> tonic::Status {
+    tonic::Status::new(tonic::Code::from_i32(grpc_code(error)), error.to_string())
+}
+
 fn with_retry_after(error: &TapError, mut response: Response) -> Response {
     if let TapError::Busy { retry_after, .. } = error {
         let seconds = retry_after.as_secs().max(1).to_string();

@@ -1,0 +1,67 @@
+//! The OTLP/gRPC receiver: the three collector services' Export methods,
+//! gzip accepted, answers with OTLP's gRPC status codes. Served by axum over
+//! HTTP/2 on its own port.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::post;
+use bytes::Bytes;
+use tonic::codec::CompressionEncoding;
+use tonic::server::{Grpc, UnaryService};
+
+use super::status::grpc_status;
+use crate::capture::Recorder;
+use crate::grpc_wire::{LOGS_PATH, METRICS_PATH, RawCodec, TRACES_PATH};
+use crate::receivers::otlp_http::ReceiverLimits;
+use crate::runtime::bindings::{PayloadEncoding, Signal};
+
+#[derive(Clone)]
+struct Receiver {
+    recorder: Arc<Recorder>,
+    limits: ReceiverLimits,
+}
+
+/// The OTLP/gRPC routes.
+pub fn routes(recorder: Arc<Recorder>, limits: ReceiverLimits) -> Router {
+    Router::new()
+        .route(TRACES_PATH, post(|s, r| export(s, Signal::Traces, r)))
+        .route(METRICS_PATH, post(|s, r| export(s, Signal::Metrics, r)))
+        .route(LOGS_PATH, post(|s, r| export(s, Signal::Logs, r)))
+        .with_state(Receiver { recorder, limits })
+}
+
+async fn export(State(receiver): State<Receiver>, signal: Signal, request: Request) -> Response {
+    let mut grpc = Grpc::new(RawCodec)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(receiver.limits.max_body_bytes);
+    let service = ExportService { recorder: receiver.recorder, signal };
+    grpc.unary(service, request).await.map(axum::body::Body::new)
+}
+
+struct ExportService {
+    recorder: Arc<Recorder>,
+    signal: Signal,
+}
+
+type ExportFuture = Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, tonic::Status>> + Send>>;
+
+impl UnaryService<Bytes> for ExportService {
+    type Response = Bytes;
+    type Future = ExportFuture;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> ExportFuture {
+        let (recorder, signal) = (self.recorder.clone(), self.signal);
+        Box::pin(async move {
+            match recorder.record(signal, PayloadEncoding::Protobuf, request.into_inner()).await {
+                // An empty Export*ServiceResponse: full success.
+                Ok(_) => Ok(tonic::Response::new(Bytes::new())),
+                Err(e) => Err(grpc_status(&e)),
+            }
+        })
+    }
+}
