@@ -8,7 +8,7 @@ BIN     := target/release/otlp-capture
 STORE   ?= ./otel-data
 S3S_FS_VERSION := 0.14.1
 
-.PHONY: all toolchain guest build run test test-tools lint fmt clean
+.PHONY: all toolchain guest build run test test-tools lint fmt bench clean
 
 all: build
 
@@ -41,6 +41,10 @@ lint: guest
 
 fmt:
 	$(CARGO) fmt --all
+
+# Benchmarks print their figures; see BENCHMARKS.md.
+bench: guest
+	$(CARGO) bench -p otlp-capture --bench replay_memory
 
 clean:
 	$(CARGO) clean
