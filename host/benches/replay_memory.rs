@@ -8,64 +8,39 @@
 
 #[path = "../../tests/support/generate.rs"]
 mod generate;
+#[path = "../../tests/support/sessions.rs"]
+mod sessions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{SessionConfig, SessionCounts, SessionState, SessionStatus};
-use otlp_capture_guest::{gzip, keys, metadata};
+use sessions::{Written, write_session};
 
 const BIN: &str = env!("CARGO_BIN_EXE_otlp-capture");
 
-/// Writes objects of about 4 MiB (uncompressed) until `target` bytes; returns (objects, uncompressed, stored).
-fn generate_session(store: &std::path::Path, id: &str, target: u64) -> (u64, u64, u64) {
-    let (mut objects, mut uncompressed, mut stored) = (0u64, 0u64, 0u64);
+/// Objects of about 2 MiB (uncompressed) each, of every signal, until
+/// `target` bytes; generated one at a time so the generator stays small too.
+fn generate_session(store: &std::path::Path, id: &str, target: u64) -> Written {
     let base = 1_700_000_000_000_000_000u64;
-    let mut counts = SessionCounts::default();
-    while uncompressed < target {
-        let n = objects;
+    let mut budget = target as i64;
+    let objects = (0u64..).map_while(|n| {
         let time = base + n * 1_000_000_000;
+        let service = format!("service-{}", n % 7);
         let request = match n % 3 {
-            0 => OtlpRequest::Traces(generate::traces(&format!("service-{}", n % 7), 1200, 8, time)),
-            1 => OtlpRequest::Metrics(generate::metrics(&format!("service-{}", n % 7), 4000, time)),
-            _ => OtlpRequest::Logs(generate::logs(&format!("service-{}", n % 7), 20_000, 500, time)),
+            0 => OtlpRequest::Traces(generate::traces(&service, 1200, 8, time)),
+            1 => OtlpRequest::Metrics(generate::metrics(&service, 4000, time)),
+            _ => OtlpRequest::Logs(generate::logs(&service, 20_000, 500, time)),
         };
-        let protobuf = request.encode_protobuf();
-        let object = gzip::compress(&protobuf, 1);
-        let key = keys::object_key(id, request.signal(), time / 1_000, uuid::Uuid::from_u128(u128::from(n) + 1)).unwrap();
-        let path = store.join(&key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, &object).unwrap();
-        objects += 1;
-        uncompressed += protobuf.len() as u64;
-        stored += object.len() as u64;
-        counts.first_telemetry_unix_nanos = base;
-        counts.last_telemetry_unix_nanos = time;
-    }
-    let state = SessionState {
-        config: SessionConfig {
-            session_id: id.into(),
-            diagnostic_session_id: None,
-            description: Some("generated for the replay memory benchmark".into()),
-            enabled_flags: vec![],
-            capture_traces: true,
-            capture_metrics: true,
-            capture_logs: true,
-            sample_ratio: 1.0,
-            created_by: "bench".into(),
-        },
-        status: SessionStatus::Completed,
-        start_unix_nanos: base,
-        end_unix_nanos: Some(base + 1),
-        updated_unix_nanos: base + 1,
-        end_reason: None,
-        counts,
-    };
-    let path = store.join(keys::metadata_key(id).unwrap());
-    std::fs::write(path, metadata::render(&state)).unwrap();
-    (objects, uncompressed, stored)
+        let size = request.encode_protobuf().len() as i64;
+        (budget > 0).then(|| {
+            budget -= size;
+            (time / 1_000_000, request)
+        })
+    });
+    // One object in memory at a time: the iterator is consumed as it is written.
+    write_session(store, id, objects)
 }
 
 /// A sink that counts the bytes it receives and answers 200.
@@ -101,11 +76,12 @@ fn main() {
     let target = (gib * f64::from(1u32 << 30)) as u64;
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let (objects, uncompressed, stored) = generate_session(dir.path(), "big", target);
+    let written = generate_session(dir.path(), "big", target);
     println!(
-        "generated {objects} objects: {:.2} GiB uncompressed, {:.1} MiB stored, in {:.1}s",
-        uncompressed as f64 / f64::from(1u32 << 30),
-        stored as f64 / f64::from(1u32 << 20),
+        "generated {} objects: {:.2} GiB uncompressed, {:.1} MiB stored, in {:.1}s",
+        written.objects,
+        written.uncompressed as f64 / f64::from(1u32 << 30),
+        written.stored as f64 / f64::from(1u32 << 20),
         started.elapsed().as_secs_f64()
     );
     let received = Arc::new(AtomicU64::new(0));

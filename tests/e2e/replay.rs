@@ -155,7 +155,7 @@ fn retries_503_with_retry_after_and_delivers_everything_once() {
             )
         })
         .collect();
-    write_session(store.path(), "flaky", &objects);
+    write_session(store.path(), "flaky", objects.clone());
     let receiver = Receiver::start(2);
     let started = Instant::now();
     let out = run_cli_ok(
@@ -185,7 +185,7 @@ fn retries_503_with_retry_after_and_delivers_everything_once() {
 #[test]
 fn fatal_answers_fail_the_replay_with_a_clear_message() {
     let store = tempfile::tempdir().unwrap();
-    write_session(store.path(), "s", &[(1_700_000_000_000, OtlpRequest::Logs(generate::logs("svc", 2, 1, 1)))]);
+    write_session(store.path(), "s", [(1_700_000_000_000, OtlpRequest::Logs(generate::logs("svc", 2, 1, 1)))]);
     // A tap's OTLP port is no collector for a path it does not serve: 404 is not retried.
     let tap = TapProcess::start(store.path().to_str().unwrap(), &[]);
     let output = run_cli(
@@ -224,7 +224,7 @@ fn paced(speed: &str) -> (Vec<f64>, Vec<Received>) {
             )
         })
         .collect();
-    write_session(store.path(), "paced", &objects);
+    write_session(store.path(), "paced", objects);
     let receiver = Receiver::start(0);
     run_cli_ok(
         &["replay", "paced", "--store", store.path().to_str().unwrap(), "--endpoint", &receiver.base, "--speed", speed],
@@ -316,7 +316,7 @@ fn a_running_tap_replays_on_request() {
     let objects: Vec<_> = (0..3)
         .map(|n| (1_700_000_000_000 + n, OtlpRequest::Metrics(generate::metrics("svc", 2, 1_700_000_000_000_000_000))))
         .collect();
-    write_session(dir.path(), "remote", &objects);
+    write_session(dir.path(), "remote", objects.clone());
     let tap = TapProcess::start(store, &[]);
     let receiver = Receiver::start(0);
     let client = reqwest_blocking::blocking::Client::new();
@@ -358,7 +358,7 @@ fn replays_over_grpc_into_a_taps_grpc_receiver() {
         (1_700_000_000_500, OtlpRequest::Metrics(generate::metrics("svc", 3, 1_700_000_000_000_000_000))),
         (1_700_000_001_000, OtlpRequest::Logs(generate::logs("svc", 6, 3, 1_700_000_000_000_000_000))),
     ];
-    write_session(source.path(), "grpc-source", &objects);
+    write_session(source.path(), "grpc-source", objects.clone());
     let target = tempfile::tempdir().unwrap();
     let tap = TapProcess::start(target.path().to_str().unwrap(), &[]);
     run_cli_ok(&["session", "start", "grpc-copy", "--tap", &tap.base], &[]);

@@ -1,5 +1,6 @@
 //! Sessions written straight into a store directory, with capture times
-//! chosen by the test, for replay tests that need exact capture gaps.
+//! chosen by the caller, for replay tests that need exact capture gaps and
+//! for benchmarks that need big sessions.
 
 use std::path::Path;
 
@@ -7,23 +8,43 @@ use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{SessionConfig, SessionCounts, SessionState, SessionStatus};
 use otlp_capture_guest::{gzip, keys, metadata, summary};
 
-/// Writes `objects` (capture unix millis, request) as a completed session.
-pub fn write_session(store: &Path, id: &str, objects: &[(u64, OtlpRequest)]) {
+/// What [`write_session`] wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    /// Objects.
+    pub objects: u64,
+    /// Protobuf bytes before gzip.
+    pub uncompressed: u64,
+    /// Gzip bytes stored.
+    pub stored: u64,
+}
+
+/// Writes `objects` (capture unix millis, request), one at a time, as a
+/// completed session with its metadata.json.
+pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (u64, OtlpRequest)>) -> Written {
     let mut counts = SessionCounts::default();
-    for (n, (millis, request)) in objects.iter().enumerate() {
-        let key = keys::object_key(id, request.signal(), millis * 1_000_000, uuid_for(n)).unwrap();
-        let object = gzip::compress(&request.encode_protobuf(), 1);
+    let mut written = Written::default();
+    let mut start = None;
+    for (millis, mut request) in objects {
+        start.get_or_insert(millis * 1_000_000);
+        let key = keys::object_key(id, request.signal(), millis * 1_000_000, uuid_for(written.objects)).unwrap();
+        let protobuf = request.encode_protobuf();
+        let object = gzip::compress(&protobuf, 1);
         let path = store.join(&key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &object).unwrap();
-        let s = summary::of(&mut request.clone());
+        let s = summary::of(&mut request);
         if counts.first_telemetry_unix_nanos == 0 || s.min_unix_nanos < counts.first_telemetry_unix_nanos {
             counts.first_telemetry_unix_nanos = s.min_unix_nanos;
         }
         counts.last_telemetry_unix_nanos = counts.last_telemetry_unix_nanos.max(s.max_unix_nanos);
         counts.compressed_bytes += object.len() as u64;
+        counts.uncompressed_bytes += protobuf.len() as u64;
+        written.objects += 1;
+        written.uncompressed += protobuf.len() as u64;
+        written.stored += object.len() as u64;
     }
-    let start = objects.first().map_or(1, |(millis, _)| millis * 1_000_000);
+    let start = start.unwrap_or(1);
     let state = SessionState {
         config: SessionConfig {
             session_id: id.into(),
@@ -46,8 +67,9 @@ pub fn write_session(store: &Path, id: &str, objects: &[(u64, OtlpRequest)]) {
     let path = store.join(keys::metadata_key(id).unwrap());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, metadata::render(&state)).unwrap();
+    written
 }
 
-fn uuid_for(n: usize) -> uuid::Uuid {
-    uuid::Uuid::from_u128(0x4000_0000_0000_4000_8000_0000_0000_0000 | n as u128)
+fn uuid_for(n: u64) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x4000_0000_0000_4000_8000_0000_0000_0000 | u128::from(n))
 }
