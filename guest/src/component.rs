@@ -57,6 +57,14 @@ impl Guest for Component {
         Ok(processor::summarize(signal.into(), encoding.into(), &payload)?.into())
     }
 
+    fn to_protobuf(
+        signal: wit::Signal,
+        encoding: wit::PayloadEncoding,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, wit::ProcessorError> {
+        Ok(crate::codec::OtlpRequest::decode(signal.into(), encoding.into(), &payload)?.encode_protobuf())
+    }
+
     fn capture(
         config: wit::SessionConfig,
         signal: wit::Signal,

@@ -1,14 +1,20 @@
 //! Receiver → component → storage: records one OTLP request into every
-//! active session that takes its signal. The component's puts go to the
-//! write-behind uploader, so a client never waits on the store.
+//! active session that takes its signal (or the one session a request is
+//! routed to). The component's puts go to the write-behind uploader, so a
+//! client never waits on the store; with an upstream, recording runs after
+//! the upstream answered, off the request path.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::TapError;
+use crate::error::{RETRY_AFTER, TapError};
 use crate::runtime::bindings::{PayloadEncoding, Signal};
 use crate::sessions::{ActiveSession, Sessions};
+
+/// The request header (and gRPC metadata key) that routes a request into one session.
+pub const SESSION_HEADER: &str = "x-otlp-capture-session";
 
 /// What recording one request did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,23 +28,84 @@ pub struct Recorded {
 /// Records requests into the active sessions.
 pub struct Recorder {
     sessions: Arc<Sessions>,
+    /// Room for recordings that run after the request was answered.
+    background: Arc<Semaphore>,
+    background_limit: usize,
+}
+
+/// A place reserved for recording a request after it is answered.
+pub struct Reservation {
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Recorder {
-    /// A recorder over the tap's sessions.
-    pub fn new(sessions: Arc<Sessions>) -> Self {
-        Recorder { sessions }
+    /// A recorder over the tap's sessions, with room for `background_limit`
+    /// recordings after their requests were answered.
+    pub fn new(sessions: Arc<Sessions>, background_limit: usize) -> Self {
+        let background_limit = background_limit.max(1);
+        Recorder { sessions, background: Arc::new(Semaphore::new(background_limit)), background_limit }
+    }
+
+    /// The sessions.
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
+    }
+
+    fn targets(&self, signal: Signal, route: Option<&str>) -> Vec<Arc<ActiveSession>> {
+        let mut targets = self.sessions.recording(signal);
+        if let Some(route) = route {
+            targets.retain(|s| s.id() == route);
+        }
+        targets
+    }
+
+    /// Reserves room to record a request once its upstream answered.
+    /// `Ok(None)` when no session would record it; `Busy` when the tap must
+    /// push back rather than drop it later.
+    pub fn reserve(&self, signal: Signal, route: Option<&str>) -> Result<Option<Reservation>, TapError> {
+        if self.targets(signal, route).is_empty() {
+            return Ok(None);
+        }
+        let permit = self.background.clone().try_acquire_owned().map_err(|_| TapError::Busy {
+            reason: format!("{} recordings are waiting; retry later", self.background_limit),
+            retry_after: RETRY_AFTER,
+        })?;
+        Ok(Some(Reservation { _permit: permit }))
+    }
+
+    /// Records a request in the background, holding its reservation until done.
+    pub fn record_later(
+        self: &Arc<Self>,
+        reservation: Reservation,
+        signal: Signal,
+        encoding: PayloadEncoding,
+        payload: impl FnOnce() -> Result<Bytes, TapError> + Send + 'static,
+        route: Option<String>,
+    ) {
+        let recorder = self.clone();
+        tokio::spawn(async move {
+            let outcome = match payload() {
+                Ok(payload) => recorder.record(signal, encoding, payload, route.as_deref()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(?signal, error = %e, "a forwarded request was not recorded");
+            }
+            drop(reservation);
+        });
     }
 
     /// Validates `payload` and records it into every active session that
-    /// takes `signal`. With none active, the payload is only validated.
+    /// takes `signal` (only the session named by `route`, when given). With
+    /// none, the payload is only validated.
     pub async fn record(
         &self,
         signal: Signal,
         encoding: PayloadEncoding,
         payload: Bytes,
+        route: Option<&str>,
     ) -> Result<Recorded, TapError> {
-        let targets = self.sessions.recording(signal);
+        let targets = self.targets(signal, route);
         if targets.is_empty() {
             let summary = self.sessions.pool().try_call(move |i| i.summarize(signal, encoding, &payload)).await???;
             return Ok(Recorded { sessions: 0, items: summary.items });
@@ -52,6 +119,20 @@ impl Recorder {
             }
         }
         Ok(recorded)
+    }
+
+    /// The protobuf form of a payload (JSON converted by the component).
+    pub async fn to_protobuf(
+        &self,
+        signal: Signal,
+        encoding: PayloadEncoding,
+        payload: Bytes,
+    ) -> Result<Bytes, TapError> {
+        if encoding == PayloadEncoding::Protobuf {
+            return Ok(payload);
+        }
+        let protobuf = self.sessions.pool().try_call(move |i| i.to_protobuf(signal, encoding, &payload)).await???;
+        Ok(Bytes::from(protobuf))
     }
 
     /// Captures into one session; `Some(items)` when an object was written.

@@ -122,6 +122,14 @@ pub struct ServeArgs {
     /// Address of the OTLP/gRPC receiver, or `off`.
     #[arg(long, default_value = "0.0.0.0:4317")]
     pub grpc: String,
+    /// Forward every request unchanged to this upstream collector and answer with its answer
+    /// (default: $OTEL_EXPORTER_OTLP_ENDPOINT when set). Without it the tap answers itself.
+    #[arg(long, value_name = "URL", env = "OTLP_CAPTURE_FORWARD")]
+    pub forward: Option<String>,
+    /// The upstream's protocol: http (OTLP/HTTP) or grpc (default: $OTEL_EXPORTER_OTLP_PROTOCOL,
+    /// else grpc for port 4317 and http otherwise).
+    #[arg(long, value_name = "PROTOCOL")]
+    pub forward_protocol: Option<String>,
     /// Component instances (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,

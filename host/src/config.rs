@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cli::ServeArgs;
 use crate::storage::StoreLocation;
+use crate::upstream::UpstreamProtocol;
 
 /// Everything `serve` needs, checked.
 #[derive(Debug, Clone)]
@@ -16,6 +17,10 @@ pub struct ServeSettings {
     pub http: SocketAddr,
     /// The OTLP/gRPC address; none when off.
     pub grpc: Option<SocketAddr>,
+    /// The upstream requests are forwarded to, and its protocol.
+    pub forward: Option<(String, UpstreamProtocol)>,
+    /// How long the upstream may take to answer.
+    pub forward_timeout: Duration,
     /// A component to load instead of the embedded one.
     pub component: Option<PathBuf>,
     /// Component instances (and worker threads).
@@ -38,6 +43,8 @@ impl ServeSettings {
             store,
             http: SocketAddr::from(([0, 0, 0, 0], 4318)),
             grpc: Some(SocketAddr::from(([0, 0, 0, 0], 4317))),
+            forward: None,
+            forward_timeout: Duration::from_secs(10),
             component: None,
             workers: cores,
             max_body_bytes: 64 << 20,
@@ -58,6 +65,17 @@ impl ServeSettings {
             }
         };
         settings.component = args.store.component;
+        let forward =
+            args.forward.or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()));
+        if let Some(endpoint) = forward {
+            let protocol = match args.forward_protocol.or_else(|| std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").ok()) {
+                Some(protocol) => UpstreamProtocol::parse(&protocol)?,
+                // The OTLP ports say which protocol is meant.
+                None if endpoint.trim_end_matches('/').ends_with(":4317") => UpstreamProtocol::Grpc,
+                None => UpstreamProtocol::Http,
+            };
+            settings.forward = Some((endpoint, protocol));
+        }
         if let Some(workers) = args.workers {
             if workers == 0 {
                 return Err("--workers must be at least 1".into());

@@ -18,3 +18,4 @@ pub mod runtime;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod upstream;

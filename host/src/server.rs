@@ -21,6 +21,7 @@ use crate::runtime::{Runtime, RuntimeError};
 use crate::sessions::Sessions;
 use crate::storage::uploader::{Backoff, Uploader};
 use crate::storage::{Storage, StorageError};
+use crate::upstream::Upstream;
 
 /// Why the tap could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,9 @@ pub enum ServeError {
     /// Resuming sessions failed.
     #[error("cannot resume sessions: {0}")]
     Resume(String),
+    /// The upstream is not usable.
+    #[error("{0}")]
+    Forward(String),
 }
 
 /// A running tap's parts.
@@ -47,6 +51,8 @@ pub struct Tap {
     pub recorder: Arc<Recorder>,
     /// Replays started through the control API.
     pub replays: Arc<ReplayJobs>,
+    /// Where requests are forwarded, if anywhere.
+    pub upstream: Option<Arc<Upstream>>,
     settings: ServeSettings,
 }
 
@@ -69,13 +75,20 @@ impl Tap {
         let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let sessions = Sessions::new(pool, uploader);
-        let recorder = Arc::new(Recorder::new(sessions.clone()));
-        Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), settings }))
+        let recorder = Arc::new(Recorder::new(sessions.clone(), settings.max_queued_calls * 4));
+        let upstream = match &settings.forward {
+            Some((endpoint, protocol)) => Some(Arc::new(
+                Upstream::new(endpoint, *protocol, settings.forward_timeout).map_err(ServeError::Forward)?,
+            )),
+            None => None,
+        };
+        Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), upstream, settings }))
     }
 
     /// The tap's gRPC routes: the OTLP/gRPC receiver.
     pub fn grpc_app(&self) -> Router {
-        otlp_grpc::routes(self.recorder.clone(), ReceiverLimits { max_body_bytes: self.settings.max_body_bytes })
+        let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
+        otlp_grpc::routes(self.recorder.clone(), self.upstream.clone(), limits)
     }
 
     /// The tap's HTTP routes: OTLP receiver, control API and health.
@@ -83,7 +96,7 @@ impl Tap {
         let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
-            .merge(otlp_http::routes(self.recorder.clone(), limits))
+            .merge(otlp_http::routes(self.recorder.clone(), self.upstream.clone(), limits))
             .merge(control::routes(self.sessions.clone(), self.replays.clone()))
     }
 

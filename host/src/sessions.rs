@@ -33,6 +33,11 @@ impl ActiveSession {
         Arc::new(ActiveSession { state: Mutex::new(state), gate: Gate::new(false), dirty: AtomicBool::new(false) })
     }
 
+    /// The session's id.
+    pub fn id(&self) -> String {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).config.session_id.clone()
+    }
+
     /// The session's configuration.
     pub fn config(&self) -> SessionConfig {
         self.snapshot().config

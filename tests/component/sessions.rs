@@ -44,12 +44,12 @@ async fn metadata_is_written_at_start_refreshed_and_final_at_stop() {
 
     let (traces, metrics, logs) = (spec_example("trace.json"), spec_example("metrics.json"), spec_example("logs.json"));
     for _ in 0..3 {
-        tap.recorder.record(Signal::Traces, PayloadEncoding::Json, Bytes::from(traces.clone())).await.unwrap();
+        tap.recorder.record(Signal::Traces, PayloadEncoding::Json, Bytes::from(traces.clone()), None).await.unwrap();
     }
     for _ in 0..2 {
-        tap.recorder.record(Signal::Metrics, PayloadEncoding::Json, Bytes::from(metrics.clone())).await.unwrap();
+        tap.recorder.record(Signal::Metrics, PayloadEncoding::Json, Bytes::from(metrics.clone()), None).await.unwrap();
     }
-    tap.recorder.record(Signal::Logs, PayloadEncoding::Json, Bytes::from(logs.clone())).await.unwrap();
+    tap.recorder.record(Signal::Logs, PayloadEncoding::Json, Bytes::from(logs.clone()), None).await.unwrap();
 
     tap.sessions.refresh().await;
     let live = metadata(&tap, "s1").await;
@@ -92,7 +92,7 @@ async fn ids_are_unique_and_stopped_sessions_record_nothing() {
     assert!(matches!(tap.sessions.stop("s1", SessionStatus::Completed, None).await, Err(TapError::NotFound(_))));
     let recorded = tap
         .recorder
-        .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")))
+        .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")), None)
         .await
         .unwrap();
     assert_eq!(recorded.sessions, 0);
@@ -111,16 +111,17 @@ async fn every_active_session_records_and_invalid_payloads_are_refused() {
     tap.sessions.start(metrics_only).await.unwrap();
     let traces = tap
         .recorder
-        .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")))
+        .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")), None)
         .await
         .unwrap();
     assert_eq!(traces.sessions, 1);
     let metrics = tap
         .recorder
-        .record(Signal::Metrics, PayloadEncoding::Json, Bytes::from(spec_example("metrics.json")))
+        .record(Signal::Metrics, PayloadEncoding::Json, Bytes::from(spec_example("metrics.json")), None)
         .await
         .unwrap();
     assert_eq!(metrics.sessions, 2);
-    let garbage = tap.recorder.record(Signal::Logs, PayloadEncoding::Protobuf, Bytes::from_static(b"\xff\xff")).await;
+    let garbage =
+        tap.recorder.record(Signal::Logs, PayloadEncoding::Protobuf, Bytes::from_static(b"\xff\xff"), None).await;
     assert!(matches!(garbage, Err(TapError::InvalidRequest(_))), "{garbage:?}");
 }

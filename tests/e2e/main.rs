@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod forwarding;
 mod http_api;
 mod recording;
 mod replay;

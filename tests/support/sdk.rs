@@ -30,7 +30,8 @@ fn resource(service: &str) -> Resource {
 }
 
 /// Sends `rounds` traces of three spans (one with an event), a log per span
-/// under its trace, and a counter and a histogram, to the tap at `base`.
+/// under its trace, and a counter and a histogram, over OTLP/HTTP protobuf to
+/// the tap at `base`.
 pub fn emit(base: &str, service: &str, rounds: u64) -> Emitted {
     let spans = SpanExporter::builder()
         .with_http()
@@ -50,6 +51,21 @@ pub fn emit(base: &str, service: &str, rounds: u64) -> Emitted {
         .with_endpoint(format!("{base}/v1/metrics"))
         .build()
         .expect("metric exporter");
+    emit_with(spans, logs, metrics, service, rounds)
+}
+
+/// Like [`emit`], over OTLP/gRPC to `endpoint` (`http://127.0.0.1:PORT`).
+pub fn emit_grpc(endpoint: &str, service: &str, rounds: u64) -> Emitted {
+    // tonic needs a runtime; the SDK's processors block on their exports from this thread.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let _entered = runtime.enter();
+    let spans = SpanExporter::builder().with_tonic().with_endpoint(endpoint).build().expect("span exporter");
+    let logs = LogExporter::builder().with_tonic().with_endpoint(endpoint).build().expect("log exporter");
+    let metrics = MetricExporter::builder().with_tonic().with_endpoint(endpoint).build().expect("metric exporter");
+    emit_with(spans, logs, metrics, service, rounds)
+}
+
+fn emit_with(spans: SpanExporter, logs: LogExporter, metrics: MetricExporter, service: &str, rounds: u64) -> Emitted {
     let tracer_provider =
         SdkTracerProvider::builder().with_simple_exporter(spans).with_resource(resource(service)).build();
     let logger_provider =

@@ -15,23 +15,26 @@ use tonic::server::{Grpc, UnaryService};
 
 use super::status::grpc_status;
 use crate::capture::Recorder;
+use crate::capture::SESSION_HEADER;
 use crate::grpc_wire::{LOGS_PATH, METRICS_PATH, RawCodec, TRACES_PATH};
 use crate::receivers::otlp_http::ReceiverLimits;
 use crate::runtime::bindings::{PayloadEncoding, Signal};
+use crate::upstream::Upstream;
 
 #[derive(Clone)]
 struct Receiver {
     recorder: Arc<Recorder>,
+    upstream: Option<Arc<Upstream>>,
     limits: ReceiverLimits,
 }
 
-/// The OTLP/gRPC routes.
-pub fn routes(recorder: Arc<Recorder>, limits: ReceiverLimits) -> Router {
+/// The OTLP/gRPC routes; with an upstream, requests are forwarded to it.
+pub fn routes(recorder: Arc<Recorder>, upstream: Option<Arc<Upstream>>, limits: ReceiverLimits) -> Router {
     Router::new()
         .route(TRACES_PATH, post(|s, r| export(s, Signal::Traces, r)))
         .route(METRICS_PATH, post(|s, r| export(s, Signal::Metrics, r)))
         .route(LOGS_PATH, post(|s, r| export(s, Signal::Logs, r)))
-        .with_state(Receiver { recorder, limits })
+        .with_state(Receiver { recorder, upstream, limits })
 }
 
 async fn export(State(receiver): State<Receiver>, signal: Signal, request: Request) -> Response {
@@ -39,12 +42,13 @@ async fn export(State(receiver): State<Receiver>, signal: Signal, request: Reque
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(receiver.limits.max_body_bytes);
-    let service = ExportService { recorder: receiver.recorder, signal };
+    let service = ExportService { recorder: receiver.recorder, upstream: receiver.upstream, signal };
     grpc.unary(service, request).await.map(axum::body::Body::new)
 }
 
 struct ExportService {
     recorder: Arc<Recorder>,
+    upstream: Option<Arc<Upstream>>,
     signal: Signal,
 }
 
@@ -55,13 +59,23 @@ impl UnaryService<Bytes> for ExportService {
     type Future = ExportFuture;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> ExportFuture {
-        let (recorder, signal) = (self.recorder.clone(), self.signal);
+        let (recorder, upstream, signal) = (self.recorder.clone(), self.upstream.clone(), self.signal);
+        let route = request.metadata().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let message = request.into_inner();
         Box::pin(async move {
-            match recorder.record(signal, PayloadEncoding::Protobuf, request.into_inner()).await {
-                // An empty Export*ServiceResponse: full success.
-                Ok(_) => Ok(tonic::Response::new(Bytes::new())),
-                Err(e) => Err(grpc_status(&e)),
+            let Some(upstream) = upstream else {
+                return match recorder.record(signal, PayloadEncoding::Protobuf, message, route.as_deref()).await {
+                    // An empty Export*ServiceResponse: full success.
+                    Ok(_) => Ok(tonic::Response::new(Bytes::new())),
+                    Err(e) => Err(grpc_status(&e)),
+                };
+            };
+            let reservation = recorder.reserve(signal, route.as_deref()).map_err(|e| grpc_status(&e))?;
+            let answer = upstream.forward_message(signal, message.clone()).await;
+            if let (Ok(_), Some(reservation)) = (&answer, reservation) {
+                recorder.record_later(reservation, signal, PayloadEncoding::Protobuf, move || Ok(message), route);
             }
+            answer.map(tonic::Response::new)
         })
     }
 }

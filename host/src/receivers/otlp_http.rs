@@ -1,5 +1,6 @@
 //! The OTLP/HTTP receiver: `POST /v1/traces`, `/v1/metrics`, `/v1/logs` in
-//! protobuf or JSON, with optional gzip request bodies.
+//! protobuf or JSON, with optional gzip request bodies. Without an upstream
+//! the tap answers itself; with one, it forwards and passes the answer on.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -14,8 +15,10 @@ use flate2::read::GzDecoder;
 
 use super::status::otlp_error;
 use crate::capture::Recorder;
+use crate::capture::SESSION_HEADER;
 use crate::error::TapError;
 use crate::runtime::bindings::{PayloadEncoding, Signal};
+use crate::upstream::{Upstream, UpstreamProtocol, http_answer};
 
 /// Limits of the receiver.
 #[derive(Debug, Clone, Copy)]
@@ -27,12 +30,13 @@ pub struct ReceiverLimits {
 #[derive(Clone)]
 struct Receiver {
     recorder: Arc<Recorder>,
+    upstream: Option<Arc<Upstream>>,
     limits: ReceiverLimits,
 }
 
-/// The OTLP/HTTP routes.
-pub fn routes(recorder: Arc<Recorder>, limits: ReceiverLimits) -> Router {
-    let receiver = Receiver { recorder, limits };
+/// The OTLP/HTTP routes; with an upstream, requests are forwarded to it.
+pub fn routes(recorder: Arc<Recorder>, upstream: Option<Arc<Upstream>>, limits: ReceiverLimits) -> Router {
+    let receiver = Receiver { recorder, upstream, limits };
     Router::new()
         .route("/v1/traces", post(|s, h, b| export(s, Signal::Traces, h, b)))
         .route("/v1/metrics", post(|s, h, b| export(s, Signal::Metrics, h, b)))
@@ -48,9 +52,13 @@ async fn export(State(receiver): State<Receiver>, signal: Signal, headers: Heade
         // The error body goes out as protobuf, OTLP's default.
         Err(e) => return otlp_error(&e, PayloadEncoding::Protobuf),
     };
+    let route = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(upstream) = receiver.upstream.clone() {
+        return forward(receiver, upstream, signal, encoding, headers, body, route).await;
+    }
     let outcome = async {
         let payload = decompress(&headers, body, receiver.limits.max_body_bytes)?;
-        receiver.recorder.record(signal, encoding, payload).await
+        receiver.recorder.record(signal, encoding, payload, route.as_deref()).await
     };
     match outcome.await {
         Ok(_) => success(encoding),
@@ -61,6 +69,44 @@ async fn export(State(receiver): State<Receiver>, signal: Signal, headers: Heade
             otlp_error(&e, encoding)
         }
     }
+}
+
+/// Forwards to the upstream and answers with what it said; records the
+/// request after the upstream accepted it.
+async fn forward(
+    receiver: Receiver,
+    upstream: Arc<Upstream>,
+    signal: Signal,
+    encoding: PayloadEncoding,
+    headers: HeaderMap,
+    body: Bytes,
+    route: Option<String>,
+) -> Response {
+    let reservation = match receiver.recorder.reserve(signal, route.as_deref()) {
+        Ok(reservation) => reservation,
+        Err(e) => return otlp_error(&e, encoding),
+    };
+    let limit = receiver.limits.max_body_bytes;
+    let response = match upstream.protocol() {
+        UpstreamProtocol::Http => upstream.forward_http(signal, &headers, body.clone()).await,
+        UpstreamProtocol::Grpc => {
+            let message = match decompress(&headers, body.clone(), limit) {
+                Ok(payload) => receiver.recorder.to_protobuf(signal, encoding, payload).await,
+                Err(e) => Err(e),
+            };
+            match message {
+                Ok(message) => {
+                    http_answer(upstream.forward_message(signal, message).await, encoding == PayloadEncoding::Json)
+                }
+                Err(e) => return otlp_error(&e, encoding),
+            }
+        }
+    };
+    if let (true, Some(reservation)) = (response.status().is_success(), reservation) {
+        let payload = move || decompress(&headers, body, limit);
+        receiver.recorder.record_later(reservation, signal, encoding, payload, route);
+    }
+    response
 }
 
 /// An empty `Export*ServiceResponse`: full success.

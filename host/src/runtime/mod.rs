@@ -154,6 +154,16 @@ impl Instance {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_summarize(s, signal, encoding, payload))
     }
 
+    /// See `to-protobuf` in the WIT.
+    pub fn to_protobuf(
+        &mut self,
+        signal: bindings::Signal,
+        encoding: bindings::PayloadEncoding,
+        payload: &[u8],
+    ) -> CallResult<Vec<u8>> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_to_protobuf(s, signal, encoding, payload))
+    }
+
     /// See `capture` in the WIT.
     pub fn capture(
         &mut self,

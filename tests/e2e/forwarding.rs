@@ -1,0 +1,150 @@
+//! The tap in front of a collector: forwarding over HTTP and gRPC with the
+//! upstream's answers passed through, recording off the request path, and
+//! routing requests to one session by header.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::Signal;
+use reqwest_blocking::StatusCode;
+use reqwest_blocking::blocking::Client;
+use serde_json::Value;
+
+use crate::support::generate;
+use crate::support::otlp::{decode_object, untagged};
+use crate::support::processes::{TapProcess, run_cli_ok};
+use crate::support::receiver::Receiver;
+use crate::support::sdk::{emit, emit_grpc};
+
+/// Every stored request of a session, by signal, with the session tags taken off.
+fn stored(store: &Path, session: &str) -> HashMap<&'static str, Vec<OtlpRequest>> {
+    let mut by_signal: HashMap<&'static str, Vec<OtlpRequest>> = HashMap::new();
+    let mut dirs = vec![store.join("sessions").join(session).join("raw")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for path in entries.map(|e| e.unwrap().path()) {
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
+            by_signal
+                .entry(signal.as_str())
+                .or_default()
+                .push(untagged(decode_object(signal, &std::fs::read(&path).unwrap())));
+        }
+    }
+    by_signal
+}
+
+fn items(requests: &[OtlpRequest]) -> u64 {
+    requests.iter().map(|r| otlp_capture_guest::summary::of(&mut r.clone()).items).sum()
+}
+
+/// Waits until a session's live metadata (refreshed every second) shows `spans` spans.
+fn wait_for_spans(store: &Path, session: &str, spans: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metadata: Option<Value> = std::fs::read(store.join(format!("sessions/{session}/metadata.json")))
+            .ok()
+            .map(|d| serde_json::from_slice(&d).unwrap());
+        if metadata.as_ref().and_then(|m| m["spanCount"].as_u64()) == Some(spans) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{session} never reached {spans} spans: {metadata:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn forwards_http_byte_exact_and_passes_the_upstreams_answers() {
+    let upstream = Receiver::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start_with(dir.path().to_str().unwrap(), &[], &["--forward", &upstream.base]);
+    run_cli_ok(&["session", "start", "fwd", "--tap", &tap.base], &[]);
+    let payload = OtlpRequest::Traces(generate::traces("checkout", 2, 3, 1_700_000_000_000_000_000)).encode_protobuf();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&payload).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let send = || {
+        Client::new()
+            .post(format!("{}/v1/traces", tap.base))
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", "gzip")
+            .body(gzipped.clone())
+            .send()
+            .unwrap()
+    };
+    let refused = send();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE, "the upstream's 503 is the client's");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let accepted = send();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(upstream.accepted().len(), 1);
+    assert_eq!(upstream.accepted()[0].body, gzipped, "forwarded byte-exact, still gzipped");
+
+    wait_for_spans(dir.path(), "fwd", 6);
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "fwd", "--tap", &tap.base], &[])).unwrap();
+    assert_eq!(stopped["capturedTraces"], 1, "what the upstream refused is not recorded (the client retries it)");
+}
+
+#[test]
+fn a_tap_forwards_sdk_telemetry_over_grpc_to_a_second_tap() {
+    let upstream_dir = tempfile::tempdir().unwrap();
+    let upstream = TapProcess::start(upstream_dir.path().to_str().unwrap(), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start_with(
+        dir.path().to_str().unwrap(),
+        &[],
+        &["--forward", &upstream.grpc, "--forward-protocol", "grpc"],
+    );
+    run_cli_ok(&["session", "start", "upstream-copy", "--tap", &upstream.base], &[]);
+    run_cli_ok(&["session", "start", "tap-copy", "--tap", &tap.base], &[]);
+    let over_grpc = emit_grpc(&tap.grpc, "checkout", 2);
+    let over_http = emit(&tap.base, "checkout", 2);
+    let spans = over_grpc.spans + over_http.spans;
+    wait_for_spans(dir.path(), "tap-copy", spans);
+    run_cli_ok(&["session", "stop", "tap-copy", "--tap", &tap.base], &[]);
+    run_cli_ok(&["session", "stop", "upstream-copy", "--tap", &upstream.base], &[]);
+    let (recorded, forwarded) = (stored(dir.path(), "tap-copy"), stored(upstream_dir.path(), "upstream-copy"));
+    for signal in ["traces", "metrics", "logs"] {
+        let (mut r, mut f) =
+            (recorded.get(signal).cloned().unwrap_or_default(), forwarded.get(signal).cloned().unwrap_or_default());
+        assert!(!r.is_empty(), "{signal} recorded");
+        let key = |x: &OtlpRequest| format!("{x:?}");
+        r.sort_by_key(key);
+        f.sort_by_key(key);
+        assert_eq!(r, f, "{signal}: the upstream got exactly what the tap recorded");
+    }
+    assert_eq!(items(&recorded["traces"]), spans);
+}
+
+#[test]
+fn the_session_header_routes_a_request_into_one_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start(dir.path().to_str().unwrap(), &[]);
+    for session in ["a", "b"] {
+        run_cli_ok(&["session", "start", session, "--tap", &tap.base], &[]);
+    }
+    let payload = OtlpRequest::Logs(generate::logs("checkout", 4, 2, 1_700_000_000_000_000_000)).encode_protobuf();
+    let post = |route: Option<&str>| {
+        let mut request =
+            Client::new().post(format!("{}/v1/logs", tap.base)).header("content-type", "application/x-protobuf");
+        if let Some(route) = route {
+            request = request.header("x-otlp-capture-session", route);
+        }
+        assert_eq!(request.body(payload.clone()).send().unwrap().status(), StatusCode::OK);
+    };
+    post(Some("a"));
+    post(None);
+    post(Some("nobody"));
+    let a: Value = serde_json::from_str(&run_cli_ok(&["session", "stop", "a", "--tap", &tap.base], &[])).unwrap();
+    let b: Value = serde_json::from_str(&run_cli_ok(&["session", "stop", "b", "--tap", &tap.base], &[])).unwrap();
+    assert_eq!(a["capturedLogs"], 2, "routed, and unrouted");
+    assert_eq!(b["capturedLogs"], 1, "unrouted only");
+}
