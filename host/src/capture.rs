@@ -12,6 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::error::{RETRY_AFTER, TapError};
 use crate::runtime::bindings::{PayloadEncoding, Signal};
 use crate::sessions::{ActiveSession, Sessions};
+use crate::tap_metrics::TapCounters;
 
 /// The request header (and gRPC metadata key) that routes a request into one session.
 pub const SESSION_HEADER: &str = "x-otlp-capture-session";
@@ -28,6 +29,7 @@ pub struct Recorded {
 /// Records requests into the active sessions.
 pub struct Recorder {
     sessions: Arc<Sessions>,
+    counters: Arc<TapCounters>,
     /// Room for recordings that run after the request was answered.
     background: Arc<Semaphore>,
     background_limit: usize,
@@ -43,12 +45,18 @@ impl Recorder {
     /// recordings after their requests were answered.
     pub fn new(sessions: Arc<Sessions>, background_limit: usize) -> Self {
         let background_limit = background_limit.max(1);
-        Recorder { sessions, background: Arc::new(Semaphore::new(background_limit)), background_limit }
+        let background = Arc::new(Semaphore::new(background_limit));
+        Recorder { sessions, counters: Arc::default(), background, background_limit }
     }
 
     /// The sessions.
     pub fn sessions(&self) -> &Arc<Sessions> {
         &self.sessions
+    }
+
+    /// The tap's counters.
+    pub fn counters(&self) -> &Arc<TapCounters> {
+        &self.counters
     }
 
     fn targets(&self, signal: Signal, route: Option<&str>) -> Vec<Arc<ActiveSession>> {
@@ -89,6 +97,7 @@ impl Recorder {
                 Err(e) => Err(e),
             };
             if let Err(e) = outcome {
+                recorder.counters.unrecorded(signal);
                 tracing::warn!(?signal, error = %e, "a forwarded request was not recorded");
             }
             drop(reservation);
@@ -108,6 +117,7 @@ impl Recorder {
         let targets = self.targets(signal, route);
         if targets.is_empty() {
             let summary = self.sessions.pool().try_call(move |i| i.summarize(signal, encoding, &payload)).await???;
+            self.counters.items(signal, summary.items);
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
         let captures = targets.into_iter().map(|session| self.capture_into(session, signal, encoding, payload.clone()));
@@ -118,6 +128,7 @@ impl Recorder {
                 recorded.items = recorded.items.max(items);
             }
         }
+        self.counters.items(signal, recorded.items);
         Ok(recorded)
     }
 
@@ -149,6 +160,7 @@ impl Recorder {
             let receipt = pool.try_call(move |i| i.capture(&config, signal, encoding, &payload)).await???;
             Ok::<_, TapError>(receipt.map(|r| {
                 session.apply(&r);
+                self.counters.recorded(signal, r.compressed_bytes);
                 r.summary.items
             }))
         };

@@ -18,4 +18,5 @@ pub mod runtime;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod tap_metrics;
 pub mod upstream;

@@ -21,6 +21,7 @@ use crate::runtime::{Runtime, RuntimeError};
 use crate::sessions::Sessions;
 use crate::storage::uploader::{Backoff, Uploader};
 use crate::storage::{Storage, StorageError};
+use crate::tap_metrics::Gauges;
 use crate::upstream::Upstream;
 
 /// Why the tap could not start or run.
@@ -96,6 +97,7 @@ impl Tap {
         let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+            .route("/metrics", get(metrics).with_state(self.recorder.clone()))
             .merge(otlp_http::routes(self.recorder.clone(), self.upstream.clone(), limits))
             .merge(control::routes(self.sessions.clone(), self.replays.clone()))
     }
@@ -151,6 +153,23 @@ impl Tap {
         self.sessions.uploader().flush().await;
         served.map_err(ServeError::Io)
     }
+}
+
+/// `GET /metrics`: the tap's counters in the Prometheus text format.
+async fn metrics(
+    axum::extract::State(recorder): axum::extract::State<Arc<Recorder>>,
+) -> impl axum::response::IntoResponse {
+    let sessions = recorder.sessions();
+    let uploads = sessions.uploader().stats();
+    let gauges = Gauges {
+        active_sessions: sessions.active_count(),
+        processor_queue: sessions.pool().queued(),
+        upload_queue_bytes: uploads.queued_bytes,
+        upload_queue_objects: uploads.queued_objects,
+        uploaded_objects: uploads.uploaded,
+        upload_failures: uploads.failed_attempts,
+    };
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], recorder.counters().render(gauges))
 }
 
 /// Runs the tap with `settings` on the system clock until SIGINT or SIGTERM.

@@ -79,6 +79,18 @@ fn otlp_http_follows_the_specification() {
     assert_eq!(bomb.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let big = post("/v1/traces", "application/x-protobuf", vec![0u8; 2 << 20]);
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let metrics = client.get(format!("{}/metrics", tap.base)).send().unwrap().text().unwrap();
+    for line in [
+        "otlp_capture_requests_total{signal=\"traces\",protocol=\"http\",outcome=\"ok\"} 1",
+        "otlp_capture_requests_total{signal=\"metrics\",protocol=\"http\",outcome=\"ok\"} 1",
+        "otlp_capture_requests_total{signal=\"metrics\",protocol=\"http\",outcome=\"invalid\"} 1",
+        "otlp_capture_requests_total{signal=\"logs\",protocol=\"http\",outcome=\"invalid\"} 1",
+        "otlp_capture_items_total{signal=\"traces\"} 1",
+        "otlp_capture_active_sessions 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} missing from\n{metrics}");
+    }
 }
 
 #[test]

@@ -19,6 +19,7 @@ use crate::capture::SESSION_HEADER;
 use crate::grpc_wire::{LOGS_PATH, METRICS_PATH, RawCodec, TRACES_PATH};
 use crate::receivers::otlp_http::ReceiverLimits;
 use crate::runtime::bindings::{PayloadEncoding, Signal};
+use crate::tap_metrics::{Outcome, Protocol};
 use crate::upstream::Upstream;
 
 #[derive(Clone)]
@@ -62,7 +63,9 @@ impl UnaryService<Bytes> for ExportService {
         let (recorder, upstream, signal) = (self.recorder.clone(), self.upstream.clone(), self.signal);
         let route = request.metadata().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let message = request.into_inner();
-        Box::pin(async move {
+        let counters = recorder.counters().clone();
+        let size = message.len();
+        let handled = async move {
             let Some(upstream) = upstream else {
                 return match recorder.record(signal, PayloadEncoding::Protobuf, message, route.as_deref()).await {
                     // An empty Export*ServiceResponse: full success.
@@ -76,6 +79,12 @@ impl UnaryService<Bytes> for ExportService {
                 recorder.record_later(reservation, signal, PayloadEncoding::Protobuf, move || Ok(message), route);
             }
             answer.map(tonic::Response::new)
+        };
+        Box::pin(async move {
+            let answer = handled.await;
+            let code = answer.as_ref().map_or_else(tonic::Status::code, |_| tonic::Code::Ok);
+            counters.request(signal, Protocol::Grpc, size, Outcome::of_grpc(code));
+            answer
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::capture::Recorder;
 use crate::capture::SESSION_HEADER;
 use crate::error::TapError;
 use crate::runtime::bindings::{PayloadEncoding, Signal};
+use crate::tap_metrics::{Outcome, Protocol};
 use crate::upstream::{Upstream, UpstreamProtocol, http_answer};
 
 /// Limits of the receiver.
@@ -47,6 +48,14 @@ pub fn routes(recorder: Arc<Recorder>, upstream: Option<Arc<Upstream>>, limits: 
 }
 
 async fn export(State(receiver): State<Receiver>, signal: Signal, headers: HeaderMap, body: Bytes) -> Response {
+    let counters = receiver.recorder.counters().clone();
+    let size = body.len();
+    let response = handle(receiver, signal, headers, body).await;
+    counters.request(signal, Protocol::Http, size, Outcome::of_http(response.status().as_u16()));
+    response
+}
+
+async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: Bytes) -> Response {
     let encoding = match encoding_of(&headers) {
         Ok(encoding) => encoding,
         // The error body goes out as protobuf, OTLP's default.
