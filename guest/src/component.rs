@@ -233,6 +233,8 @@ mirror_record!(
         capture_logs,
         sample_ratio,
         created_by,
+        max_size_bytes,
+        max_duration_millis,
     }
 );
 mirror_record!(

@@ -11,6 +11,9 @@ use crate::model::{ProcessorError, SessionConfig, SessionCounts, SessionState, S
 /// The version of this document's format.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// `maxSizeMB` counts mebibytes.
+const MIB: f64 = 1_048_576.0;
+
 /// The document as stored. Field names are a contract with other tools.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +41,10 @@ struct Document {
     capture_logs: bool,
     #[serde(default = "one")]
     sample_ratio: f64,
+    #[serde(default, rename = "maxSizeMB", skip_serializing_if = "Option::is_none")]
+    max_size_mb: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_duration_minutes: Option<f64>,
     #[serde(default)]
     captured_traces: u64,
     #[serde(default)]
@@ -96,6 +103,8 @@ pub fn render(state: &SessionState) -> String {
         capture_metrics: state.config.capture_metrics,
         capture_logs: state.config.capture_logs,
         sample_ratio: state.config.sample_ratio,
+        max_size_mb: state.config.max_size_bytes.map(|b| b as f64 / MIB),
+        max_duration_minutes: state.config.max_duration_millis.map(|ms| ms as f64 / 60_000.0),
         captured_traces: c.trace_batches,
         captured_metrics: c.metric_batches,
         captured_logs: c.log_batches,
@@ -152,6 +161,8 @@ pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
             capture_logs: d.capture_logs,
             sample_ratio: d.sample_ratio,
             created_by: d.created_by,
+            max_size_bytes: d.max_size_mb.map(|mb| (mb * MIB).round() as u64),
+            max_duration_millis: d.max_duration_minutes.map(|m| (m * 60_000.0).round() as u64),
         },
         status,
         start_unix_nanos,
@@ -192,6 +203,8 @@ mod tests {
                 capture_logs: true,
                 sample_ratio: 0.5,
                 created_by: "sre".into(),
+                max_size_bytes: Some(5 << 20),
+                max_duration_millis: Some(90_000),
             },
             status: SessionStatus::Completed,
             start_unix_nanos: 1_700_000_000_123_000_000,
@@ -248,6 +261,7 @@ mod tests {
         assert_eq!(json["startTime"], "2023-11-14T22:13:20.123Z");
         assert_eq!(json["firstTelemetryTimeUnixNano"], "1699999999000000001");
         assert_eq!(json["objectCount"], 5);
+        assert_eq!((json["maxSizeMB"].as_f64(), json["maxDurationMinutes"].as_f64()), (Some(5.0), Some(1.5)));
         assert_eq!(json["s3Prefix"], "sessions/s1/");
         assert_eq!(parse(&text).unwrap(), state());
     }

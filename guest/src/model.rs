@@ -95,6 +95,10 @@ pub struct SessionConfig {
     pub sample_ratio: f64,
     /// Who started the session.
     pub created_by: String,
+    /// End the session once its objects reach this many compressed bytes.
+    pub max_size_bytes: Option<u64>,
+    /// End the session this many milliseconds after it started.
+    pub max_duration_millis: Option<u64>,
 }
 
 impl SessionConfig {

@@ -29,6 +29,9 @@ pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
     if config.enabled_flags.iter().any(|f| f.trim().is_empty()) {
         return invalid("an enabled flag is empty");
     }
+    if config.max_size_bytes == Some(0) || config.max_duration_millis == Some(0) {
+        return invalid("maxSizeMB and maxDurationMinutes must be greater than 0 when set");
+    }
     Ok(())
 }
 
@@ -171,6 +174,8 @@ mod tests {
             capture_logs: false,
             sample_ratio: 1.0,
             created_by: "test".into(),
+            max_size_bytes: None,
+            max_duration_millis: None,
         }
     }
 

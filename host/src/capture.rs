@@ -159,7 +159,9 @@ impl Recorder {
         let capture = async {
             let receipt = pool.try_call(move |i| i.capture(&config, signal, encoding, &payload)).await???;
             Ok::<_, TapError>(receipt.map(|r| {
-                session.apply(&r);
+                if let Some(reason) = session.apply(&r) {
+                    self.sessions.end_for_limit(session.id(), reason);
+                }
                 self.counters.recorded(signal, r.compressed_bytes);
                 r.summary.items
             }))

@@ -196,6 +196,12 @@ pub struct StartArgs {
     /// Who starts it (default: $USER).
     #[arg(long)]
     pub created_by: Option<String>,
+    /// End the session (completed) once its stored objects take this many MiB.
+    #[arg(long, value_name = "MB")]
+    pub max_size_mb: Option<f64>,
+    /// End the session (completed) after this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub max_duration_minutes: Option<f64>,
     /// The tap's HTTP address.
     #[arg(long, default_value = "http://127.0.0.1:4318")]
     pub tap: String,

@@ -52,12 +52,23 @@ pub struct StartRequest {
     /// Who starts it (default "otlp-capture").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// End the session once its objects take this many MiB (compressed).
+    #[serde(default, rename = "maxSizeMB", skip_serializing_if = "Option::is_none")]
+    pub max_size_mb: Option<f64>,
+    /// End the session after this many minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration_minutes: Option<f64>,
 }
 
 impl StartRequest {
     /// The session configuration this request asks for, defaults filled in.
-    pub fn into_config(self) -> SessionConfig {
-        SessionConfig {
+    pub fn into_config(self) -> Result<SessionConfig, TapError> {
+        let positive = |value: Option<f64>, name: &str, unit: f64| match value {
+            None => Ok(None),
+            Some(v) if v.is_finite() && v > 0.0 => Ok(Some((v * unit).ceil() as u64)),
+            Some(v) => Err(TapError::InvalidRequest(format!("{name} must be a number greater than 0, not {v}"))),
+        };
+        Ok(SessionConfig {
             session_id: self.session_id,
             diagnostic_session_id: self.diagnostic_session_id,
             description: self.description,
@@ -67,7 +78,9 @@ impl StartRequest {
             capture_logs: self.capture_logs.unwrap_or(true),
             sample_ratio: self.sample_ratio.unwrap_or(1.0),
             created_by: self.created_by.unwrap_or_else(|| "otlp-capture".to_owned()),
-        }
+            max_size_bytes: positive(self.max_size_mb, "maxSizeMB", 1_048_576.0)?,
+            max_duration_millis: positive(self.max_duration_minutes, "maxDurationMinutes", 60_000.0)?,
+        })
     }
 }
 
@@ -172,7 +185,7 @@ async fn replay_status(State(control): State<Control>, Path(id): Path<String>) -
 async fn start(State(Control { sessions, .. }): State<Control>, body: Bytes) -> Result<Response, TapError> {
     let request: StartRequest = serde_json::from_slice(&body)
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a session request: {e}")))?;
-    let state = sessions.start(request.into_config()).await?;
+    let state = sessions.start(request.into_config()?).await?;
     let metadata = sessions.render(state).await?;
     Ok((StatusCode::CREATED, axum::Json(metadata)).into_response())
 }

@@ -54,6 +54,7 @@ pub struct Tap {
     pub replays: Arc<ReplayJobs>,
     /// Where requests are forwarded, if anywhere.
     pub upstream: Option<Arc<Upstream>>,
+    clock: Arc<dyn Clock>,
     settings: ServeSettings,
 }
 
@@ -73,7 +74,7 @@ impl Tap {
     ) -> Result<Arc<Self>, ServeError> {
         let storage = Storage::open(&settings.store)?;
         let uploader = Uploader::start(storage, settings.upload_queue_bytes, 8, Backoff::default());
-        let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock };
+        let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone() };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let sessions = Sessions::new(pool, uploader);
         let recorder = Arc::new(Recorder::new(sessions.clone(), settings.max_queued_calls * 4));
@@ -83,7 +84,7 @@ impl Tap {
             )),
             None => None,
         };
-        Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), upstream, settings }))
+        Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), upstream, clock, settings }))
     }
 
     /// The tap's gRPC routes: the OTLP/gRPC receiver.
@@ -126,6 +127,17 @@ impl Tap {
                 }
             }
         });
+        let limits = tokio::spawn({
+            let sessions = self.sessions.clone();
+            let clock = self.clock.clone();
+            async move {
+                let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+                loop {
+                    ticks.tick().await;
+                    sessions.end_expired(clock.now_unix_nanos());
+                }
+            }
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -148,6 +160,7 @@ impl Tap {
             }
         }
         refresher.abort();
+        limits.abort();
         self.sessions.persist_all().await;
         self.sessions.uploader().close();
         self.sessions.uploader().flush().await;

@@ -26,11 +26,18 @@ pub struct ActiveSession {
     /// The flag says the session has stopped.
     gate: Gate<bool>,
     dirty: AtomicBool,
+    /// A limit was reached: the session takes nothing more while it stops.
+    ending: AtomicBool,
 }
 
 impl ActiveSession {
     fn new(state: SessionState) -> Arc<Self> {
-        Arc::new(ActiveSession { state: Mutex::new(state), gate: Gate::new(false), dirty: AtomicBool::new(false) })
+        Arc::new(ActiveSession {
+            state: Mutex::new(state),
+            gate: Gate::new(false),
+            dirty: AtomicBool::new(false),
+            ending: AtomicBool::new(false),
+        })
     }
 
     /// The session's id.
@@ -67,8 +74,9 @@ impl ActiveSession {
         Some(capture.await)
     }
 
-    /// Adds a receipt to the totals.
-    pub fn apply(&self, receipt: &CaptureReceipt) {
+    /// Adds a receipt to the totals. Returns the reason to end the session
+    /// when this receipt took it to its size limit.
+    pub fn apply(&self, receipt: &CaptureReceipt) -> Option<String> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let c = &mut state.counts;
         match receipt.summary.signal {
@@ -86,6 +94,18 @@ impl ActiveSession {
         }
         c.last_telemetry_unix_nanos = c.last_telemetry_unix_nanos.max(receipt.summary.max_unix_nanos);
         self.dirty.store(true, Ordering::Release);
+        let limit = state.config.max_size_bytes.filter(|max| state.counts.compressed_bytes >= *max)?;
+        (!self.ending.swap(true, Ordering::AcqRel))
+            .then(|| format!("maxSizeMB reached: {} of {limit} bytes stored", state.counts.compressed_bytes))
+    }
+
+    /// The reason to end the session when it has run past its duration limit at `now`.
+    fn expired(&self, now_unix_nanos: u64) -> Option<String> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let max = state.config.max_duration_millis?;
+        let ran = now_unix_nanos.saturating_sub(state.start_unix_nanos) / 1_000_000;
+        (ran >= max && !self.ending.swap(true, Ordering::AcqRel))
+            .then(|| format!("maxDurationMinutes reached after {ran} ms"))
     }
 }
 
@@ -121,7 +141,29 @@ impl Sessions {
     /// The active sessions that record `signal`.
     pub fn recording(&self, signal: Signal) -> Vec<Arc<ActiveSession>> {
         let active = self.active.read().unwrap_or_else(|p| p.into_inner());
-        active.values().filter(|s| s.records(signal)).cloned().collect()
+        active.values().filter(|s| s.records(signal) && !s.ending.load(Ordering::Acquire)).cloned().collect()
+    }
+
+    /// Ends `id` as completed for `reason` (a limit), in the background.
+    pub fn end_for_limit(self: &Arc<Self>, id: String, reason: String) {
+        let sessions = self.clone();
+        tokio::spawn(async move {
+            tracing::info!(session = %id, %reason, "ending session");
+            if let Err(e) = sessions.stop(&id, SessionStatus::Completed, Some(reason)).await {
+                tracing::warn!(session = %id, error = %e, "cannot end session at its limit");
+            }
+        });
+    }
+
+    /// Ends every session that ran past its duration limit at `now`.
+    pub fn end_expired(self: &Arc<Self>, now_unix_nanos: u64) {
+        let expired: Vec<(String, String)> = {
+            let active = self.active.read().unwrap_or_else(|p| p.into_inner());
+            active.iter().filter_map(|(id, s)| s.expired(now_unix_nanos).map(|reason| (id.clone(), reason))).collect()
+        };
+        for (id, reason) in expired {
+            self.end_for_limit(id, reason);
+        }
     }
 
     /// How many sessions are active.

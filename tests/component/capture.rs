@@ -21,6 +21,8 @@ pub fn config(id: &str) -> SessionConfig {
         capture_logs: true,
         sample_ratio: 1.0,
         created_by: "tests".into(),
+        max_size_bytes: None,
+        max_duration_millis: None,
     }
 }
 

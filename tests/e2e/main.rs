@@ -8,5 +8,6 @@ mod support;
 
 mod forwarding;
 mod http_api;
+mod limits;
 mod recording;
 mod replay;

@@ -56,6 +56,8 @@ pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (
             capture_logs: true,
             sample_ratio: 1.0,
             created_by: "tests".into(),
+            max_size_bytes: None,
+            max_duration_millis: None,
         },
         status: SessionStatus::Completed,
         start_unix_nanos: start,
