@@ -139,6 +139,13 @@ pub struct ServeArgs {
     /// Bound of the write-behind upload queue, in MiB; past it the tap answers 503.
     #[arg(long, default_value_t = 512)]
     pub upload_queue_mib: usize,
+    /// Where objects wait when the store fails (S3 down), drained when it is back; `off` to
+    /// keep retrying in memory (default: ./otel-spool for s3:// stores, off for directories).
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+    /// Bound of the spool, in MiB; past it (and a full queue) the tap answers 503.
+    #[arg(long, default_value_t = 1024)]
+    pub spool_mib: u64,
     /// Seconds between rewrites of active sessions' metadata.json.
     #[arg(long, default_value_t = 5)]
     pub refresh_seconds: u64,

@@ -21,6 +21,10 @@ pub struct ServeSettings {
     pub forward: Option<(String, UpstreamProtocol)>,
     /// How long the upstream may take to answer.
     pub forward_timeout: Duration,
+    /// Where objects wait when the store fails; none to retry in memory.
+    pub spool: Option<PathBuf>,
+    /// Bound of the spool.
+    pub spool_bytes: u64,
     /// A component to load instead of the embedded one.
     pub component: Option<PathBuf>,
     /// Component instances (and worker threads).
@@ -45,6 +49,8 @@ impl ServeSettings {
             grpc: Some(SocketAddr::from(([0, 0, 0, 0], 4317))),
             forward: None,
             forward_timeout: Duration::from_secs(10),
+            spool: None,
+            spool_bytes: 1 << 30,
             component: None,
             workers: cores,
             max_body_bytes: 64 << 20,
@@ -76,6 +82,14 @@ impl ServeSettings {
             };
             settings.forward = Some((endpoint, protocol));
         }
+        // A local directory is its own durable store; remote stores get a spool by default.
+        settings.spool = match (&args.spool, &settings.store) {
+            (Some(dir), _) if dir.as_os_str() == "off" => None,
+            (Some(dir), _) => Some(dir.clone()),
+            (None, StoreLocation::S3 { .. }) => Some(PathBuf::from("./otel-spool")),
+            (None, _) => None,
+        };
+        settings.spool_bytes = args.spool_mib.max(1) << 20;
         if let Some(workers) = args.workers {
             if workers == 0 {
                 return Err("--workers must be at least 1".into());

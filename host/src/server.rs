@@ -19,7 +19,8 @@ use crate::runtime::pool::ProcessorPool;
 use crate::runtime::state::{Capabilities, InstanceLimits};
 use crate::runtime::{Runtime, RuntimeError};
 use crate::sessions::Sessions;
-use crate::storage::uploader::{Backoff, Uploader};
+use crate::storage::spool::Spool;
+use crate::storage::uploader::{UploadSettings, Uploader};
 use crate::storage::{Storage, StorageError};
 use crate::tap_metrics::Gauges;
 use crate::upstream::Upstream;
@@ -42,6 +43,9 @@ pub enum ServeError {
     /// The upstream is not usable.
     #[error("{0}")]
     Forward(String),
+    /// The spool directory is not usable.
+    #[error("{0}")]
+    Spool(String),
 }
 
 /// A running tap's parts.
@@ -73,7 +77,14 @@ impl Tap {
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, ServeError> {
         let storage = Storage::open(&settings.store)?;
-        let uploader = Uploader::start(storage, settings.upload_queue_bytes, 8, Backoff::default());
+        let spool = match &settings.spool {
+            Some(dir) => {
+                Some(Arc::new(Spool::open(dir, settings.spool_bytes).map_err(|e| ServeError::Spool(e.to_string()))?))
+            }
+            None => None,
+        };
+        let uploader =
+            Uploader::start(storage, UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) });
         let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone() };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let sessions = Sessions::new(pool, uploader);
@@ -112,6 +123,10 @@ impl Tap {
         grpc: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
+        // Metadata a previous run spooled is newer than what the store holds: store it first.
+        if !self.sessions.uploader().drain_spool(std::time::Duration::from_secs(30)).await {
+            tracing::warn!("the spool did not drain within 30 s; resuming sessions from the store's metadata");
+        }
         let resumed = self.sessions.resume().await.map_err(|e| ServeError::Resume(e.to_string()))?;
         if !resumed.is_empty() {
             tracing::info!(sessions = ?resumed, "resumed active sessions");
@@ -181,6 +196,9 @@ async fn metrics(
         upload_queue_objects: uploads.queued_objects,
         uploaded_objects: uploads.uploaded,
         upload_failures: uploads.failed_attempts,
+        spool_bytes: uploads.spool_bytes,
+        spool_objects: uploads.spool_objects,
+        spooled_objects: uploads.spooled,
     };
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], recorder.counters().render(gauges))
 }

@@ -100,6 +100,12 @@ pub struct Gauges {
     pub uploaded_objects: u64,
     /// Failed upload attempts so far (each retried).
     pub upload_failures: u64,
+    /// Bytes in the spool.
+    pub spool_bytes: u64,
+    /// Objects in the spool.
+    pub spool_objects: usize,
+    /// Objects moved to the spool so far.
+    pub spooled_objects: u64,
 }
 
 impl TapCounters {
@@ -182,45 +188,45 @@ impl TapCounters {
             "Answered requests that could not be recorded.",
             &self.unrecorded,
         );
-        let gauge = |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
+        let scalars: [(&str, &str, &str, u64); 9] = [
+            ("otlp_capture_active_sessions", "gauge", "Sessions recording now.", gauges.active_sessions as u64),
+            (
+                "otlp_capture_processor_queue",
+                "gauge",
+                "Component calls waiting or running.",
+                gauges.processor_queue as u64,
+            ),
+            (
+                "otlp_capture_upload_queue_bytes",
+                "gauge",
+                "Bytes waiting to be stored.",
+                gauges.upload_queue_bytes as u64,
+            ),
+            (
+                "otlp_capture_upload_queue_objects",
+                "gauge",
+                "Objects waiting to be stored.",
+                gauges.upload_queue_objects as u64,
+            ),
+            ("otlp_capture_uploaded_objects_total", "counter", "Objects stored.", gauges.uploaded_objects),
+            (
+                "otlp_capture_upload_failures_total",
+                "counter",
+                "Failed upload attempts (each is retried).",
+                gauges.upload_failures,
+            ),
+            (
+                "otlp_capture_spool_bytes",
+                "gauge",
+                "Bytes spooled to local disk, waiting for the store.",
+                gauges.spool_bytes,
+            ),
+            ("otlp_capture_spool_objects", "gauge", "Objects spooled to local disk.", gauges.spool_objects as u64),
+            ("otlp_capture_spooled_objects_total", "counter", "Objects moved to the spool.", gauges.spooled_objects),
+        ];
+        for (name, kind, help, value) in scalars {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-        };
-        gauge(
-            &mut out,
-            "otlp_capture_active_sessions",
-            "gauge",
-            "Sessions recording now.",
-            gauges.active_sessions as u64,
-        );
-        gauge(
-            &mut out,
-            "otlp_capture_processor_queue",
-            "gauge",
-            "Component calls waiting or running.",
-            gauges.processor_queue as u64,
-        );
-        gauge(
-            &mut out,
-            "otlp_capture_upload_queue_bytes",
-            "gauge",
-            "Bytes waiting to be stored.",
-            gauges.upload_queue_bytes as u64,
-        );
-        gauge(
-            &mut out,
-            "otlp_capture_upload_queue_objects",
-            "gauge",
-            "Objects waiting to be stored.",
-            gauges.upload_queue_objects as u64,
-        );
-        gauge(&mut out, "otlp_capture_uploaded_objects_total", "counter", "Objects stored.", gauges.uploaded_objects);
-        gauge(
-            &mut out,
-            "otlp_capture_upload_failures_total",
-            "counter",
-            "Failed upload attempts (each is retried).",
-            gauges.upload_failures,
-        );
+        }
         out
     }
 }

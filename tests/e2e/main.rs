@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod faults;
 mod forwarding;
 mod http_api;
 mod limits;

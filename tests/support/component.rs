@@ -6,7 +6,7 @@ use std::sync::Arc;
 use otlp_capture::runtime::imports::clock::FixedClock;
 use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
 use otlp_capture::runtime::{Instance, Runtime};
-use otlp_capture::storage::uploader::{Backoff, Uploader};
+use otlp_capture::storage::uploader::{UploadSettings, Uploader};
 use otlp_capture::storage::{Storage, StoreLocation};
 
 /// 2025-11-24T16:00:00.123Z.
@@ -33,7 +33,7 @@ impl Harness {
 
     /// An instance writing into `storage` through a queue of `queue_bytes`.
     pub fn over(storage: Storage, queue_bytes: usize) -> Self {
-        let uploader = Uploader::start(storage, queue_bytes, 2, Backoff::default());
+        let uploader = Uploader::start(storage, UploadSettings { workers: 2, ..UploadSettings::new(queue_bytes) });
         let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: Arc::new(FixedClock(NOW)) };
         Harness { instance: runtime().instantiate(capabilities).unwrap(), uploader }
     }

@@ -123,6 +123,7 @@ impl Drop for TapProcess {
 /// A real S3 server (s3s-fs) on 127.0.0.1 with one bucket, `otel-data`.
 pub struct S3Server {
     child: Child,
+    port: u16,
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     root: tempfile::TempDir,
@@ -152,16 +153,32 @@ impl S3Server {
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(root.path().join(BUCKET)).expect("bucket dir");
         let port = free_port();
+        let child = Self::spawn(port, root.path());
+        S3Server { child, port, endpoint: format!("http://127.0.0.1:{port}"), root }
+    }
+
+    fn spawn(port: u16, root: &Path) -> Child {
         let mut child = Command::new(s3s_fs())
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root.path())
+            .arg(root)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start s3s-fs");
         wait_for_port(port, &mut child, "s3s-fs");
-        S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), root }
+        child
+    }
+
+    /// Stops the server (an outage); its data stays.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(self.port, self.root.path());
     }
 
     /// The AWS environment a client of this server needs.

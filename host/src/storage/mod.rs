@@ -3,6 +3,7 @@
 //! type over `object_store`.
 
 pub mod location;
+pub mod spool;
 pub mod uploader;
 
 use std::sync::Arc;

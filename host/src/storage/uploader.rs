@@ -1,6 +1,8 @@
 //! The write-behind queue between the component's `put` and the store: a
 //! put is accepted into memory at once (so no client waits on S3) and
-//! uploaded in the background with retries.
+//! uploaded in the background with retries. With a spool, an object the
+//! store keeps refusing is written to local disk after a few attempts and
+//! drained to the store, oldest first, when it is back.
 //!
 //! Puts to one key are uploaded in order and coalesced: when a newer version
 //! of a key (a refreshed metadata.json) arrives before the older one was
@@ -14,7 +16,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::Storage;
+use super::spool::Spool;
+use super::{Storage, StorageError};
 
 /// Why a put was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +50,14 @@ pub struct UploadStats {
     pub queued_objects: usize,
     /// The last upload error, if any.
     pub last_error: Option<String>,
+    /// Objects moved to the spool.
+    pub spooled: u64,
+    /// Spooled objects later stored.
+    pub drained: u64,
+    /// Bytes in the spool now.
+    pub spool_bytes: u64,
+    /// Objects in the spool now.
+    pub spool_objects: usize,
 }
 
 struct Pending {
@@ -70,6 +81,8 @@ struct Shared {
     queue: Mutex<Queue>,
     changed: watch::Sender<u64>,
     max_bytes: usize,
+    spool: Option<Arc<Spool>>,
+    spill_after: u32,
 }
 
 /// Retry pacing for failed uploads: doubling from `first` up to `max`.
@@ -87,6 +100,28 @@ impl Default for Backoff {
     }
 }
 
+/// How the uploader works.
+#[derive(Clone)]
+pub struct UploadSettings {
+    /// Bound of the in-memory queue, in bytes.
+    pub max_queued_bytes: usize,
+    /// Concurrent uploads.
+    pub workers: usize,
+    /// Retry pacing.
+    pub backoff: Backoff,
+    /// Where objects go when the store keeps failing; none to retry in memory forever.
+    pub spool: Option<Arc<Spool>>,
+    /// Failed attempts before an object moves to the spool.
+    pub spill_after: u32,
+}
+
+impl UploadSettings {
+    /// A queue of `max_queued_bytes` with 8 workers, default backoff and no spool.
+    pub fn new(max_queued_bytes: usize) -> Self {
+        UploadSettings { max_queued_bytes, workers: 8, backoff: Backoff::default(), spool: None, spill_after: 3 }
+    }
+}
+
 /// Handle to the write-behind queue; cheap to clone.
 #[derive(Clone)]
 pub struct Uploader {
@@ -94,12 +129,22 @@ pub struct Uploader {
 }
 
 impl Uploader {
-    /// Starts `workers` upload tasks on the current tokio runtime.
-    pub fn start(storage: Storage, max_bytes: usize, workers: usize, backoff: Backoff) -> Self {
+    /// Starts the upload tasks (and the spool's drainer) on the current tokio runtime.
+    pub fn start(storage: Storage, settings: UploadSettings) -> Self {
         let (changed, _) = watch::channel(0);
-        let shared = Arc::new(Shared { storage, queue: Mutex::new(Queue::default()), changed, max_bytes });
-        for _ in 0..workers.max(1) {
-            tokio::spawn(upload_loop(shared.clone(), backoff));
+        let shared = Arc::new(Shared {
+            storage,
+            queue: Mutex::new(Queue::default()),
+            changed,
+            max_bytes: settings.max_queued_bytes,
+            spool: settings.spool.clone(),
+            spill_after: settings.spill_after.max(1),
+        });
+        for _ in 0..settings.workers.max(1) {
+            tokio::spawn(upload_loop(shared.clone(), settings.backoff));
+        }
+        if let Some(spool) = settings.spool {
+            tokio::spawn(drain_loop(shared.clone(), spool, settings.backoff));
         }
         Uploader { shared }
     }
@@ -129,6 +174,13 @@ impl Uploader {
         } else {
             queue.order.push_back(key.to_owned());
         }
+        // Spooled older versions are superseded. Under the queue lock, so the
+        // drainer either sees this version pending or already holds the key.
+        if let Some(spool) = &self.shared.spool {
+            for sequence in spool.versions_of(key) {
+                spool.remove(sequence);
+            }
+        }
         drop(queue);
         self.shared.bump();
         Ok(())
@@ -150,6 +202,20 @@ impl Uploader {
         }
     }
 
+    /// Waits until the spool is empty (a previous run's objects stored), for
+    /// at most `timeout`; returns whether it is.
+    pub async fn drain_spool(&self, timeout: Duration) -> bool {
+        let Some(spool) = &self.shared.spool else { return true };
+        let deadline = tokio::time::Instant::now() + timeout;
+        while spool.usage().1 > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
     /// Refuses new puts; what is queued is still uploaded.
     pub fn close(&self) {
         self.shared.lock().closed = true;
@@ -162,6 +228,10 @@ impl Uploader {
         let mut stats = queue.stats.clone();
         stats.queued_bytes = queue.queued_bytes;
         stats.queued_objects = queue.order.len() + queue.in_flight.len();
+        drop(queue);
+        if let Some(spool) = &self.shared.spool {
+            (stats.spool_bytes, stats.spool_objects) = spool.usage();
+        }
         stats
     }
 }
@@ -187,14 +257,25 @@ impl Shared {
         Some((key, pending))
     }
 
-    fn finish(&self, key: &str, size: usize) {
+    /// Done with an in-memory object: stored, or moved to the spool.
+    fn finish(&self, key: &str, size: usize, spooled: bool) {
         let mut queue = self.lock();
         queue.in_flight.remove(key);
         queue.in_flight_bytes -= size;
         queue.queued_bytes -= size;
-        queue.stats.uploaded += 1;
+        if spooled {
+            queue.stats.spooled += 1;
+        } else {
+            queue.stats.uploaded += 1;
+        }
         drop(queue);
         self.bump();
+    }
+
+    fn failed(&self, error: &StorageError) {
+        let mut queue = self.lock();
+        queue.stats.failed_attempts += 1;
+        queue.stats.last_error = Some(error.to_string());
     }
 }
 
@@ -203,25 +284,91 @@ async fn upload_loop(shared: Arc<Shared>, backoff: Backoff) {
     loop {
         while let Some((key, pending)) = shared.take_next() {
             let mut delay = backoff.first;
-            loop {
+            let mut attempts = 0;
+            let spooled = loop {
                 match shared.storage.put(&key, pending.body.clone(), &pending.content_type).await {
-                    Ok(()) => break,
+                    Ok(()) => break false,
                     Err(e) => {
-                        tracing::warn!(%key, error = %e, retry_in = ?delay, "upload failed; retrying");
-                        {
-                            let mut queue = shared.lock();
-                            queue.stats.failed_attempts += 1;
-                            queue.stats.last_error = Some(e.to_string());
+                        attempts += 1;
+                        shared.failed(&e);
+                        if let Some(spool) = shared.spool.as_ref().filter(|_| attempts >= shared.spill_after) {
+                            match spool.push(&key, &pending.content_type, &pending.body) {
+                                Ok(()) => {
+                                    tracing::warn!(%key, error = %e, "store failing; object spooled to local disk");
+                                    break true;
+                                }
+                                Err(full) => tracing::warn!(%key, error = %full, "cannot spool; retrying in memory"),
+                            }
                         }
+                        tracing::warn!(%key, error = %e, retry_in = ?delay, "upload failed; retrying");
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(backoff.max);
                     }
                 }
-            }
-            shared.finish(&key, pending.body.len());
+            };
+            shared.finish(&key, pending.body.len(), spooled);
         }
         if changed.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Uploads spooled objects, oldest first, while the store takes them. A
+/// spooled object whose key has a newer version in memory is superseded and
+/// dropped; while one is being drained its key is held, so a newer version
+/// cannot be overwritten by it.
+async fn drain_loop(shared: Arc<Shared>, spool: Arc<Spool>, backoff: Backoff) {
+    let mut delay = backoff.first;
+    loop {
+        let item = match spool.oldest() {
+            Ok(Some(item)) => item,
+            Ok(None) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the spool");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(backoff.max);
+                continue;
+            }
+        };
+        let claimed = {
+            let mut queue = shared.lock();
+            // Superseded: a newer version is queued or being sent, or was put
+            // (and maybe stored) since this one was read from the spool.
+            let newer = queue.pending.contains_key(&item.key)
+                || queue.in_flight.contains(&item.key)
+                || !spool.contains(item.sequence);
+            if !newer {
+                queue.in_flight.insert(item.key.clone());
+            }
+            !newer
+        };
+        if !claimed {
+            spool.remove(item.sequence);
+            continue;
+        }
+        let stored = shared.storage.put(&item.key, item.body.clone(), &item.content_type).await;
+        {
+            let mut queue = shared.lock();
+            queue.in_flight.remove(&item.key);
+            if stored.is_ok() {
+                queue.stats.drained += 1;
+            }
+        }
+        shared.bump();
+        match stored {
+            Ok(()) => {
+                spool.remove(item.sequence);
+                delay = backoff.first;
+            }
+            Err(e) => {
+                shared.failed(&e);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(backoff.max);
+            }
         }
     }
 }
@@ -237,7 +384,7 @@ mod tests {
 
     #[tokio::test]
     async fn uploads_in_the_background_and_flush_waits() {
-        let uploader = Uploader::start(memory(), 1 << 20, 2, Backoff::default());
+        let uploader = Uploader::start(memory(), UploadSettings { workers: 2, ..UploadSettings::new(1 << 20) });
         for i in 0..50 {
             uploader.put(&format!("sessions/s/raw/{i}"), Bytes::from(vec![1u8; 100]), "application/gzip").unwrap();
         }
@@ -249,7 +396,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_newest_version_of_a_key_wins() {
-        let uploader = Uploader::start(memory(), 1 << 20, 4, Backoff::default());
+        let uploader = Uploader::start(memory(), UploadSettings { workers: 4, ..UploadSettings::new(1 << 20) });
         for i in 0..200u32 {
             uploader.put("sessions/s/metadata.json", Bytes::from(i.to_string()), "application/json").unwrap();
         }
@@ -266,7 +413,7 @@ mod tests {
         let broken = Storage::open(&StoreLocation::Directory(root.clone())).unwrap();
         std::fs::remove_dir(&root).unwrap();
         std::fs::write(&root, b"not a directory").unwrap();
-        let uploader = Uploader::start(broken, 1000, 1, Backoff::default());
+        let uploader = Uploader::start(broken, UploadSettings { workers: 1, ..UploadSettings::new(1000) });
         uploader.put("sessions/s/a", Bytes::from(vec![0u8; 800]), "x").unwrap();
         assert!(matches!(uploader.put("sessions/s/b", Bytes::from(vec![0u8; 800]), "x"), Err(QueueError::Full { .. })));
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -275,5 +422,46 @@ mod tests {
         assert_eq!(stats.queued_objects, 1);
         uploader.close();
         assert_eq!(uploader.put("sessions/s/c", Bytes::new(), "x"), Err(QueueError::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_spills_to_the_spool_which_drains_when_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let storage = Storage::open(&StoreLocation::Directory(root.clone())).unwrap();
+        std::fs::remove_dir(&root).unwrap();
+        std::fs::write(&root, b"the store is down").unwrap();
+        let spool = Arc::new(Spool::open(&dir.path().join("spool"), 1 << 20).unwrap());
+        let fast = Backoff { first: Duration::from_millis(5), max: Duration::from_millis(20) };
+        let settings = UploadSettings {
+            workers: 2,
+            backoff: fast,
+            spool: Some(spool.clone()),
+            spill_after: 2,
+            ..UploadSettings::new(1 << 20)
+        };
+        let uploader = Uploader::start(storage.clone(), settings);
+        for i in 0..10 {
+            uploader.put(&format!("sessions/s/raw/{i}"), Bytes::from(vec![i as u8; 10]), "application/gzip").unwrap();
+        }
+        uploader.put("sessions/s/metadata.json", Bytes::from("old"), "application/json").unwrap();
+        uploader.flush().await;
+        assert_eq!(uploader.stats().spooled, 11, "{:?}", uploader.stats());
+        // The store comes back.
+        std::fs::remove_file(&root).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        uploader.put("sessions/s/metadata.json", Bytes::from("new"), "application/json").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while spool.usage().1 > 0 {
+            assert!(std::time::Instant::now() < deadline, "the spool never drained: {:?}", uploader.stats());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        uploader.flush().await;
+        assert_eq!(storage.list("sessions/s/raw/").await.unwrap().len(), 10);
+        assert_eq!(
+            storage.get("sessions/s/metadata.json").await.unwrap().unwrap(),
+            Bytes::from("new"),
+            "never overwritten by a spooled older version"
+        );
     }
 }

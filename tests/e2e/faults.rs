@@ -1,0 +1,120 @@
+//! Storage faults: an S3 outage mid-session and a SIGTERM while S3 is down
+//! lose nothing the tap acknowledged.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use otlp_capture_guest::codec::OtlpRequest;
+use reqwest_blocking::StatusCode;
+use reqwest_blocking::blocking::Client;
+use serde_json::Value;
+
+use crate::support::generate;
+use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
+
+fn raw_objects(s3: &S3Server, session: &str) -> usize {
+    fn count(dir: &Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { count(&p) } else { 1 }).sum()
+        })
+    }
+    count(&s3.bucket_dir().join("sessions").join(session).join("raw"))
+}
+
+/// Posts one trace request; returns whether the tap acknowledged it.
+fn post(client: &Client, tap: &TapProcess, n: u64) -> bool {
+    let payload =
+        OtlpRequest::Traces(generate::traces("checkout", 3, 4, 1_700_000_000_000_000_000 + n * 1_000_000_000))
+            .encode_protobuf();
+    let response = client
+        .post(format!("{}/v1/traces", tap.base))
+        .header("content-type", "application/x-protobuf")
+        .body(payload)
+        .send()
+        .unwrap();
+    match response.status() {
+        StatusCode::OK => true,
+        StatusCode::SERVICE_UNAVAILABLE => false,
+        other => panic!("unexpected answer {other}"),
+    }
+}
+
+fn metric(client: &Client, tap: &TapProcess, name: &str) -> u64 {
+    let text = client.get(format!("{}/metrics", tap.base)).send().unwrap().text().unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")).map(|v| v.parse().unwrap()))
+        .unwrap_or_else(|| panic!("{name} missing"))
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_30_second_s3_outage_loses_nothing_acknowledged() {
+    let mut s3 = S3Server::start();
+    let spool = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start_with("s3://otel-data", &s3.env(), &["--spool", spool.path().to_str().unwrap()]);
+    let client = Client::new();
+    run_cli_ok(&["session", "start", "outage", "--tap", &tap.base], &[]);
+    let mut acknowledged = 0;
+    for n in 0..5 {
+        acknowledged += usize::from(post(&client, &tap, n));
+    }
+    s3.stop();
+    let outage = Instant::now();
+    let mut n = 5;
+    while outage.elapsed() < Duration::from_secs(30) {
+        acknowledged += usize::from(post(&client, &tap, n));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    assert!(
+        metric(&client, &tap, "otlp_capture_spooled_objects_total") > 0,
+        "objects went to the spool during the outage"
+    );
+    s3.restart();
+    wait_for("the spool to drain", Duration::from_secs(60), || {
+        metric(&client, &tap, "otlp_capture_spool_objects") == 0
+            && metric(&client, &tap, "otlp_capture_upload_queue_objects") == 0
+    });
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "outage", "--tap", &tap.base], &[])).unwrap();
+    assert!(acknowledged >= 20, "the tap kept answering during the outage ({acknowledged})");
+    assert_eq!(raw_objects(&s3, "outage"), acknowledged, "every acknowledged batch is in S3");
+    assert_eq!(stopped["objectCount"].as_u64(), Some(acknowledged as u64));
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(s3.bucket_dir().join("sessions/outage/metadata.json")).unwrap()).unwrap();
+    assert_eq!(stored["status"], "completed");
+}
+
+#[test]
+fn sigterm_while_s3_is_down_spools_and_a_restart_drains_and_resumes() {
+    let mut s3 = S3Server::start();
+    let spool = tempfile::tempdir().unwrap();
+    let spool_arg = ["--spool", spool.path().to_str().unwrap()];
+    let tap = TapProcess::start_with("s3://otel-data", &s3.env(), &spool_arg);
+    let client = Client::new();
+    run_cli_ok(&["session", "start", "restart", "--tap", &tap.base], &[]);
+    for n in 0..3 {
+        assert!(post(&client, &tap, n));
+    }
+    s3.stop();
+    for n in 3..6 {
+        assert!(post(&client, &tap, n), "acknowledged while S3 is down");
+    }
+    assert!(tap.terminate(), "SIGTERM exits 0 with S3 down: what is queued goes to the spool");
+    assert!(std::fs::read_dir(spool.path()).unwrap().count() > 0, "the spool holds what S3 has not");
+
+    s3.restart();
+    let tap = TapProcess::start_with("s3://otel-data", &s3.env(), &spool_arg);
+    assert!(post(&client, &tap, 6), "the resumed session records");
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "restart", "--tap", &tap.base], &[])).unwrap();
+    assert_eq!(raw_objects(&s3, "restart"), 7);
+    assert_eq!(stopped["objectCount"], 7, "counts carried across the restart: {stopped}");
+}
