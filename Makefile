@@ -45,6 +45,7 @@ fmt:
 # Benchmarks print their figures; see BENCHMARKS.md.
 bench: guest
 	$(CARGO) bench -p otlp-capture --bench replay_memory
+	$(CARGO) bench -p otlp-capture --bench forward_latency
 
 clean:
 	$(CARGO) clean

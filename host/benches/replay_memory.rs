@@ -6,8 +6,10 @@
 //! Set `REPLAY_MEMORY_GIB` to change the size.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)]
 #[path = "../../tests/support/generate.rs"]
 mod generate;
+#[allow(dead_code)]
 #[path = "../../tests/support/sessions.rs"]
 mod sessions;
 

@@ -12,3 +12,4 @@ mod http_api;
 mod limits;
 mod recording;
 mod replay;
+mod sampling;
