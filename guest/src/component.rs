@@ -82,6 +82,32 @@ impl Guest for Component {
         Ok(receipt.map(Into::into))
     }
 
+    fn prepare_capture(
+        config: wit::SessionConfig,
+        signal: wit::Signal,
+        encoding: wit::PayloadEncoding,
+        payload: Vec<u8>,
+    ) -> Result<Option<wit::PreparedCapture>, wit::ProcessorError> {
+        let prepared = processor::prepare(&config.into(), signal.into(), encoding.into(), &payload)?;
+        Ok(prepared.map(|p| wit::PreparedCapture {
+            protobuf: p.protobuf,
+            summary: p.summary.into(),
+            bytes_in: p.bytes_in,
+        }))
+    }
+
+    fn store_batch(
+        config: wit::SessionConfig,
+        signal: wit::Signal,
+        parts: Vec<wit::PreparedCapture>,
+    ) -> Result<wit::CaptureReceipt, wit::ProcessorError> {
+        let parts: Vec<model::PreparedCapture> = parts
+            .into_iter()
+            .map(|p| model::PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in })
+            .collect();
+        Ok(processor::store_batch(&config.into(), signal.into(), &parts, &ImportedClock, &ImportedStorage)?.into())
+    }
+
     fn refresh_metadata(state: wit::SessionState) -> Result<wit::SessionState, wit::ProcessorError> {
         Ok(processor::refresh_metadata(state.into(), &ImportedClock, &ImportedStorage)?.into())
     }
@@ -260,6 +286,18 @@ mirror_record!(
 impl From<model::PayloadSummary> for wit::PayloadSummary {
     fn from(s: model::PayloadSummary) -> Self {
         wit::PayloadSummary {
+            signal: s.signal.into(),
+            items: s.items,
+            resources: s.resources,
+            min_unix_nanos: s.min_unix_nanos,
+            max_unix_nanos: s.max_unix_nanos,
+        }
+    }
+}
+
+impl From<wit::PayloadSummary> for model::PayloadSummary {
+    fn from(s: wit::PayloadSummary) -> Self {
+        model::PayloadSummary {
             signal: s.signal.into(),
             items: s.items,
             resources: s.resources,

@@ -178,6 +178,34 @@ pub struct PayloadSummary {
     pub max_unix_nanos: u64,
 }
 
+impl PayloadSummary {
+    /// The summary of two requests sent as one.
+    pub fn merge(self, other: PayloadSummary) -> PayloadSummary {
+        let min = match (self.min_unix_nanos, other.min_unix_nanos) {
+            (0, m) | (m, 0) => m,
+            (a, b) => a.min(b),
+        };
+        PayloadSummary {
+            signal: self.signal,
+            items: self.items + other.items,
+            resources: self.resources + other.resources,
+            min_unix_nanos: min,
+            max_unix_nanos: self.max_unix_nanos.max(other.max_unix_nanos),
+        }
+    }
+}
+
+/// One request ready for a session but not stored yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedCapture {
+    /// The tagged protobuf request.
+    pub protobuf: Vec<u8>,
+    /// What it holds.
+    pub summary: PayloadSummary,
+    /// Payload bytes as received.
+    pub bytes_in: u64,
+}
+
 /// What one capture wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaptureReceipt {

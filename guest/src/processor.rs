@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::capabilities::{Clock, ObjectSink};
 use crate::codec::OtlpRequest;
 use crate::model::{
-    CaptureReceipt, PayloadEncoding, PayloadSummary, ProcessorError, SessionConfig, SessionCounts, SessionState,
-    SessionStatus, Signal,
+    CaptureReceipt, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, SessionConfig, SessionCounts,
+    SessionState, SessionStatus, Signal,
 };
 use crate::{gzip, keys, metadata, sampling, session_id, summary, tagging};
 
@@ -99,6 +99,56 @@ pub fn summarize(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> R
     Ok(summary::of(&mut request))
 }
 
+/// Decodes, samples and tags one request for a session. Returns `None`
+/// when the session does not record the signal or sampling left nothing.
+pub fn prepare(
+    config: &SessionConfig,
+    signal: Signal,
+    encoding: PayloadEncoding,
+    payload: &[u8],
+) -> Result<Option<PreparedCapture>, ProcessorError> {
+    session_id::validate(&config.session_id)?;
+    let mut request = OtlpRequest::decode(signal, encoding, payload)?;
+    if !config.records(signal) || !sampling::apply(&mut request, config.sample_ratio) {
+        return Ok(None);
+    }
+    tagging::tag(&mut request, &config.session_id, &config.enabled_flags);
+    let summary = summary::of(&mut request);
+    Ok(Some(PreparedCapture { protobuf: request.encode_protobuf(), summary, bytes_in: payload.len() as u64 }))
+}
+
+/// Stores prepared requests of one session and signal as one object: the
+/// concatenation of their protobuf (which is their merge), gzipped.
+pub fn store_batch(
+    config: &SessionConfig,
+    signal: Signal,
+    parts: &[PreparedCapture],
+    clock: &dyn Clock,
+    sink: &dyn ObjectSink,
+) -> Result<CaptureReceipt, ProcessorError> {
+    let Some(first) = parts.first() else {
+        return Err(ProcessorError::InvalidConfig("a batch needs at least one request".into()));
+    };
+    let summary = parts[1..].iter().fold(first.summary, |merged, part| merged.merge(part.summary));
+    let protobuf: Vec<u8> = match parts {
+        [only] => only.protobuf.clone(),
+        _ => parts.iter().flat_map(|p| p.protobuf.iter().copied()).collect(),
+    };
+    let object = gzip::compress(&protobuf, gzip::DEFAULT_LEVEL);
+    let capture_unix_nanos = clock.now_unix_nanos();
+    let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
+    let compressed_bytes = object.len() as u64;
+    sink.put(&key, object, OBJECT_CONTENT_TYPE)?;
+    Ok(CaptureReceipt {
+        key,
+        capture_unix_nanos,
+        bytes_in: parts.iter().map(|p| p.bytes_in).sum(),
+        uncompressed_bytes: protobuf.len() as u64,
+        compressed_bytes,
+        summary,
+    })
+}
+
 /// Records one request into a session: decode, sample, tag, gzip, put.
 /// Returns `None` when the session does not record the signal or sampling
 /// left nothing.
@@ -110,27 +160,10 @@ pub fn capture(
     clock: &dyn Clock,
     sink: &dyn ObjectSink,
 ) -> Result<Option<CaptureReceipt>, ProcessorError> {
-    session_id::validate(&config.session_id)?;
-    let mut request = OtlpRequest::decode(signal, encoding, payload)?;
-    if !config.records(signal) || !sampling::apply(&mut request, config.sample_ratio) {
-        return Ok(None);
+    match prepare(config, signal, encoding, payload)? {
+        Some(part) => store_batch(config, signal, &[part], clock, sink).map(Some),
+        None => Ok(None),
     }
-    tagging::tag(&mut request, &config.session_id, &config.enabled_flags);
-    let summary = summary::of(&mut request);
-    let protobuf = request.encode_protobuf();
-    let object = gzip::compress(&protobuf, gzip::DEFAULT_LEVEL);
-    let capture_unix_nanos = clock.now_unix_nanos();
-    let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
-    let compressed_bytes = object.len() as u64;
-    sink.put(&key, object, OBJECT_CONTENT_TYPE)?;
-    Ok(Some(CaptureReceipt {
-        key,
-        capture_unix_nanos,
-        bytes_in: payload.len() as u64,
-        uncompressed_bytes: protobuf.len() as u64,
-        compressed_bytes,
-        summary,
-    }))
 }
 
 #[cfg(test)]
@@ -202,6 +235,30 @@ mod tests {
         assert_eq!(receipt.summary.items, 1);
         assert_eq!((receipt.uncompressed_bytes, receipt.compressed_bytes), (protobuf.len() as u64, body.len() as u64));
         assert_eq!(receipt.bytes_in, payload.len() as u64);
+    }
+
+    #[test]
+    fn a_batch_is_one_object_holding_every_request() {
+        let sink = MemorySink::default();
+        let clock = FixedClock(NOW);
+        let traces = spec_example("trace.json");
+        let parts: Vec<_> = (0..3)
+            .map(|_| prepare(&config(), Signal::Traces, PayloadEncoding::Json, &traces).unwrap().unwrap())
+            .collect();
+        let receipt = store_batch(&config(), Signal::Traces, &parts, &clock, &sink).unwrap();
+        assert_eq!((receipt.summary.items, receipt.summary.resources), (3, 3));
+        assert_eq!(receipt.bytes_in, 3 * traces.len() as u64);
+        let objects = sink.objects.borrow();
+        assert_eq!(objects.len(), 1);
+        let stored = OtlpRequest::decode(
+            Signal::Traces,
+            PayloadEncoding::Protobuf,
+            &gzip::decompress(&objects[0].1, 1 << 20).unwrap(),
+        )
+        .unwrap();
+        let OtlpRequest::Traces(stored) = stored else { unreachable!() };
+        assert_eq!(stored.resource_spans.len(), 3, "concatenated protobuf is the merged request");
+        assert!(store_batch(&config(), Signal::Traces, &[], &clock, &sink).is_err());
     }
 
     #[test]

@@ -29,7 +29,6 @@ pub struct Recorded {
 /// Records requests into the active sessions.
 pub struct Recorder {
     sessions: Arc<Sessions>,
-    counters: Arc<TapCounters>,
     /// Room for recordings that run after the request was answered.
     background: Arc<Semaphore>,
     background_limit: usize,
@@ -46,7 +45,7 @@ impl Recorder {
     pub fn new(sessions: Arc<Sessions>, background_limit: usize) -> Self {
         let background_limit = background_limit.max(1);
         let background = Arc::new(Semaphore::new(background_limit));
-        Recorder { sessions, counters: Arc::default(), background, background_limit }
+        Recorder { sessions, background, background_limit }
     }
 
     /// The sessions.
@@ -56,7 +55,7 @@ impl Recorder {
 
     /// The tap's counters.
     pub fn counters(&self) -> &Arc<TapCounters> {
-        &self.counters
+        self.sessions.counters()
     }
 
     fn targets(&self, signal: Signal, route: Option<&str>) -> Vec<Arc<ActiveSession>> {
@@ -97,7 +96,7 @@ impl Recorder {
                 Err(e) => Err(e),
             };
             if let Err(e) = outcome {
-                recorder.counters.unrecorded(signal);
+                recorder.counters().unrecorded(signal);
                 tracing::warn!(?signal, error = %e, "a forwarded request was not recorded");
             }
             drop(reservation);
@@ -117,7 +116,7 @@ impl Recorder {
         let targets = self.targets(signal, route);
         if targets.is_empty() {
             let summary = self.sessions.pool().try_call(move |i| i.summarize(signal, encoding, &payload)).await???;
-            self.counters.items(signal, summary.items);
+            self.counters().items(signal, summary.items);
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
         let captures = targets.into_iter().map(|session| self.capture_into(session, signal, encoding, payload.clone()));
@@ -128,7 +127,7 @@ impl Recorder {
                 recorded.items = recorded.items.max(items);
             }
         }
-        self.counters.items(signal, recorded.items);
+        self.counters().items(signal, recorded.items);
         Ok(recorded)
     }
 
@@ -146,7 +145,9 @@ impl Recorder {
         Ok(Bytes::from(protobuf))
     }
 
-    /// Captures into one session; `Some(items)` when an object was written.
+    /// Prepares a request for one session and adds it to the session's
+    /// batch, storing the batch when it is full; `Some(items)` when the
+    /// session took the request.
     async fn capture_into(
         &self,
         session: Arc<ActiveSession>,
@@ -157,14 +158,16 @@ impl Recorder {
         let config = session.config();
         let pool = self.sessions.pool().clone();
         let capture = async {
-            let receipt = pool.try_call(move |i| i.capture(&config, signal, encoding, &payload)).await???;
-            Ok::<_, TapError>(receipt.map(|r| {
-                if let Some(reason) = session.apply(&r) {
-                    self.sessions.end_for_limit(session.id(), reason);
-                }
-                self.counters.recorded(signal, r.compressed_bytes);
-                r.summary.items
-            }))
+            let prepared = pool.try_call(move |i| i.prepare_capture(&config, signal, encoding, &payload)).await???;
+            let Some(part) = prepared else { return Ok(None) };
+            let items = part.summary.items;
+            if let Some(full) = session.add_to_batch(part, self.sessions.batching())?
+                && let Err(e) = self.sessions.store_batch(&session, signal, full).await
+            {
+                // The batch waits for the next flush; this request is in it.
+                tracing::warn!(session = %session.id(), error = %e, "a full batch could not be stored; will retry");
+            }
+            Ok::<_, TapError>(Some(items))
         };
         Ok(session.while_active(capture).await.transpose()?.flatten())
     }

@@ -146,6 +146,13 @@ pub struct ServeArgs {
     /// Bound of the spool, in MiB; past it (and a full queue) the tap answers 503.
     #[arg(long, default_value_t = 1024)]
     pub spool_mib: u64,
+    /// A session's requests of one signal are stored together once they reach this many KiB
+    /// (protobuf); 0 stores every request as its own object.
+    #[arg(long, default_value_t = 1024)]
+    pub batch_max_kib: usize,
+    /// ... or once the oldest of them has waited this many milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_max_age_ms: u64,
     /// Seconds between rewrites of active sessions' metadata.json.
     #[arg(long, default_value_t = 5)]
     pub refresh_seconds: u64,

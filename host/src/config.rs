@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
+use crate::sessions::BatchLimits;
 use crate::storage::StoreLocation;
 use crate::upstream::UpstreamProtocol;
 
@@ -37,6 +38,8 @@ pub struct ServeSettings {
     pub max_queued_calls: usize,
     /// How often active sessions' metadata.json is rewritten.
     pub refresh_interval: Duration,
+    /// When a session's requests become one object.
+    pub batching: BatchLimits,
 }
 
 impl ServeSettings {
@@ -57,6 +60,7 @@ impl ServeSettings {
             upload_queue_bytes: 512 << 20,
             max_queued_calls: 64,
             refresh_interval: Duration::from_secs(5),
+            batching: BatchLimits::default(),
         }
     }
 
@@ -102,6 +106,8 @@ impl ServeSettings {
         settings.max_body_bytes = args.max_request_mib << 20;
         settings.upload_queue_bytes = args.upload_queue_mib << 20;
         settings.refresh_interval = Duration::from_secs(args.refresh_seconds);
+        settings.batching =
+            BatchLimits { max_bytes: args.batch_max_kib << 10, max_age: Duration::from_millis(args.batch_max_age_ms) };
         Ok(settings)
     }
 }

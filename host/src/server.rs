@@ -87,7 +87,7 @@ impl Tap {
             Uploader::start(storage, UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) });
         let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone() };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
-        let sessions = Sessions::new(pool, uploader);
+        let sessions = Sessions::new(pool, uploader, settings.batching);
         let recorder = Arc::new(Recorder::new(sessions.clone(), settings.max_queued_calls * 4));
         let upstream = match &settings.forward {
             Some((endpoint, protocol)) => Some(Arc::new(
@@ -142,6 +142,19 @@ impl Tap {
                 }
             }
         });
+        let batcher = tokio::spawn({
+            let sessions = self.sessions.clone();
+            let age = self.settings.batching.max_age;
+            async move {
+                let mut ticks = tokio::time::interval(
+                    (age / 4).clamp(std::time::Duration::from_millis(10), std::time::Duration::from_millis(250)),
+                );
+                loop {
+                    ticks.tick().await;
+                    sessions.flush_due().await;
+                }
+            }
+        });
         let limits = tokio::spawn({
             let sessions = self.sessions.clone();
             let clock = self.clock.clone();
@@ -176,6 +189,7 @@ impl Tap {
         }
         refresher.abort();
         limits.abort();
+        batcher.abort();
         self.sessions.persist_all().await;
         self.sessions.uploader().close();
         self.sessions.uploader().flush().await;

@@ -5,15 +5,17 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock as Gate;
 
-use crate::error::TapError;
+use crate::error::{RETRY_AFTER, TapError};
 use crate::replay::plan::PlannedObject;
-use crate::runtime::bindings::{CaptureReceipt, SessionConfig, SessionState, SessionStatus, Signal};
+use crate::runtime::bindings::{CaptureReceipt, PreparedCapture, SessionConfig, SessionState, SessionStatus, Signal};
 use crate::runtime::pool::ProcessorPool;
 use crate::storage::Storage;
 use crate::storage::uploader::Uploader;
+use crate::tap_metrics::TapCounters;
 
 /// The folder under the store root that holds one folder per session.
 const SESSIONS_FOLDER: &str = "sessions/";
@@ -28,7 +30,42 @@ pub struct ActiveSession {
     dirty: AtomicBool,
     /// A limit was reached: the session takes nothing more while it stops.
     ending: AtomicBool,
+    /// Prepared requests waiting to become one object, per signal.
+    batches: Mutex<[Batch; 3]>,
 }
+
+/// Prepared requests of one session and signal, not stored yet.
+#[derive(Default)]
+struct Batch {
+    parts: Vec<PreparedCapture>,
+    bytes: usize,
+    since: Option<Instant>,
+}
+
+/// When a batch becomes an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Store once the batch holds this many protobuf bytes; 0 stores every request alone.
+    pub max_bytes: usize,
+    /// Store once the oldest request in the batch has waited this long.
+    pub max_age: Duration,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits { max_bytes: 1 << 20, max_age: Duration::from_secs(1) }
+    }
+}
+
+fn slot(signal: Signal) -> usize {
+    match signal {
+        Signal::Traces => 0,
+        Signal::Metrics => 1,
+        Signal::Logs => 2,
+    }
+}
+
+const SIGNALS: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
 
 impl ActiveSession {
     fn new(state: SessionState) -> Arc<Self> {
@@ -37,6 +74,7 @@ impl ActiveSession {
             gate: Gate::new(false),
             dirty: AtomicBool::new(false),
             ending: AtomicBool::new(false),
+            batches: Mutex::default(),
         })
     }
 
@@ -63,6 +101,56 @@ impl ActiveSession {
             Signal::Metrics => config.capture_metrics,
             Signal::Logs => config.capture_logs,
         }
+    }
+
+    /// Adds a prepared request to its batch; returns the batch to store when
+    /// it reached `limits`, or refuses when earlier batches could not be
+    /// stored and too much waits already.
+    pub fn add_to_batch(
+        &self,
+        part: PreparedCapture,
+        limits: BatchLimits,
+    ) -> Result<Option<Vec<PreparedCapture>>, TapError> {
+        let signal = part.summary.signal;
+        let mut batches = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+        let batch = &mut batches[slot(signal)];
+        if limits.max_bytes > 0 && batch.bytes >= limits.max_bytes.saturating_mul(4) {
+            return Err(TapError::Busy {
+                reason: "the session's batches cannot be stored now".into(),
+                retry_after: RETRY_AFTER,
+            });
+        }
+        batch.bytes += part.protobuf.len();
+        batch.since.get_or_insert_with(Instant::now);
+        batch.parts.push(part);
+        Ok((batch.bytes >= limits.max_bytes).then(|| take(batch)))
+    }
+
+    /// Takes the batches of every signal that waited `max_age` (all when `None`).
+    fn take_batches(&self, max_age: Option<Duration>) -> Vec<(Signal, Vec<PreparedCapture>)> {
+        let mut batches = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+        SIGNALS
+            .into_iter()
+            .filter_map(|signal| {
+                let batch = &mut batches[slot(signal)];
+                let due = match (max_age, batch.since) {
+                    (_, None) => false,
+                    (None, Some(_)) => true,
+                    (Some(age), Some(since)) => since.elapsed() >= age,
+                };
+                due.then(|| (signal, take(batch)))
+            })
+            .collect()
+    }
+
+    /// Puts back a batch that could not be stored, ahead of newer requests.
+    fn restore_batch(&self, signal: Signal, mut parts: Vec<PreparedCapture>) {
+        let mut batches = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+        let batch = &mut batches[slot(signal)];
+        batch.bytes += parts.iter().map(|p| p.protobuf.len()).sum::<usize>();
+        parts.append(&mut batch.parts);
+        batch.parts = parts;
+        batch.since = Some(batch.since.map_or_else(Instant::now, |s| s.min(Instant::now())));
     }
 
     /// Runs `capture` unless the session has stopped; `None` when it has.
@@ -109,10 +197,18 @@ impl ActiveSession {
     }
 }
 
+fn take(batch: &mut Batch) -> Vec<PreparedCapture> {
+    batch.bytes = 0;
+    batch.since = None;
+    std::mem::take(&mut batch.parts)
+}
+
 /// The registry of sessions, shared by receivers and the control API.
 pub struct Sessions {
     pool: ProcessorPool,
     uploader: Uploader,
+    batching: BatchLimits,
+    counters: Arc<TapCounters>,
     active: RwLock<HashMap<String, Arc<ActiveSession>>>,
     /// Serializes start and stop so two of them never race on one id.
     control: tokio::sync::Mutex<()>,
@@ -120,8 +216,86 @@ pub struct Sessions {
 
 impl Sessions {
     /// An empty registry over a pool and the uploader its instances put into.
-    pub fn new(pool: ProcessorPool, uploader: Uploader) -> Arc<Self> {
-        Arc::new(Sessions { pool, uploader, active: RwLock::default(), control: tokio::sync::Mutex::new(()) })
+    pub fn new(pool: ProcessorPool, uploader: Uploader, batching: BatchLimits) -> Arc<Self> {
+        Arc::new(Sessions {
+            pool,
+            uploader,
+            batching,
+            counters: Arc::default(),
+            active: RwLock::default(),
+            control: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// When batches become objects.
+    pub fn batching(&self) -> BatchLimits {
+        self.batching
+    }
+
+    /// The tap's counters.
+    pub fn counters(&self) -> &Arc<TapCounters> {
+        &self.counters
+    }
+
+    /// Stores a batch of `session` as one object and counts it. A batch that
+    /// cannot be stored now goes back to wait for the next try.
+    pub async fn store_batch(
+        self: &Arc<Self>,
+        session: &Arc<ActiveSession>,
+        signal: Signal,
+        parts: Vec<PreparedCapture>,
+    ) -> Result<(), TapError> {
+        let config = session.config();
+        let batch = parts.clone();
+        let stored =
+            async { Ok::<_, TapError>(self.pool.call(move |i| i.store_batch(&config, signal, &batch)).await???) };
+        match stored.await {
+            Ok(receipt) => {
+                self.counters.recorded(signal, receipt.compressed_bytes);
+                if let Some(reason) = session.apply(&receipt) {
+                    self.end_for_limit(session.id(), reason);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                session.restore_batch(signal, parts);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores every batch that waited its maximum age.
+    pub async fn flush_due(self: &Arc<Self>) {
+        let sessions: Vec<_> = self.active.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for session in sessions {
+            let flush = async {
+                for (signal, parts) in session.take_batches(Some(self.batching.max_age)) {
+                    if let Err(e) = self.store_batch(&session, signal, parts).await {
+                        tracing::warn!(session = %session.id(), error = %e, "a batch could not be stored; will retry");
+                    }
+                }
+            };
+            session.while_active(flush).await;
+        }
+    }
+
+    /// Stores every batch of a session, retrying while the store pushes back
+    /// (for up to a minute), before it stops or the tap shuts down.
+    async fn flush_all(self: &Arc<Self>, session: &Arc<ActiveSession>) -> Result<(), TapError> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut failure = None;
+            for (signal, parts) in session.take_batches(None) {
+                if let Err(e) = self.store_batch(session, signal, parts).await {
+                    failure = Some(e);
+                }
+            }
+            match failure {
+                None => return Ok(()),
+                Some(e) if Instant::now() >= deadline => return Err(e),
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
     }
 
     /// The processor pool.
@@ -197,7 +371,7 @@ impl Sessions {
     /// Stops an active session: waits for captures under way, writes the
     /// final metadata and waits until every object of it is stored.
     pub async fn stop(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         status: SessionStatus,
         reason: Option<String>,
@@ -206,6 +380,11 @@ impl Sessions {
         let session = self.active.write().unwrap_or_else(|p| p.into_inner()).remove(id);
         let session = session.ok_or_else(|| TapError::NotFound(format!("no active session {id}")))?;
         let mut stopped = session.gate.write().await;
+        if let Err(e) = self.flush_all(&session).await {
+            drop(stopped);
+            self.active.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned(), session);
+            return Err(e);
+        }
         *stopped = true;
         let state = session.snapshot();
         let outcome = async {
@@ -246,8 +425,12 @@ impl Sessions {
 
     /// Writes the metadata of every active session without ending them (on
     /// shutdown), so a later tap on the same store can resume them.
-    pub async fn persist_all(&self) {
-        for session in self.active.read().unwrap_or_else(|p| p.into_inner()).values() {
+    pub async fn persist_all(self: &Arc<Self>) {
+        let sessions: Vec<_> = self.active.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for session in sessions {
+            if let Err(e) = self.flush_all(&session).await {
+                tracing::error!(session = %session.id(), error = %e, "batches could not be stored before shutdown");
+            }
             session.dirty.store(true, Ordering::Release);
         }
         self.refresh().await;

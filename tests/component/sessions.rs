@@ -9,6 +9,7 @@ use otlp_capture::error::TapError;
 use otlp_capture::runtime::bindings::{PayloadEncoding, SessionStatus, Signal};
 use otlp_capture::runtime::imports::clock::FixedClock;
 use otlp_capture::server::Tap;
+use otlp_capture::sessions::BatchLimits;
 use otlp_capture::storage::StoreLocation;
 use serde_json::Value;
 
@@ -23,8 +24,15 @@ async fn metadata(tap: &Tap, id: &str) -> Value {
     serde_json::from_slice(&document).unwrap()
 }
 
+/// A tap over an in-memory store that stores every request as its own object.
 fn tap() -> Arc<Tap> {
-    Tap::start_with(ServeSettings::new(StoreLocation::Memory), &runtime(), Arc::new(FixedClock(NOW))).unwrap()
+    tap_batching(BatchLimits { max_bytes: 0, ..Default::default() })
+}
+
+fn tap_batching(batching: BatchLimits) -> Arc<Tap> {
+    let mut settings = ServeSettings::new(StoreLocation::Memory);
+    settings.batching = batching;
+    Tap::start_with(settings, &runtime(), Arc::new(FixedClock(NOW))).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,4 +132,36 @@ async fn every_active_session_records_and_invalid_payloads_are_refused() {
     let garbage =
         tap.recorder.record(Signal::Logs, PayloadEncoding::Protobuf, Bytes::from_static(b"\xff\xff"), None).await;
     assert!(matches!(garbage, Err(TapError::InvalidRequest(_))), "{garbage:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_requests_are_batched_by_size_and_age_and_flushed_at_stop() {
+    let traces = Bytes::from(spec_example("trace.json"));
+    let size_of_one = {
+        let tap = tap();
+        // Same id length as the session measured below, so the tagged size is the same.
+        tap.sessions.start(config("s0")).await.unwrap();
+        tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
+        tap.sessions.stop("s0", SessionStatus::Completed, None).await.unwrap().counts.uncompressed_bytes as usize
+    };
+    // Full at three requests; the age bound is far away.
+    let tap = tap_batching(BatchLimits { max_bytes: 3 * size_of_one, max_age: std::time::Duration::from_secs(3600) });
+    tap.sessions.start(config("s1")).await.unwrap();
+    for _ in 0..7 {
+        tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
+    }
+    tap.sessions.uploader().flush().await;
+    let raw = tap.sessions.uploader().storage().list("sessions/s1/raw/").await.unwrap();
+    assert_eq!(raw.len(), 2, "two full batches of three; the seventh request waits");
+    let stopped = tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
+    assert_eq!((stopped.counts.trace_batches, stopped.counts.spans), (3, 7), "the last batch is stored at stop");
+
+    // The age bound stores a batch that never fills.
+    let tap = tap_batching(BatchLimits { max_bytes: 1 << 30, max_age: std::time::Duration::from_millis(50) });
+    tap.sessions.start(config("s2")).await.unwrap();
+    tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    tap.sessions.flush_due().await;
+    tap.sessions.uploader().flush().await;
+    assert_eq!(tap.sessions.uploader().storage().list("sessions/s2/raw/").await.unwrap().len(), 1);
 }

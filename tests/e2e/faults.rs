@@ -5,21 +5,36 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::Signal;
 use reqwest_blocking::StatusCode;
 use reqwest_blocking::blocking::Client;
 use serde_json::Value;
 
 use crate::support::generate;
+use crate::support::otlp::decode_object;
 use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
 
-fn raw_objects(s3: &S3Server, session: &str) -> usize {
-    fn count(dir: &Path) -> usize {
+/// Spans in a session's objects in S3 (requests are batched into objects).
+fn stored_spans(s3: &S3Server, session: &str) -> u64 {
+    fn count(dir: &Path) -> u64 {
         std::fs::read_dir(dir).map_or(0, |entries| {
-            entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { count(&p) } else { 1 }).sum()
+            entries
+                .map(|e| e.unwrap().path())
+                .map(|p| {
+                    if p.is_dir() {
+                        return count(&p);
+                    }
+                    let mut request = decode_object(Signal::Traces, &std::fs::read(&p).unwrap());
+                    otlp_capture_guest::summary::of(&mut request).items
+                })
+                .sum()
         })
     }
     count(&s3.bucket_dir().join("sessions").join(session).join("raw"))
 }
+
+/// Spans in each request [`post`] sends.
+const SPANS_PER_REQUEST: u64 = 12;
 
 /// Posts one trace request; returns whether the tap acknowledged it.
 fn post(client: &Client, tap: &TapProcess, n: u64) -> bool {
@@ -85,8 +100,9 @@ fn a_30_second_s3_outage_loses_nothing_acknowledged() {
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", "outage", "--tap", &tap.base], &[])).unwrap();
     assert!(acknowledged >= 20, "the tap kept answering during the outage ({acknowledged})");
-    assert_eq!(raw_objects(&s3, "outage"), acknowledged, "every acknowledged batch is in S3");
-    assert_eq!(stopped["objectCount"].as_u64(), Some(acknowledged as u64));
+    let acknowledged_spans = acknowledged as u64 * SPANS_PER_REQUEST;
+    assert_eq!(stored_spans(&s3, "outage"), acknowledged_spans, "every acknowledged request is in S3");
+    assert_eq!(stopped["spanCount"].as_u64(), Some(acknowledged_spans));
     let stored: Value =
         serde_json::from_slice(&std::fs::read(s3.bucket_dir().join("sessions/outage/metadata.json")).unwrap()).unwrap();
     assert_eq!(stored["status"], "completed");
@@ -115,6 +131,10 @@ fn sigterm_while_s3_is_down_spools_and_a_restart_drains_and_resumes() {
     assert!(post(&client, &tap, 6), "the resumed session records");
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", "restart", "--tap", &tap.base], &[])).unwrap();
-    assert_eq!(raw_objects(&s3, "restart"), 7);
-    assert_eq!(stopped["objectCount"], 7, "counts carried across the restart: {stopped}");
+    assert_eq!(stored_spans(&s3, "restart"), 7 * SPANS_PER_REQUEST);
+    assert_eq!(
+        stopped["spanCount"].as_u64(),
+        Some(7 * SPANS_PER_REQUEST),
+        "counts carried across the restart: {stopped}"
+    );
 }

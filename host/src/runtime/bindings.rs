@@ -9,8 +9,8 @@ wasmtime::component::bindgen!({
 
 pub use otlp::capture::storage::StorageError;
 pub use otlp::capture::types::{
-    CaptureReceipt, ObjectKeyInfo, PayloadEncoding, PayloadSummary, ProcessorError, ReplayBatch, ReplayOptions,
-    SessionConfig, SessionCounts, SessionState, SessionStatus, Signal, TimestampRewrite,
+    CaptureReceipt, ObjectKeyInfo, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, ReplayBatch,
+    ReplayOptions, SessionConfig, SessionCounts, SessionState, SessionStatus, Signal, TimestampRewrite,
 };
 
 impl std::str::FromStr for Signal {

@@ -175,6 +175,27 @@ impl Instance {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_capture(s, config, signal, encoding, payload))
     }
 
+    /// See `prepare-capture` in the WIT.
+    pub fn prepare_capture(
+        &mut self,
+        config: &bindings::SessionConfig,
+        signal: bindings::Signal,
+        encoding: bindings::PayloadEncoding,
+        payload: &[u8],
+    ) -> CallResult<Option<bindings::PreparedCapture>> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_prepare_capture(s, config, signal, encoding, payload))
+    }
+
+    /// See `store-batch` in the WIT.
+    pub fn store_batch(
+        &mut self,
+        config: &bindings::SessionConfig,
+        signal: bindings::Signal,
+        parts: &[bindings::PreparedCapture],
+    ) -> CallResult<bindings::CaptureReceipt> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_store_batch(s, config, signal, parts))
+    }
+
     /// See `refresh-metadata` in the WIT.
     pub fn refresh_metadata(&mut self, state: &bindings::SessionState) -> CallResult<bindings::SessionState> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_refresh_metadata(s, state))
