@@ -17,6 +17,15 @@ use crate::tap_metrics::TapCounters;
 /// The request header (and gRPC metadata key) that routes a request into one session.
 pub const SESSION_HEADER: &str = "x-otlp-capture-session";
 
+/// What to do when the component pool's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// Refuse at once, so the client is asked to retry (the request path).
+    Refuse,
+    /// Wait for room (recordings that were already acknowledged).
+    Wait,
+}
+
 /// What recording one request did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recorded {
@@ -91,8 +100,11 @@ impl Recorder {
     ) {
         let recorder = self.clone();
         tokio::spawn(async move {
+            // The reservation bounds these; wait for the component rather than drop what the upstream took.
             let outcome = match payload() {
-                Ok(payload) => recorder.record(signal, encoding, payload, route.as_deref()).await,
+                Ok(payload) => {
+                    recorder.record_into_targets(signal, encoding, payload, route.as_deref(), Admission::Wait).await
+                }
                 Err(e) => Err(e),
             };
             if let Err(e) = outcome {
@@ -113,13 +125,25 @@ impl Recorder {
         payload: Bytes,
         route: Option<&str>,
     ) -> Result<Recorded, TapError> {
+        self.record_into_targets(signal, encoding, payload, route, Admission::Refuse).await
+    }
+
+    async fn record_into_targets(
+        &self,
+        signal: Signal,
+        encoding: PayloadEncoding,
+        payload: Bytes,
+        route: Option<&str>,
+        admission: Admission,
+    ) -> Result<Recorded, TapError> {
         let targets = self.targets(signal, route);
         if targets.is_empty() {
             let summary = self.sessions.pool().try_call(move |i| i.summarize(signal, encoding, &payload)).await???;
             self.counters().items(signal, summary.items);
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
-        let captures = targets.into_iter().map(|session| self.capture_into(session, signal, encoding, payload.clone()));
+        let captures =
+            targets.into_iter().map(|session| self.capture_into(session, signal, encoding, payload.clone(), admission));
         let mut recorded = Recorded::default();
         for outcome in futures::future::join_all(captures).await {
             if let Some(items) = outcome? {
@@ -154,11 +178,17 @@ impl Recorder {
         signal: Signal,
         encoding: PayloadEncoding,
         payload: Bytes,
+        admission: Admission,
     ) -> Result<Option<u64>, TapError> {
         let config = session.config();
         let pool = self.sessions.pool().clone();
         let capture = async {
-            let prepared = pool.try_call(move |i| i.prepare_capture(&config, signal, encoding, &payload)).await???;
+            let prepare =
+                move |i: &mut crate::runtime::Instance| i.prepare_capture(&config, signal, encoding, &payload);
+            let prepared = match admission {
+                Admission::Refuse => pool.try_call(prepare).await???,
+                Admission::Wait => pool.call(prepare).await???,
+            };
             let Some(part) = prepared else { return Ok(None) };
             let items = part.summary.items;
             if let Some(full) = session.add_to_batch(part, self.sessions.batching())?

@@ -107,7 +107,16 @@ fn a_tap_forwards_sdk_telemetry_over_grpc_to_a_second_tap() {
     run_cli_ok(&["session", "start", "tap-copy", "--tap", &tap.base], &[]);
     let over_grpc = emit_grpc(&tap.grpc, "checkout", 2);
     let over_http = emit(&tap.base, "checkout", 2);
-    let spans = over_grpc.spans + over_http.spans;
+    // OTLP/JSON to a gRPC upstream goes as protobuf; the JSON client gets a JSON answer.
+    let json = Client::new()
+        .post(format!("{}/v1/traces", tap.base))
+        .header("content-type", "application/json")
+        .body(crate::support::otlp::spec_example("trace.json"))
+        .send()
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::OK);
+    assert_eq!(json.text().unwrap(), "{}");
+    let spans = over_grpc.spans + over_http.spans + 1;
     wait_for_spans(dir.path(), "tap-copy", spans);
     run_cli_ok(&["session", "stop", "tap-copy", "--tap", &tap.base], &[]);
     run_cli_ok(&["session", "stop", "upstream-copy", "--tap", &upstream.base], &[]);
