@@ -11,8 +11,7 @@ use tokio::net::TcpListener;
 use crate::capture::Recorder;
 use crate::config::ServeSettings;
 use crate::control;
-use crate::receivers::otlp_grpc;
-use crate::receivers::otlp_http::{self, ReceiverLimits};
+use crate::receivers::{Receiver, ReceiverLimits, otlp_grpc, otlp_http};
 use crate::replay::jobs::ReplayJobs;
 use crate::runtime::imports::clock::{Clock, SystemClock};
 use crate::runtime::pool::ProcessorPool;
@@ -98,19 +97,22 @@ impl Tap {
         Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), upstream, clock, settings }))
     }
 
+    fn receiver(&self) -> Receiver {
+        let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
+        Receiver { recorder: self.recorder.clone(), upstream: self.upstream.clone(), limits }
+    }
+
     /// The tap's gRPC routes: the OTLP/gRPC receiver.
     pub fn grpc_app(&self) -> Router {
-        let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
-        otlp_grpc::routes(self.recorder.clone(), self.upstream.clone(), limits)
+        otlp_grpc::routes(self.receiver())
     }
 
     /// The tap's HTTP routes: OTLP receiver, control API and health.
     pub fn app(&self) -> Router {
-        let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
             .route("/metrics", get(metrics).with_state(self.recorder.clone()))
-            .merge(otlp_http::routes(self.recorder.clone(), self.upstream.clone(), limits))
+            .merge(otlp_http::routes(self.receiver()))
             .merge(control::routes(self.sessions.clone(), self.replays.clone()))
     }
 

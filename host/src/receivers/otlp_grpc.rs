@@ -13,29 +13,22 @@ use bytes::Bytes;
 use tonic::codec::CompressionEncoding;
 use tonic::server::{Grpc, UnaryService};
 
+use super::Receiver;
 use super::status::grpc_status;
 use crate::capture::Recorder;
 use crate::capture::SESSION_HEADER;
 use crate::grpc_wire::{LOGS_PATH, METRICS_PATH, RawCodec, TRACES_PATH};
-use crate::receivers::otlp_http::ReceiverLimits;
 use crate::runtime::bindings::{PayloadEncoding, Signal};
 use crate::tap_metrics::{Outcome, Protocol};
 use crate::upstream::Upstream;
 
-#[derive(Clone)]
-struct Receiver {
-    recorder: Arc<Recorder>,
-    upstream: Option<Arc<Upstream>>,
-    limits: ReceiverLimits,
-}
-
 /// The OTLP/gRPC routes; with an upstream, requests are forwarded to it.
-pub fn routes(recorder: Arc<Recorder>, upstream: Option<Arc<Upstream>>, limits: ReceiverLimits) -> Router {
+pub fn routes(receiver: Receiver) -> Router {
     Router::new()
         .route(TRACES_PATH, post(|s, r| export(s, Signal::Traces, r)))
         .route(METRICS_PATH, post(|s, r| export(s, Signal::Metrics, r)))
         .route(LOGS_PATH, post(|s, r| export(s, Signal::Logs, r)))
-        .with_state(Receiver { recorder, upstream, limits })
+        .with_state(receiver)
 }
 
 async fn export(State(receiver): State<Receiver>, signal: Signal, request: Request) -> Response {

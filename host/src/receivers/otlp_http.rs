@@ -13,31 +13,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use flate2::read::GzDecoder;
 
+use super::Receiver;
 use super::status::otlp_error;
-use crate::capture::Recorder;
 use crate::capture::SESSION_HEADER;
 use crate::error::TapError;
 use crate::runtime::bindings::{PayloadEncoding, Signal};
 use crate::tap_metrics::{Outcome, Protocol};
 use crate::upstream::{Upstream, UpstreamProtocol, http_answer};
 
-/// Limits of the receiver.
-#[derive(Debug, Clone, Copy)]
-pub struct ReceiverLimits {
-    /// Largest request body accepted, after decompression.
-    pub max_body_bytes: usize,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    recorder: Arc<Recorder>,
-    upstream: Option<Arc<Upstream>>,
-    limits: ReceiverLimits,
-}
-
 /// The OTLP/HTTP routes; with an upstream, requests are forwarded to it.
-pub fn routes(recorder: Arc<Recorder>, upstream: Option<Arc<Upstream>>, limits: ReceiverLimits) -> Router {
-    let receiver = Receiver { recorder, upstream, limits };
+pub fn routes(receiver: Receiver) -> Router {
+    let limits = receiver.limits;
     Router::new()
         .route("/v1/traces", post(|s, h, b| export(s, Signal::Traces, h, b)))
         .route("/v1/metrics", post(|s, h, b| export(s, Signal::Metrics, h, b)))
