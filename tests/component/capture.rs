@@ -177,3 +177,31 @@ async fn a_full_upload_queue_is_a_busy_storage_error() {
     }
     assert!(matches!(refused, Some(ProcessorError::Storage(StorageError::Busy(_)))), "{refused:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_grown_by_a_huge_request_is_replaced_afterwards() {
+    use std::sync::Arc;
+
+    use otlp_capture::runtime::Runtime;
+    use otlp_capture::runtime::imports::clock::FixedClock;
+    use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
+    use otlp_capture::storage::uploader::{UploadSettings, Uploader};
+
+    let limits = InstanceLimits { recycle_memory_bytes: 8 << 20, ..InstanceLimits::default() };
+    let runtime = Runtime::load(None, limits).unwrap();
+    let uploader = Uploader::start(Storage::open(&StoreLocation::Memory).unwrap(), UploadSettings::new(256 << 20));
+    let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: Arc::new(FixedClock(NOW)) };
+    let mut instance = runtime.instantiate(capabilities).unwrap();
+    let small = spec_example("trace.json");
+    instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &small).unwrap().unwrap();
+    let baseline = instance.memory_high_water();
+    assert!(baseline < 8 << 20, "{baseline}");
+    let huge = crate::support::generate::traces("big", 4000, 10, 1_700_000_000_000_000_000);
+    let huge = OtlpRequest::Traces(huge).encode_protobuf();
+    assert!(huge.len() > 4 << 20);
+    let receipt =
+        instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Protobuf, &huge).unwrap().unwrap();
+    assert!(receipt.is_some(), "the huge request was stored");
+    assert!(instance.memory_high_water() <= baseline, "a fresh instance took its place");
+    assert!(instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &small).unwrap().is_ok());
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,10 +34,22 @@ pub fn routes(receiver: Receiver) -> Router {
         .with_state(receiver)
 }
 
-async fn export(State(receiver): State<Receiver>, signal: Signal, headers: HeaderMap, body: Bytes) -> Response {
+async fn export(
+    State(receiver): State<Receiver>,
+    signal: Signal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let counters = receiver.recorder.counters().clone();
-    let size = body.len();
-    let response = handle(receiver, signal, headers, body).await;
+    let limit = receiver.limits.max_body_bytes;
+    let (size, response) = match body {
+        Ok(body) => (body.len(), handle(receiver, signal, headers, body).await),
+        // Over the limit before decompression: answered in OTLP's shape too.
+        Err(_) => (
+            0,
+            otlp_error(&TapError::PayloadTooLarge(limit), encoding_of(&headers).unwrap_or(PayloadEncoding::Protobuf)),
+        ),
+    };
     counters.request(signal, Protocol::Http, size, Outcome::of_http(response.status().as_u16()));
     response
 }

@@ -110,7 +110,8 @@ fn start_epoch_ticker(engine: &Engine) {
 }
 
 /// One component instance and its store. A call that traps poisons the
-/// instance, so it is replaced before the error is returned.
+/// instance, so it is replaced before the error is returned; so is one whose
+/// memory grew past the recycling bound, to give that memory back.
 pub struct Instance {
     runtime: Runtime,
     capabilities: Capabilities,
@@ -127,16 +128,20 @@ impl Instance {
         f: impl FnOnce(&CaptureProcessor, &mut Store<HostState>) -> wasmtime::Result<Result<T, bindings::ProcessorError>>,
     ) -> CallResult<T> {
         self.store.set_epoch_deadline(self.runtime.call_deadline_ticks);
-        match f(&self.bindings, &mut self.store) {
-            Ok(result) => Ok(result),
-            Err(trap) => {
-                match self.runtime.instantiate(self.capabilities.clone()) {
-                    Ok(fresh) => *self = fresh,
-                    Err(e) => tracing::error!(error = %e, "cannot replace a trapped instance"),
-                }
-                Err(RuntimeError::Trap(trap))
+        let outcome = f(&self.bindings, &mut self.store);
+        let grown = self.store.data().limits.largest_memory > self.runtime.limits.recycle_memory_bytes;
+        if outcome.is_err() || grown {
+            match self.runtime.instantiate(self.capabilities.clone()) {
+                Ok(fresh) => *self = fresh,
+                Err(e) => tracing::error!(error = %e, "cannot replace an instance"),
             }
         }
+        outcome.map_err(RuntimeError::Trap)
+    }
+
+    /// The largest linear memory this instance has grown to, in bytes.
+    pub fn memory_high_water(&self) -> usize {
+        self.store.data().limits.largest_memory
     }
 
     /// See `start-session` in the WIT.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::imports::clock::Clock;
@@ -16,13 +16,15 @@ use super::imports::storage::ObjectSink;
 pub struct InstanceLimits {
     /// Largest linear memory, in bytes.
     pub max_memory_bytes: usize,
+    /// An instance whose memory grew past this is replaced after its call.
+    pub recycle_memory_bytes: usize,
     /// Largest object the guest may put, in bytes.
     pub max_object_bytes: usize,
 }
 
 impl Default for InstanceLimits {
     fn default() -> Self {
-        InstanceLimits { max_memory_bytes: 1 << 30, max_object_bytes: 256 << 20 }
+        InstanceLimits { max_memory_bytes: 1 << 30, recycle_memory_bytes: 128 << 20, max_object_bytes: 256 << 20 }
     }
 }
 
@@ -39,7 +41,7 @@ pub struct Capabilities {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: MemoryTracker,
     pub(super) max_object_bytes: usize,
     pub(super) capabilities: Capabilities,
 }
@@ -51,10 +53,48 @@ impl HostState {
         HostState {
             wasi: WasiCtxBuilder::new().inherit_stderr().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(4).build(),
+            limits: MemoryTracker {
+                limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(4).build(),
+                largest_memory: 0,
+            },
             max_object_bytes: limits.max_object_bytes,
             capabilities,
         }
+    }
+}
+
+/// The store's limits, remembering how large the guest's memory grew:
+/// linear memory never shrinks, so an instance that grew for one huge
+/// request is replaced afterwards rather than kept at that size.
+pub struct MemoryTracker {
+    limits: StoreLimits,
+    /// Largest linear memory the guest has asked for, in bytes.
+    pub largest_memory: usize,
+}
+
+impl ResourceLimiter for MemoryTracker {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.largest_memory = self.largest_memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 
