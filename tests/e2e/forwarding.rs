@@ -8,13 +8,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::Signal;
 use reqwest_blocking::StatusCode;
 use reqwest_blocking::blocking::Client;
 use serde_json::Value;
 
 use crate::support::generate;
-use crate::support::otlp::{decode_object, untagged};
+use crate::support::otlp::{stored_requests, untagged};
 use crate::support::processes::{TapProcess, run_cli_ok};
 use crate::support::receiver::Receiver;
 use crate::support::sdk::{emit, emit_grpc};
@@ -22,21 +21,8 @@ use crate::support::sdk::{emit, emit_grpc};
 /// Every stored request of a session, by signal, with the session tags taken off.
 fn stored(store: &Path, session: &str) -> HashMap<&'static str, Vec<OtlpRequest>> {
     let mut by_signal: HashMap<&'static str, Vec<OtlpRequest>> = HashMap::new();
-    let mut dirs = vec![store.join("sessions").join(session).join("raw")];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for path in entries.map(|e| e.unwrap().path()) {
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
-            by_signal
-                .entry(signal.as_str())
-                .or_default()
-                .push(untagged(decode_object(signal, &std::fs::read(&path).unwrap())));
-        }
+    for request in stored_requests(store, session) {
+        by_signal.entry(request.signal().as_str()).or_default().push(untagged(request));
     }
     by_signal
 }

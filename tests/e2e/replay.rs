@@ -2,7 +2,6 @@
 //! second tap and into a test receiver, with exact timing and retries.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
@@ -13,7 +12,7 @@ use otlp_capture_guest::timestamps;
 use serde_json::Value;
 
 use crate::support::generate;
-use crate::support::otlp::decode_object;
+use crate::support::otlp::stored_requests;
 use crate::support::processes::{TapProcess, run_cli, run_cli_ok};
 use crate::support::receiver::{Received, Receiver};
 use crate::support::sdk::emit;
@@ -21,25 +20,6 @@ use crate::support::sessions::write_session;
 
 fn now_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
-}
-
-/// Every stored request of a session in a local store.
-fn stored_requests(store: &Path, session: &str) -> Vec<OtlpRequest> {
-    let mut requests = Vec::new();
-    let mut dirs = vec![store.join("sessions").join(session).join("raw")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
-            requests.push(decode_object(signal, &std::fs::read(&path).unwrap()));
-        }
-    }
-    requests
 }
 
 fn received_requests(received: &[Received]) -> Vec<OtlpRequest> {

@@ -2,33 +2,14 @@
 //! whole, logs of a trace follow it, metrics are all kept.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::Signal;
 use reqwest_blocking::blocking::Client;
 use serde_json::json;
 
 use crate::support::generate;
-use crate::support::otlp::decode_object;
+use crate::support::otlp::stored_requests;
 use crate::support::processes::{TapProcess, run_cli_ok};
-
-fn stored(store: &Path, session: &str) -> Vec<OtlpRequest> {
-    let mut requests = Vec::new();
-    let mut dirs = vec![store.join("sessions").join(session).join("raw")];
-    while let Some(dir) = dirs.pop() {
-        for path in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
-                requests.push(decode_object(signal, &std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    requests
-}
 
 #[test]
 fn sample_ratio_keeps_traces_whole_and_logs_follow_them() {
@@ -77,7 +58,7 @@ fn sample_ratio_keeps_traces_whole_and_logs_follow_them() {
     let mut per_trace: HashMap<Vec<u8>, u64> = HashMap::new();
     let mut log_traces = HashSet::new();
     let mut points = 0;
-    for request in stored(dir.path(), "sampled") {
+    for request in stored_requests(dir.path(), "sampled") {
         match request {
             OtlpRequest::Traces(r) => {
                 for span in r.resource_spans.iter().flat_map(|x| &x.scope_spans).flat_map(|x| &x.spans) {

@@ -76,3 +76,23 @@ pub fn tagged_with(request: &OtlpRequest, session: &str) -> bool {
         ids.len() == 1 && ids[0].1 == expected
     })
 }
+
+/// Every stored request of a session in a local store directory (or an
+/// s3s-fs bucket directory), decoded, in no set order.
+pub fn stored_requests(store: &std::path::Path, session: &str) -> Vec<OtlpRequest> {
+    let mut requests = Vec::new();
+    let mut dirs = vec![store.join("sessions").join(session).join("raw")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for path in entries.map(|e| e.unwrap().path()) {
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
+            requests.push(decode_object(signal, &std::fs::read(&path).unwrap()));
+        }
+    }
+    requests
+}
