@@ -2,6 +2,7 @@
 //! `InstancePre`, and a pool of instances that run the processor's calls.
 
 pub mod bindings;
+pub mod cache;
 pub mod imports;
 pub mod pool;
 pub mod state;
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
 use bindings::{CaptureProcessor, CaptureProcessorPre};
@@ -76,7 +77,8 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(RuntimeError::Wasm)?;
-        let component = Component::new(&engine, bytes).map_err(RuntimeError::Wasm)?;
+        let component =
+            cache::load_or_compile(&engine, bytes, cache::default_dir().as_deref()).map_err(RuntimeError::Wasm)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Wasm)?;
         CaptureProcessor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(RuntimeError::Wasm)?;
