@@ -65,10 +65,20 @@ impl Sessions {
         parts: Vec<PreparedCapture>,
     ) -> Result<(), TapError> {
         let config = session.config();
-        let batch = parts.clone();
-        let stored =
-            async { Ok::<_, TapError>(self.pool.call(move |i| i.store_batch(&config, signal, &batch)).await???) };
-        match stored.await {
+        // The parts go into the call and come back out of it, so a batch that
+        // cannot be stored is restored without copying every batch up front.
+        let called = self.pool.call(move |i| {
+            let stored = i.store_batch(&config, signal, &parts);
+            (stored, parts)
+        });
+        let (stored, parts) = match called.await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!(session = %session.id(), error = %e, "the component pool failed; a batch is lost");
+                return Err(e.into());
+            }
+        };
+        match stored.map_err(TapError::from).and_then(|r| r.map_err(TapError::from)) {
             Ok(receipt) => {
                 self.counters.recorded(signal, receipt.compressed_bytes);
                 if let Some(reason) = session.apply(&receipt) {
