@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use crate::error::TapError;
 use crate::exporters::Exporter;
-use crate::replay::ReplaySettings;
 use crate::replay::jobs::ReplayJobs;
+use crate::replay::{ReplayChoices, ReplaySettings};
 use crate::runtime::bindings::{SessionConfig, SessionStatus};
 use crate::sessions::Sessions;
 
@@ -121,28 +121,23 @@ pub struct ReplayRequest {
 impl ReplayRequest {
     /// The settings and exporter this request asks for.
     pub fn into_settings(self) -> Result<(ReplaySettings, Exporter), String> {
-        let mut settings = ReplaySettings::new(&self.session_id);
-        if let Some(mode) = &self.timestamps {
-            settings.timestamps = mode.parse()?;
-        }
-        settings.speed = match &self.speed {
-            None => settings.speed,
-            Some(serde_json::Value::String(s)) => s.parse()?,
-            Some(serde_json::Value::Number(n)) => n.to_string().parse()?,
+        let speed = match &self.speed {
+            None => "1".to_owned(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
             Some(other) => return Err(format!("speed {other} is not a number or \"max\"")),
         };
-        if let Some(signals) = &self.signals {
-            settings.signals = signals.iter().map(|s| s.parse()).collect::<Result<_, String>>()?;
-        }
-        settings.rewrite_ids = self.rewrite_ids.unwrap_or(false);
-        settings.loops = self.loops.unwrap_or(1).max(1);
-        if let Some(idle) = self.max_idle_seconds {
-            if !(idle.is_finite() && idle >= 0.0) {
-                return Err("maxIdleSeconds must be a number of seconds".into());
-            }
-            settings.max_idle = Some(Duration::from_secs_f64(idle));
-        }
-        settings.services = self.services.unwrap_or_default();
+        let all_signals = ["traces", "metrics", "logs"].map(str::to_owned).to_vec();
+        let choices = ReplayChoices {
+            timestamps: self.timestamps.as_deref().unwrap_or("current"),
+            speed: &speed,
+            signals: self.signals.as_deref().unwrap_or(&all_signals),
+            max_idle_seconds: self.max_idle_seconds,
+            services: self.services.as_deref().unwrap_or_default(),
+            loops: self.loops.unwrap_or(1),
+            rewrite_ids: self.rewrite_ids.unwrap_or(false),
+        };
+        let settings = ReplaySettings::choose(&self.session_id, choices)?;
         let exporter =
             Exporter::new(&self.endpoint, self.protocol.as_deref().unwrap_or("http"), Duration::from_secs(30))?;
         Ok((settings, exporter))

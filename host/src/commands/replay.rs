@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{ReplayArgs, StoreArgs};
 use crate::commands::session::open;
 use crate::exporters::Exporter;
-use crate::replay::{self, ReplayCounts, ReplaySettings, plan};
+use crate::replay::{self, ReplayChoices, ReplayCounts, ReplaySettings, plan};
 use crate::runtime::bindings::Signal;
 
 /// Parses a telemetry time: unix nanoseconds or RFC 3339.
@@ -27,21 +27,18 @@ pub fn parse_time(text: &str) -> anyhow::Result<u64> {
 
 /// Validated replay settings for the command line.
 pub fn settings(args: &ReplayArgs) -> anyhow::Result<ReplaySettings> {
-    let mut settings = ReplaySettings::new(&args.id);
-    settings.signals =
-        args.signals.iter().map(|s| s.parse()).collect::<Result<_, String>>().map_err(anyhow::Error::msg)?;
-    settings.timestamps = args.timestamps.parse().map_err(anyhow::Error::msg)?;
-    settings.speed = args.speed.parse().map_err(anyhow::Error::msg)?;
-    if let Some(idle) = args.max_idle {
-        anyhow::ensure!(idle.is_finite() && idle >= 0.0, "--max-idle must be a number of seconds");
-        settings.max_idle = Some(Duration::from_secs_f64(idle));
-    }
-    settings.services = args.services.clone();
+    let choices = ReplayChoices {
+        timestamps: &args.timestamps,
+        speed: &args.speed,
+        signals: &args.signals,
+        max_idle_seconds: args.max_idle,
+        services: &args.services,
+        loops: args.loops,
+        rewrite_ids: args.rewrite_ids,
+    };
+    let mut settings = ReplaySettings::choose(&args.id, choices).map_err(anyhow::Error::msg)?;
     settings.from_unix_nanos = args.from.as_deref().map(parse_time).transpose()?.unwrap_or(0);
     settings.to_unix_nanos = args.to.as_deref().map(parse_time).transpose()?.unwrap_or(0);
-    anyhow::ensure!(args.loops >= 1, "--loop must be at least 1");
-    settings.loops = args.loops;
-    settings.rewrite_ids = args.rewrite_ids;
     settings.seed = args.seed;
     Ok(settings)
 }

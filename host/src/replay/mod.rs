@@ -98,6 +98,49 @@ impl ReplaySettings {
     }
 }
 
+/// Replay options as a user writes them (command line or control API),
+/// validated in one place by [`ReplaySettings::choose`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayChoices<'a> {
+    /// none, relative or current.
+    pub timestamps: &'a str,
+    /// A factor or `max`.
+    pub speed: &'a str,
+    /// Signal names.
+    pub signals: &'a [String],
+    /// Longest wait between objects, seconds.
+    pub max_idle_seconds: Option<f64>,
+    /// Only these services.
+    pub services: &'a [String],
+    /// Times to replay, at least 1.
+    pub loops: u32,
+    /// Remap trace and span ids.
+    pub rewrite_ids: bool,
+}
+
+impl ReplaySettings {
+    /// Settings for `session_id` from a user's choices; the message says what is wrong.
+    pub fn choose(session_id: &str, choices: ReplayChoices<'_>) -> Result<Self, String> {
+        let mut settings = ReplaySettings::new(session_id);
+        settings.timestamps = choices.timestamps.parse()?;
+        settings.speed = choices.speed.parse()?;
+        settings.signals = choices.signals.iter().map(|s| s.parse()).collect::<Result<_, String>>()?;
+        if let Some(idle) = choices.max_idle_seconds {
+            if !(idle.is_finite() && idle >= 0.0) {
+                return Err(format!("the longest idle wait must be a number of seconds, not {idle}"));
+            }
+            settings.max_idle = Some(Duration::from_secs_f64(idle));
+        }
+        settings.services = choices.services.to_vec();
+        if choices.loops == 0 {
+            return Err("a replay loops at least once".into());
+        }
+        settings.loops = choices.loops;
+        settings.rewrite_ids = choices.rewrite_ids;
+        Ok(settings)
+    }
+}
+
 /// Running totals of a replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
