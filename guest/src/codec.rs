@@ -92,7 +92,7 @@ impl OtlpRequest {
     }
 }
 
-fn check_id(field: &str, id: &[u8], len: usize) -> Result<(), ProcessorError> {
+pub(crate) fn check_id(field: &str, id: &[u8], len: usize) -> Result<(), ProcessorError> {
     if id.is_empty() || id.len() == len {
         Ok(())
     } else {

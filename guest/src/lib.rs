@@ -21,6 +21,7 @@ pub mod session_id;
 pub mod summary;
 pub mod tagging;
 pub mod timestamps;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -9,7 +9,7 @@ use crate::model::{
     CaptureReceipt, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, SessionConfig, SessionCounts,
     SessionState, SessionStatus, Signal,
 };
-use crate::{gzip, keys, metadata, sampling, session_id, summary, tagging};
+use crate::{gzip, keys, metadata, sampling, session_id, summary, tagging, wire};
 
 /// Media type of stored telemetry objects.
 pub const OBJECT_CONTENT_TYPE: &str = "application/gzip";
@@ -99,9 +99,42 @@ pub fn summarize(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> R
     Ok(summary::of(&mut request))
 }
 
-/// Decodes, samples and tags one request for a session. Returns `None`
+/// Validates, samples and tags one request for a session. Returns `None`
 /// when the session does not record the signal or sampling left nothing.
+///
+/// Protobuf requests kept whole are handled on the wire format
+/// ([`wire`]); OTLP/JSON, sampled sessions and irregular requests go through
+/// [`prepare_by_decoding`], which gives the same result.
 pub fn prepare(
+    config: &SessionConfig,
+    signal: Signal,
+    encoding: PayloadEncoding,
+    payload: &[u8],
+) -> Result<Option<PreparedCapture>, ProcessorError> {
+    if encoding != PayloadEncoding::Protobuf || config.sample_ratio < 1.0 {
+        return prepare_by_decoding(config, signal, encoding, payload);
+    }
+    session_id::validate(&config.session_id)?;
+    let scan = wire::Scan::of(signal, payload, wire::Collect::Summary).map_err(invalid_protobuf)?;
+    if scan.irregular {
+        return prepare_by_decoding(config, signal, encoding, payload);
+    }
+    if !config.records(signal) {
+        return Ok(None);
+    }
+    let attributes = wire::SessionAttributes::new(&config.session_id, &config.enabled_flags);
+    let protobuf = wire::tag(payload, &attributes).map_err(invalid_protobuf)?;
+    Ok(Some(PreparedCapture { protobuf, summary: scan.summary(signal), bytes_in: payload.len() as u64 }))
+}
+
+/// The error for a protobuf payload the wire scan refused.
+pub(crate) fn invalid_protobuf(why: wire::WireError) -> ProcessorError {
+    ProcessorError::InvalidPayload(format!("not an OTLP protobuf request: {why}"))
+}
+
+/// [`prepare`] by decoding the request into structs and encoding it again:
+/// the reference the wire-format path is tested against.
+pub fn prepare_by_decoding(
     config: &SessionConfig,
     signal: Signal,
     encoding: PayloadEncoding,

@@ -5,8 +5,9 @@ use crate::codec::OtlpRequest;
 use crate::filter::Filter;
 use crate::id_remap::IdRemap;
 use crate::model::{PayloadEncoding, PayloadSummary, ProcessorError, Signal};
+use crate::processor::invalid_protobuf;
 use crate::timestamps::{self, Rewrite};
-use crate::{gzip, summary};
+use crate::{gzip, summary, wire};
 
 /// How one replay run treats every object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +39,47 @@ fn inflate(object: &[u8], limit: u64) -> Result<Vec<u8>, ProcessorError> {
 
 /// Prepares a stored object (`signal` from its key); `None` when the filter
 /// leaves nothing to send.
+///
+/// Without a filter the request is rewritten in place on the wire format
+/// ([`wire`]); filters and irregular requests go through
+/// [`prepare_by_decoding`], which gives the same decoded result.
 pub fn prepare(signal: Signal, object: &[u8], options: &ReplayOptions) -> Result<Option<ReplayBatch>, ProcessorError> {
-    let protobuf = inflate(object, options.max_uncompressed_bytes)?;
-    let mut request = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &protobuf)?;
+    let mut protobuf = inflate(object, options.max_uncompressed_bytes)?;
+    if !options.filter.is_empty() {
+        return transform_decoded(signal, &protobuf, options);
+    }
+    let scan = wire::Scan::of(signal, &protobuf, wire::Collect::Offsets).map_err(invalid_protobuf)?;
+    if scan.irregular {
+        return transform_decoded(signal, &protobuf, options);
+    }
+    let offset = wire::rewrite_timestamps(&mut protobuf, &scan, options.rewrite);
+    if let Some(seed) = options.id_remap_seed {
+        wire::remap_ids(&mut protobuf, &scan, &IdRemap::new(seed));
+    }
+    let mut summary = scan.summary(signal);
+    if summary.max_unix_nanos != 0 {
+        summary.min_unix_nanos = timestamps::shift(summary.min_unix_nanos, offset);
+        summary.max_unix_nanos = timestamps::shift(summary.max_unix_nanos, offset);
+    }
+    Ok(Some(ReplayBatch { payload: protobuf, summary, applied_shift: timestamps::saturate(offset) }))
+}
+
+/// [`prepare`] by decoding the request into structs and encoding it again:
+/// the reference the wire-format path is tested against.
+pub fn prepare_by_decoding(
+    signal: Signal,
+    object: &[u8],
+    options: &ReplayOptions,
+) -> Result<Option<ReplayBatch>, ProcessorError> {
+    transform_decoded(signal, &inflate(object, options.max_uncompressed_bytes)?, options)
+}
+
+fn transform_decoded(
+    signal: Signal,
+    protobuf: &[u8],
+    options: &ReplayOptions,
+) -> Result<Option<ReplayBatch>, ProcessorError> {
+    let mut request = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, protobuf)?;
     if !options.filter.apply(&mut request) {
         return Ok(None);
     }

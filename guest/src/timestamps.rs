@@ -127,6 +127,11 @@ pub fn rewrite(request: &mut OtlpRequest, rewrite: Rewrite) -> i64 {
     if offset != 0 {
         for_each_mut(request, |t| *t = shift(*t, offset));
     }
+    saturate(offset)
+}
+
+/// An offset as the `i64` shift reported for it, saturated at the ends.
+pub fn saturate(offset: i128) -> i64 {
     i64::try_from(offset).unwrap_or(if offset < 0 { i64::MIN } else { i64::MAX })
 }
 

@@ -1,0 +1,181 @@
+//! Protobuf wire-format primitives: varints, keys, lengths and skipping
+//! unknown fields, with the same acceptance rules as prost's decoder.
+
+/// A protobuf wire type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireType {
+    /// Wire type 0.
+    Varint,
+    /// Wire type 1: eight little-endian bytes.
+    Fixed64,
+    /// Wire type 2: a varint length and that many bytes.
+    Len,
+    /// Wire type 3 (deprecated groups).
+    StartGroup,
+    /// Wire type 4 (deprecated groups).
+    EndGroup,
+    /// Wire type 5: four little-endian bytes.
+    Fixed32,
+}
+
+/// Nesting depth at which decoding stops, as prost's default recursion limit.
+pub const MAX_DEPTH: u32 = 100;
+
+/// A decoding error: what is wrong and at which byte.
+pub type WireError = String;
+
+/// Reads the varint at `pos`, which must end before `end`; returns the value
+/// and the position after it.
+#[inline]
+pub fn varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
+    // The common one-byte case first: keys, small lengths and counts.
+    if pos < end && buf[pos] < 0x80 {
+        return Ok((u64::from(buf[pos]), pos + 1));
+    }
+    let mut value = 0u64;
+    for i in 0..10 {
+        let at = pos + i;
+        if at >= end {
+            return Err(format!("truncated varint at byte {pos}"));
+        }
+        let byte = buf[at];
+        if i == 9 && byte > 1 {
+            return Err(format!("invalid varint at byte {pos}"));
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Ok((value, at + 1));
+        }
+    }
+    Err(format!("invalid varint at byte {pos}"))
+}
+
+/// Reads a field key at `pos`: field number, wire type, position after it.
+#[inline]
+pub fn key(buf: &[u8], pos: usize, end: usize) -> Result<(u32, WireType, usize), WireError> {
+    let (key, next) = varint(buf, pos, end)?;
+    let Ok(key) = u32::try_from(key) else {
+        return Err(format!("invalid field key at byte {pos}"));
+    };
+    let wire = match key & 7 {
+        0 => WireType::Varint,
+        1 => WireType::Fixed64,
+        2 => WireType::Len,
+        3 => WireType::StartGroup,
+        4 => WireType::EndGroup,
+        5 => WireType::Fixed32,
+        other => return Err(format!("invalid wire type {other} at byte {pos}")),
+    };
+    let number = key >> 3;
+    if number == 0 {
+        return Err(format!("field number 0 at byte {pos}"));
+    }
+    Ok((number, wire, next))
+}
+
+/// Reads a length prefix at `pos`; returns the range of the bytes it
+/// announces, which must end by `end`.
+#[inline]
+pub fn len_delimited(buf: &[u8], pos: usize, end: usize) -> Result<(usize, usize), WireError> {
+    let (len, start) = varint(buf, pos, end)?;
+    match usize::try_from(len).ok().and_then(|len| start.checked_add(len)) {
+        Some(stop) if stop <= end => Ok((start, stop)),
+        _ => Err(format!("length {len} at byte {pos} runs past the end of its message")),
+    }
+}
+
+/// Position after `n` fixed bytes at `pos`, which must fit before `end`.
+#[inline]
+pub fn fixed(pos: usize, n: usize, end: usize) -> Result<usize, WireError> {
+    match pos.checked_add(n) {
+        Some(next) if next <= end => Ok(next),
+        _ => Err(format!("truncated {n}-byte value at byte {pos}")),
+    }
+}
+
+/// Skips the value of an unknown field whose key was just read.
+pub fn skip(buf: &[u8], pos: usize, end: usize, number: u32, wire: WireType, depth: u32) -> Result<usize, WireError> {
+    match wire {
+        WireType::Varint => Ok(varint(buf, pos, end)?.1),
+        WireType::Fixed64 => fixed(pos, 8, end),
+        WireType::Fixed32 => fixed(pos, 4, end),
+        WireType::Len => Ok(len_delimited(buf, pos, end)?.1),
+        WireType::StartGroup => {
+            if depth >= MAX_DEPTH {
+                return Err(format!("nesting deeper than {MAX_DEPTH} at byte {pos}"));
+            }
+            let mut pos = pos;
+            loop {
+                let (inner, inner_wire, next) = key(buf, pos, end)?;
+                if inner_wire == WireType::EndGroup {
+                    if inner != number {
+                        return Err(format!("group {number} ended by field {inner} at byte {pos}"));
+                    }
+                    return Ok(next);
+                }
+                pos = skip(buf, next, end, inner, inner_wire, depth + 1)?;
+            }
+        }
+        WireType::EndGroup => Err(format!("unexpected end of group at byte {pos}")),
+    }
+}
+
+/// Appends `value` as a varint.
+#[inline]
+pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Bytes `value` takes as a varint.
+#[inline]
+pub fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Appends the key of a length-delimited field `number` and `len`.
+#[inline]
+pub fn put_len_header(out: &mut Vec<u8>, number: u32, len: usize) {
+    put_varint(out, u64::from(number << 3 | 2));
+    put_varint(out, len as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_and_refuse_overlong_and_truncated_ones() {
+        for value in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            put_varint(&mut out, value);
+            assert_eq!(out.len(), varint_len(value));
+            assert_eq!(varint(&out, 0, out.len()), Ok((value, out.len())));
+        }
+        assert!(varint(&[0x80, 0x80], 0, 2).is_err());
+        let mut eleven = vec![0xff; 10];
+        eleven.push(0);
+        assert!(varint(&eleven, 0, eleven.len()).is_err());
+        assert!(varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], 0, 10).is_err());
+    }
+
+    #[test]
+    fn keys_refuse_field_zero_and_unknown_wire_types() {
+        assert_eq!(key(&[0x0a], 0, 1), Ok((1, WireType::Len, 1)));
+        assert!(key(&[0x02], 0, 1).is_err());
+        assert!(key(&[0x0e], 0, 1).is_err());
+    }
+
+    #[test]
+    fn groups_are_skipped_whole_and_must_be_closed() {
+        // Group 5 holding a varint field 1, then its end.
+        let group = [0x2b, 0x08, 0x01, 0x2c];
+        assert_eq!(skip(&group, 1, group.len(), 5, WireType::StartGroup, 0), Ok(4));
+        let wrong_end = [0x2b, 0x08, 0x01, 0x34];
+        assert!(skip(&wrong_end, 1, wrong_end.len(), 5, WireType::StartGroup, 0).is_err());
+        assert!(skip(&[0x2c], 1, 1, 5, WireType::EndGroup, 0).is_err());
+    }
+}
