@@ -23,5 +23,5 @@ pub mod tagging;
 pub mod timestamps;
 pub mod wire;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod component;

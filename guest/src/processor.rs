@@ -163,11 +163,15 @@ pub fn store_batch(
         return Err(ProcessorError::InvalidConfig("a batch needs at least one request".into()));
     };
     let summary = parts[1..].iter().fold(first.summary, |merged, part| merged.merge(part.summary));
-    let protobuf: Vec<u8> = match parts {
-        [only] => only.protobuf.clone(),
-        _ => parts.iter().flat_map(|p| p.protobuf.iter().copied()).collect(),
+    let joined: Vec<u8>;
+    let protobuf: &[u8] = match parts {
+        [only] => &only.protobuf,
+        _ => {
+            joined = parts.iter().flat_map(|p| p.protobuf.iter().copied()).collect();
+            &joined
+        }
     };
-    let object = gzip::compress(&protobuf, gzip::DEFAULT_LEVEL);
+    let object = gzip::compress(protobuf, gzip::DEFAULT_LEVEL);
     let capture_unix_nanos = clock.now_unix_nanos();
     let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
     let compressed_bytes = object.len() as u64;

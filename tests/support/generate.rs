@@ -27,6 +27,10 @@ fn attribute(key: &str, value: &str) -> KeyValue {
     }
 }
 
+fn int_attribute(key: &str, value: i64) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::IntValue(value)) }), ..Default::default() }
+}
+
 fn resource(service: &str) -> Option<Resource> {
     Some(Resource {
         attributes: vec![
@@ -39,7 +43,21 @@ fn resource(service: &str) -> Option<Resource> {
 }
 
 fn scope() -> Option<InstrumentationScope> {
-    Some(InstrumentationScope { name: "generator".into(), version: "1.0".into(), ..Default::default() })
+    Some(InstrumentationScope {
+        name: "io.opentelemetry.generator".into(),
+        version: "1.0".into(),
+        attributes: vec![attribute("library.language", "rust")],
+        ..Default::default()
+    })
+}
+
+/// A well-mixed 64-bit value of `n`: the varying part of attribute values
+/// (order ids, users, sizes), so payloads compress like real telemetry.
+fn noise(n: u64) -> u64 {
+    let mut x = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 /// The trace id of trace `n`.
@@ -70,12 +88,33 @@ pub fn traces(service: &str, traces: u64, spans: u64, base: u64) -> ExportTraceS
                 kind: 2,
                 start_time_unix_nano: span_start,
                 end_time_unix_nano: span_start + 500 + s * 10,
-                attributes: vec![attribute("http.route", "/checkout"), attribute("http.method", "POST")],
+                attributes: vec![
+                    attribute("http.route", "/checkout"),
+                    attribute("http.method", "POST"),
+                    attribute("url.path", &format!("/checkout/{:016x}/items/{s}", noise(n))),
+                    attribute("enduser.id", &format!("user-{}", noise(n) % 100_000)),
+                    int_attribute("http.response.body.size", (noise(n << 8 | s) % 50_000) as i64),
+                    int_attribute("http.response.status_code", if s % 7 == 6 { 503 } else { 200 }),
+                    attribute("server.address", "checkout.internal"),
+                    attribute("user_agent.original", "checkout-client/2.3 (linux; amd64)"),
+                ],
                 events: if s == 0 {
                     Vec::new()
                 } else {
                     vec![
-                        Event { time_unix_nano: span_start + 100, name: "retry".into(), ..Default::default() },
+                        Event {
+                            time_unix_nano: span_start + 100,
+                            name: "retry".into(),
+                            attributes: vec![
+                                attribute("exception.type", "ConnectionReset"),
+                                attribute(
+                                    "exception.message",
+                                    &format!("connection reset by peer 10.0.{}.{}", noise(s) % 256, noise(n) % 256),
+                                ),
+                                int_attribute("retry.attempt", (s % 3) as i64),
+                            ],
+                            ..Default::default()
+                        },
                         Event { time_unix_nano: 0, name: "unstamped".into(), ..Default::default() },
                     ]
                 },
@@ -214,8 +253,14 @@ pub fn logs(service: &str, records: u64, traces: u64, base: u64) -> ExportLogsSe
                 observed_time_unix_nano: base + r * 1000 + 5,
                 severity_number: 17,
                 severity_text: "ERROR".into(),
-                body: Some(AnyValue { value: Some(Value::StringValue(format!("payment failed for order {r}"))) }),
-                attributes: vec![attribute("order.id", &r.to_string())],
+                body: Some(AnyValue {
+                    value: Some(Value::StringValue(format!(
+                        "payment failed for order {:016x}: card declined (code {})",
+                        noise(r),
+                        noise(r + 1) % 100
+                    ))),
+                }),
+                attributes: vec![attribute("order.id", &r.to_string()), attribute("code.function", "charge_card")],
                 trace_id: trace_id(n),
                 span_id: span_id(n, 0),
                 ..Default::default()

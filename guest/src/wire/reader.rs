@@ -21,41 +21,149 @@ pub enum WireType {
 /// Nesting depth at which decoding stops, as prost's default recursion limit.
 pub const MAX_DEPTH: u32 = 100;
 
-/// A decoding error: what is wrong and at which byte.
-pub type WireError = String;
+/// What is wrong with an encoded request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// A varint runs past its message.
+    TruncatedVarint,
+    /// A varint longer than ten bytes or beyond 64 bits.
+    InvalidVarint,
+    /// A key beyond 32 bits.
+    InvalidKey,
+    /// Wire type 6 or 7.
+    InvalidWireType,
+    /// Field number 0.
+    FieldZero,
+    /// A length that runs past its message.
+    LengthPastEnd,
+    /// A fixed-size value cut by the end of its message.
+    Truncated,
+    /// A group end without its start, or ending another group.
+    UnmatchedGroupEnd,
+    /// Messages nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// A known field with another wire type than its type's.
+    WrongWireType {
+        /// The field number.
+        field: u32,
+        /// The message it belongs to.
+        message: &'static str,
+    },
+    /// A string field that is not UTF-8.
+    NotUtf8 {
+        /// The field number.
+        field: u32,
+        /// The message it belongs to.
+        message: &'static str,
+    },
+    /// A packed repeated fixed64 whose length is not a multiple of 8.
+    CutPacked {
+        /// The field number.
+        field: u32,
+        /// The message it belongs to.
+        message: &'static str,
+    },
+    /// A trace or span id of the wrong length.
+    IdLength {
+        /// `traceId` or `spanId`.
+        name: &'static str,
+        /// Its length.
+        len: usize,
+        /// The length OTLP requires.
+        wanted: usize,
+    },
+}
+
+/// A decoding error: what is wrong and at which byte. Small and `Copy`, so
+/// the hot paths return it cheaply; it is put into words only when reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireError {
+    /// Offset of the field or value at fault.
+    pub at: usize,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self.at;
+        match self.problem {
+            Problem::TruncatedVarint => write!(f, "truncated varint at byte {at}"),
+            Problem::InvalidVarint => write!(f, "invalid varint at byte {at}"),
+            Problem::InvalidKey => write!(f, "invalid field key at byte {at}"),
+            Problem::InvalidWireType => write!(f, "invalid wire type at byte {at}"),
+            Problem::FieldZero => write!(f, "field number 0 at byte {at}"),
+            Problem::LengthPastEnd => write!(f, "length at byte {at} runs past the end of its message"),
+            Problem::Truncated => write!(f, "truncated value at byte {at}"),
+            Problem::UnmatchedGroupEnd => write!(f, "unmatched end of group at byte {at}"),
+            Problem::TooDeep => write!(f, "messages nested deeper than {MAX_DEPTH} at byte {at}"),
+            Problem::WrongWireType { field, message } => {
+                write!(f, "field {field} of {message} has the wrong wire type at byte {at}")
+            }
+            Problem::NotUtf8 { field, message } => write!(f, "field {field} of {message} is not UTF-8 at byte {at}"),
+            Problem::CutPacked { field, message } => {
+                write!(f, "packed field {field} of {message} is cut at byte {at}")
+            }
+            Problem::IdLength { name, len, wanted } => {
+                write!(f, "{name} at byte {at} is {len} bytes long; OTLP requires {wanted}")
+            }
+        }
+    }
+}
+
+/// Shorthand for an error at `at`.
+#[inline]
+pub fn fail<T>(at: usize, problem: Problem) -> Result<T, WireError> {
+    Err(WireError { at, problem })
+}
 
 /// Reads the varint at `pos`, which must end before `end`; returns the value
 /// and the position after it.
-#[inline]
+#[inline(always)]
 pub fn varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
-    // The common one-byte case first: keys, small lengths and counts.
-    if pos < end && buf[pos] < 0x80 {
+    // One and two bytes inline (keys, lengths below 16 KiB), the rest out of line.
+    if pos + 1 < end {
+        let first = buf[pos];
+        if first < 0x80 {
+            return Ok((u64::from(first), pos + 1));
+        }
+        let second = buf[pos + 1];
+        if second < 0x80 {
+            return Ok((u64::from(first & 0x7f) | u64::from(second) << 7, pos + 2));
+        }
+    } else if pos < end && buf[pos] < 0x80 {
         return Ok((u64::from(buf[pos]), pos + 1));
     }
+    varint_long(buf, pos, end)
+}
+
+#[cold]
+#[inline(never)]
+fn varint_long(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let mut value = 0u64;
     for i in 0..10 {
         let at = pos + i;
         if at >= end {
-            return Err(format!("truncated varint at byte {pos}"));
+            return fail(pos, Problem::TruncatedVarint);
         }
         let byte = buf[at];
         if i == 9 && byte > 1 {
-            return Err(format!("invalid varint at byte {pos}"));
+            return fail(pos, Problem::InvalidVarint);
         }
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte < 0x80 {
             return Ok((value, at + 1));
         }
     }
-    Err(format!("invalid varint at byte {pos}"))
+    fail(pos, Problem::InvalidVarint)
 }
 
 /// Reads a field key at `pos`: field number, wire type, position after it.
-#[inline]
+#[inline(always)]
 pub fn key(buf: &[u8], pos: usize, end: usize) -> Result<(u32, WireType, usize), WireError> {
     let (key, next) = varint(buf, pos, end)?;
     let Ok(key) = u32::try_from(key) else {
-        return Err(format!("invalid field key at byte {pos}"));
+        return fail(pos, Problem::InvalidKey);
     };
     let wire = match key & 7 {
         0 => WireType::Varint,
@@ -64,32 +172,32 @@ pub fn key(buf: &[u8], pos: usize, end: usize) -> Result<(u32, WireType, usize),
         3 => WireType::StartGroup,
         4 => WireType::EndGroup,
         5 => WireType::Fixed32,
-        other => return Err(format!("invalid wire type {other} at byte {pos}")),
+        _ => return fail(pos, Problem::InvalidWireType),
     };
     let number = key >> 3;
     if number == 0 {
-        return Err(format!("field number 0 at byte {pos}"));
+        return fail(pos, Problem::FieldZero);
     }
     Ok((number, wire, next))
 }
 
 /// Reads a length prefix at `pos`; returns the range of the bytes it
 /// announces, which must end by `end`.
-#[inline]
+#[inline(always)]
 pub fn len_delimited(buf: &[u8], pos: usize, end: usize) -> Result<(usize, usize), WireError> {
     let (len, start) = varint(buf, pos, end)?;
     match usize::try_from(len).ok().and_then(|len| start.checked_add(len)) {
         Some(stop) if stop <= end => Ok((start, stop)),
-        _ => Err(format!("length {len} at byte {pos} runs past the end of its message")),
+        _ => fail(pos, Problem::LengthPastEnd),
     }
 }
 
 /// Position after `n` fixed bytes at `pos`, which must fit before `end`.
-#[inline]
+#[inline(always)]
 pub fn fixed(pos: usize, n: usize, end: usize) -> Result<usize, WireError> {
     match pos.checked_add(n) {
         Some(next) if next <= end => Ok(next),
-        _ => Err(format!("truncated {n}-byte value at byte {pos}")),
+        _ => fail(pos, Problem::Truncated),
     }
 }
 
@@ -102,21 +210,21 @@ pub fn skip(buf: &[u8], pos: usize, end: usize, number: u32, wire: WireType, dep
         WireType::Len => Ok(len_delimited(buf, pos, end)?.1),
         WireType::StartGroup => {
             if depth >= MAX_DEPTH {
-                return Err(format!("nesting deeper than {MAX_DEPTH} at byte {pos}"));
+                return fail(pos, Problem::TooDeep);
             }
             let mut pos = pos;
             loop {
                 let (inner, inner_wire, next) = key(buf, pos, end)?;
                 if inner_wire == WireType::EndGroup {
                     if inner != number {
-                        return Err(format!("group {number} ended by field {inner} at byte {pos}"));
+                        return fail(pos, Problem::UnmatchedGroupEnd);
                     }
                     return Ok(next);
                 }
                 pos = skip(buf, next, end, inner, inner_wire, depth + 1)?;
             }
         }
-        WireType::EndGroup => Err(format!("unexpected end of group at byte {pos}")),
+        WireType::EndGroup => fail(pos, Problem::UnmatchedGroupEnd),
     }
 }
 

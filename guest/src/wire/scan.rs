@@ -4,8 +4,8 @@
 //! counts items and resources, takes the time bounds and, when asked,
 //! notes where every timestamp and id sits so they can be rewritten in place.
 
-use super::reader::{self, MAX_DEPTH, WireError, WireType};
-use super::schema::{Kind, Message, Role};
+use super::reader::{self, MAX_DEPTH, Problem, WireError, WireType, fail};
+use super::schema::{ANY_VALUE, KEY_VALUE, Kind, Message, Role};
 use crate::model::{PayloadSummary, Signal};
 
 /// What to note besides the summary.
@@ -14,6 +14,9 @@ pub enum Collect {
     /// The summary alone.
     Summary,
     /// Also the offsets of every timestamp and of every well-formed id.
+    /// For stored objects, which capture validated whole: the walk checks
+    /// the structure down to timestamps, ids and items and skips the rest
+    /// (attributes, bodies, resources, scopes) by length.
     Offsets,
 }
 
@@ -77,8 +80,28 @@ struct Walker<'a> {
     scan: Scan,
 }
 
-fn wrong_wire(message: &Message, number: u32, wire: WireType, pos: usize) -> WireError {
-    format!("field {number} of {} has wire type {wire:?} at byte {pos}", message.name)
+/// Whether `bytes` is UTF-8, with a fast path for ASCII: most OTLP strings
+/// are, and the check runs on every string of every request.
+#[inline]
+fn is_utf8(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let mut high = 0u64;
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        high |= u64::from_le_bytes(w);
+    }
+    let ascii = high & 0x8080_8080_8080_8080 == 0 && words.remainder().iter().all(|b| *b < 0x80);
+    ascii || std::str::from_utf8(bytes).is_ok()
+}
+
+/// Per-message state the walk of one message keeps.
+#[derive(Default)]
+struct Seen {
+    /// Singular timestamp and id fields seen so far (all numbered below 64).
+    singular: u64,
+    /// The metric data case set so far, 0 for none.
+    data_case: u32,
 }
 
 impl Walker<'_> {
@@ -88,121 +111,240 @@ impl Walker<'_> {
             Role::Resource => self.scan.resources += 1,
             Role::Plain => {}
         }
-        // Singular timestamp and id fields seen so far (all numbered below 64).
-        let mut seen = 0u64;
-        let mut data_case = 0;
+        let mut seen = Seen::default();
         while pos < end {
             let (number, wire, at) = reader::key(self.buf, pos, end)?;
-            let kind = message.kind(number);
-            let expect = |wanted: WireType| {
-                if wire == wanted { Ok(()) } else { Err(wrong_wire(message, number, wire, pos)) }
-            };
-            if matches!(kind, Kind::Timestamp | Kind::TraceId { .. } | Kind::SpanId { .. }) {
-                let bit = 1u64 << number;
-                self.scan.irregular |= seen & bit != 0;
-                seen |= bit;
-            }
-            pos = match kind {
-                Kind::Unknown => reader::skip(self.buf, at, end, number, wire, depth)?,
-                Kind::Varint => {
-                    expect(WireType::Varint)?;
-                    reader::varint(self.buf, at, end)?.1
-                }
-                Kind::Fixed64 => {
-                    expect(WireType::Fixed64)?;
-                    reader::fixed(at, 8, end)?
-                }
-                Kind::Fixed32 => {
-                    expect(WireType::Fixed32)?;
-                    reader::fixed(at, 4, end)?
-                }
-                Kind::Bytes => {
-                    expect(WireType::Len)?;
-                    reader::len_delimited(self.buf, at, end)?.1
-                }
-                Kind::Str => {
-                    expect(WireType::Len)?;
-                    let (start, stop) = reader::len_delimited(self.buf, at, end)?;
-                    if std::str::from_utf8(&self.buf[start..stop]).is_err() {
-                        return Err(format!("field {number} of {} is not UTF-8 at byte {pos}", message.name));
-                    }
+            pos = self.field(message, &mut seen, number, wire, pos, at, end, depth)?;
+        }
+        Ok(())
+    }
+
+    /// A `KeyValue`: key, value and string-table index on a short path;
+    /// anything else the general way.
+    #[inline]
+    fn key_value(&mut self, mut pos: usize, end: usize, depth: u32) -> Result<(), WireError> {
+        while pos < end {
+            let (number, wire, at) = reader::key(self.buf, pos, end)?;
+            pos = match (number, wire) {
+                (1, WireType::Len) => self.string(&KEY_VALUE, number, pos, at, end)?,
+                (2, WireType::Len) => {
+                    let (start, stop) = self.nested(pos, at, end, depth)?;
+                    self.any_value(start, stop, depth + 1)?;
                     stop
                 }
-                Kind::RepeatedVarint => match wire {
-                    WireType::Len => {
-                        let (mut at, stop) = reader::len_delimited(self.buf, at, end)?;
-                        while at < stop {
-                            at = reader::varint(self.buf, at, stop)?.1;
-                        }
-                        stop
-                    }
-                    _ => {
-                        expect(WireType::Varint)?;
-                        reader::varint(self.buf, at, end)?.1
-                    }
-                },
-                Kind::RepeatedFixed64 => match wire {
-                    WireType::Len => {
-                        let (start, stop) = reader::len_delimited(self.buf, at, end)?;
-                        if (stop - start) % 8 != 0 {
-                            return Err(format!("packed field {number} of {} is cut at byte {pos}", message.name));
-                        }
-                        stop
-                    }
-                    _ => {
-                        expect(WireType::Fixed64)?;
-                        reader::fixed(at, 8, end)?
-                    }
-                },
-                Kind::Message(inner) | Kind::DataCase(inner) => {
-                    expect(WireType::Len)?;
-                    if let Kind::DataCase(_) = kind {
-                        self.scan.irregular |= data_case != 0 && data_case != number;
-                        data_case = number;
-                    }
-                    if depth + 1 > MAX_DEPTH {
-                        return Err(format!("nesting deeper than {MAX_DEPTH} at byte {pos}"));
-                    }
-                    let (start, stop) = reader::len_delimited(self.buf, at, end)?;
-                    self.message(inner, start, stop, depth + 1)?;
-                    stop
-                }
-                Kind::Timestamp => {
-                    expect(WireType::Fixed64)?;
-                    let next = reader::fixed(at, 8, end)?;
-                    let mut bytes = [0u8; 8];
-                    bytes.copy_from_slice(&self.buf[at..next]);
-                    let time = u64::from_le_bytes(bytes);
-                    if time != 0 {
-                        self.scan.min = self.scan.min.min(time);
-                        self.scan.max = self.scan.max.max(time);
-                    }
-                    if self.collect {
-                        self.scan.timestamps.push(at);
-                    }
-                    next
-                }
-                Kind::TraceId { checked } | Kind::SpanId { checked } => {
-                    expect(WireType::Len)?;
-                    let (start, stop) = reader::len_delimited(self.buf, at, end)?;
-                    let (name, wanted, offsets) = match kind {
-                        Kind::TraceId { .. } => ("traceId", 16, &mut self.scan.trace_ids),
-                        _ => ("spanId", 8, &mut self.scan.span_ids),
-                    };
-                    let len = stop - start;
-                    if checked && len != 0 && len != wanted {
-                        return Err(format!(
-                            "{name} (field {number} of {}) is {len} bytes long; OTLP requires {wanted}",
-                            message.name
-                        ));
-                    }
-                    if self.collect && len == wanted {
-                        offsets.push(start);
-                    }
-                    stop
-                }
+                _ => self.rare_field(&KEY_VALUE, number, wire, pos, at, end, depth)?,
             };
         }
         Ok(())
+    }
+
+    /// An `AnyValue`: scalars on a short path, arrays and lists the general way.
+    #[inline]
+    fn any_value(&mut self, mut pos: usize, end: usize, depth: u32) -> Result<(), WireError> {
+        while pos < end {
+            let (number, wire, at) = reader::key(self.buf, pos, end)?;
+            pos = match (number, wire) {
+                (1, WireType::Len) => self.string(&ANY_VALUE, number, pos, at, end)?,
+                (2 | 3 | 8, WireType::Varint) => reader::varint(self.buf, at, end)?.1,
+                (4, WireType::Fixed64) => reader::fixed(at, 8, end)?,
+                _ => self.rare_field(&ANY_VALUE, number, wire, pos, at, end, depth)?,
+            };
+        }
+        Ok(())
+    }
+
+    /// A field the short paths do not expect, out of line so they stay small.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn rare_field(
+        &mut self,
+        message: &'static Message,
+        number: u32,
+        wire: WireType,
+        field_at: usize,
+        at: usize,
+        end: usize,
+        depth: u32,
+    ) -> Result<usize, WireError> {
+        self.field(message, &mut Seen::default(), number, wire, field_at, at, end, depth)
+    }
+
+    /// Checks a string field's bytes; returns the position after it.
+    #[inline(always)]
+    fn string(
+        &self,
+        message: &'static Message,
+        number: u32,
+        field_at: usize,
+        at: usize,
+        end: usize,
+    ) -> Result<usize, WireError> {
+        let (start, stop) = reader::len_delimited(self.buf, at, end)?;
+        if !is_utf8(&self.buf[start..stop]) {
+            return fail(field_at, Problem::NotUtf8 { field: number, message: message.name });
+        }
+        Ok(stop)
+    }
+
+    /// The range of a nested message, refused when nesting goes too deep.
+    #[inline(always)]
+    fn nested(&self, field_at: usize, at: usize, end: usize, depth: u32) -> Result<(usize, usize), WireError> {
+        if depth >= MAX_DEPTH {
+            return fail(field_at, Problem::TooDeep);
+        }
+        reader::len_delimited(self.buf, at, end)
+    }
+
+    /// One field of `message` whose key, at `field_at`, was just read;
+    /// returns the position after the field. Inlined into each walk, so
+    /// its state stays in locals (in wasm, a reference would put it in
+    /// linear memory).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn field(
+        &mut self,
+        message: &'static Message,
+        seen: &mut Seen,
+        number: u32,
+        wire: WireType,
+        field_at: usize,
+        at: usize,
+        end: usize,
+        depth: u32,
+    ) -> Result<usize, WireError> {
+        let buf = self.buf;
+        let kind = message.kind(number);
+        let wrong = || fail(field_at, Problem::WrongWireType { field: number, message: message.name });
+        Ok(match kind {
+            Kind::Unknown => reader::skip(buf, at, end, number, wire, depth)?,
+            Kind::Varint => {
+                if wire != WireType::Varint {
+                    return wrong();
+                }
+                reader::varint(buf, at, end)?.1
+            }
+            Kind::Fixed64 => {
+                if wire != WireType::Fixed64 {
+                    return wrong();
+                }
+                reader::fixed(at, 8, end)?
+            }
+            Kind::Fixed32 => {
+                if wire != WireType::Fixed32 {
+                    return wrong();
+                }
+                reader::fixed(at, 4, end)?
+            }
+            Kind::Bytes => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                reader::len_delimited(buf, at, end)?.1
+            }
+            Kind::Str | Kind::Attribute if self.collect => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                reader::len_delimited(buf, at, end)?.1
+            }
+            Kind::Str => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                self.string(message, number, field_at, at, end)?
+            }
+            Kind::Attribute => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                let (start, stop) = self.nested(field_at, at, end, depth)?;
+                self.key_value(start, stop, depth + 1)?;
+                stop
+            }
+            Kind::Message(inner) if self.collect && !inner.timed => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                reader::len_delimited(buf, at, end)?.1
+            }
+            Kind::Message(inner) | Kind::DataCase(inner) => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                if let Kind::DataCase(_) = kind {
+                    self.scan.irregular |= seen.data_case != 0 && seen.data_case != number;
+                    seen.data_case = number;
+                }
+                let (start, stop) = self.nested(field_at, at, end, depth)?;
+                self.message(inner, start, stop, depth + 1)?;
+                stop
+            }
+            Kind::Timestamp => {
+                if wire != WireType::Fixed64 {
+                    return wrong();
+                }
+                let next = reader::fixed(at, 8, end)?;
+                let bit = 1u64 << number;
+                self.scan.irregular |= seen.singular & bit != 0;
+                seen.singular |= bit;
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&buf[at..next]);
+                let time = u64::from_le_bytes(bytes);
+                if time != 0 {
+                    self.scan.min = self.scan.min.min(time);
+                    self.scan.max = self.scan.max.max(time);
+                }
+                if self.collect {
+                    self.scan.timestamps.push(at);
+                }
+                next
+            }
+            Kind::TraceId { checked } | Kind::SpanId { checked } => {
+                if wire != WireType::Len {
+                    return wrong();
+                }
+                let (start, stop) = reader::len_delimited(buf, at, end)?;
+                let bit = 1u64 << number;
+                self.scan.irregular |= seen.singular & bit != 0;
+                seen.singular |= bit;
+                let (name, wanted) = match kind {
+                    Kind::TraceId { .. } => ("traceId", 16),
+                    _ => ("spanId", 8),
+                };
+                let len = stop - start;
+                if checked && len != 0 && len != wanted {
+                    return fail(field_at, Problem::IdLength { name, len, wanted });
+                }
+                if self.collect && len == wanted {
+                    match kind {
+                        Kind::TraceId { .. } => self.scan.trace_ids.push(start),
+                        _ => self.scan.span_ids.push(start),
+                    }
+                }
+                stop
+            }
+            Kind::RepeatedVarint => match wire {
+                WireType::Len => {
+                    let (mut at, stop) = reader::len_delimited(buf, at, end)?;
+                    while at < stop {
+                        at = reader::varint(buf, at, stop)?.1;
+                    }
+                    stop
+                }
+                WireType::Varint => reader::varint(buf, at, end)?.1,
+                _ => return wrong(),
+            },
+            Kind::RepeatedFixed64 => match wire {
+                WireType::Len => {
+                    let (start, stop) = reader::len_delimited(buf, at, end)?;
+                    if (stop - start) % 8 != 0 {
+                        return fail(field_at, Problem::CutPacked { field: number, message: message.name });
+                    }
+                    stop
+                }
+                WireType::Fixed64 => reader::fixed(at, 8, end)?,
+                _ => return wrong(),
+            },
+        })
     }
 }

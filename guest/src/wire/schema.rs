@@ -26,6 +26,9 @@ pub enum Kind {
     RepeatedFixed64,
     /// A nested message.
     Message(&'static Message),
+    /// A nested `KeyValue`: the most frequent message by far, walked by a
+    /// path of its own.
+    Attribute,
     /// One case of the metric `data` oneof.
     DataCase(&'static Message),
     /// A singular fixed64 unix-nanos timestamp.
@@ -62,6 +65,21 @@ pub struct Message {
     pub fields: &'static [Kind],
     /// Role in the summary.
     pub role: Role,
+    /// Whether timestamps, ids or items can sit inside: a walk that only
+    /// looks for those skips the other messages whole.
+    pub timed: bool,
+}
+
+#[cfg(test)]
+impl Kind {
+    /// The message a message field holds.
+    pub fn message(self) -> Option<&'static Message> {
+        match self {
+            Kind::Message(m) | Kind::DataCase(m) => Some(m),
+            Kind::Attribute => Some(&KEY_VALUE),
+            _ => None,
+        }
+    }
 }
 
 impl Message {
@@ -73,20 +91,26 @@ impl Message {
 }
 
 use Kind::{
-    Bytes, DataCase, Fixed32, Fixed64, RepeatedFixed64, RepeatedVarint, SpanId, Str, Timestamp, TraceId, Unknown as U,
-    Varint,
+    Attribute, Bytes, DataCase, Fixed32, Fixed64, RepeatedFixed64, RepeatedVarint, SpanId, Str, Timestamp, TraceId,
+    Unknown as U, Varint,
 };
 
+/// A message holding no timestamp, id or item.
 const fn plain(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Plain }
+    Message { name, fields, role: Role::Plain, timed: false }
+}
+
+/// A message on the way to timestamps, ids or items.
+const fn node(name: &'static str, fields: &'static [Kind]) -> Message {
+    Message { name, fields, role: Role::Plain, timed: true }
 }
 
 const fn item(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Item }
+    Message { name, fields, role: Role::Item, timed: true }
 }
 
 const fn resource(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Resource }
+    Message { name, fields, role: Role::Resource, timed: true }
 }
 
 const fn m(message: &'static Message) -> Kind {
@@ -97,21 +121,25 @@ const CHECKED_TRACE: Kind = TraceId { checked: true };
 const CHECKED_SPAN: Kind = SpanId { checked: true };
 
 // common.v1
-static ANY_VALUE: Message =
+/// `AnyValue`: string 1, bool 2, int 3, double 4, array 5, kvlist 6,
+/// bytes 7, string-table index 8.
+pub static ANY_VALUE: Message =
     plain("AnyValue", &[U, Str, Varint, Varint, Fixed64, m(&ARRAY_VALUE), m(&KEY_VALUE_LIST), Bytes, Varint]);
-static ARRAY_VALUE: Message = plain("ArrayValue", &[U, m(&ANY_VALUE)]);
-static KEY_VALUE_LIST: Message = plain("KeyValueList", &[U, m(&KEY_VALUE)]);
+/// `ArrayValue`.
+pub static ARRAY_VALUE: Message = plain("ArrayValue", &[U, m(&ANY_VALUE)]);
+/// `KeyValueList`.
+pub static KEY_VALUE_LIST: Message = plain("KeyValueList", &[U, Attribute]);
 /// `KeyValue`: key 1, value 2.
 pub static KEY_VALUE: Message = plain("KeyValue", &[U, Str, m(&ANY_VALUE), Varint]);
-static SCOPE: Message = plain("InstrumentationScope", &[U, Str, Str, m(&KEY_VALUE), Varint]);
+static SCOPE: Message = plain("InstrumentationScope", &[U, Str, Str, Attribute, Varint]);
 static ENTITY_REF: Message = plain("EntityRef", &[U, Str, Str, Str, Str]);
 /// `Resource`: attributes 1.
-pub static RESOURCE: Message = plain("Resource", &[U, m(&KEY_VALUE), Varint, m(&ENTITY_REF)]);
+pub static RESOURCE: Message = plain("Resource", &[U, Attribute, Varint, m(&ENTITY_REF)]);
 
 // trace.v1
 static STATUS: Message = plain("Status", &[U, U, Str, Varint]);
-static EVENT: Message = plain("Span.Event", &[U, Timestamp, Str, m(&KEY_VALUE), Varint]);
-static LINK: Message = plain("Span.Link", &[U, CHECKED_TRACE, CHECKED_SPAN, Str, m(&KEY_VALUE), Varint, Fixed32]);
+static EVENT: Message = node("Span.Event", &[U, Timestamp, Str, Attribute, Varint]);
+static LINK: Message = node("Span.Link", &[U, CHECKED_TRACE, CHECKED_SPAN, Str, Attribute, Varint, Fixed32]);
 static SPAN: Message = item(
     "Span",
     &[
@@ -124,7 +152,7 @@ static SPAN: Message = item(
         Varint,
         Timestamp,
         Timestamp,
-        m(&KEY_VALUE),
+        Attribute,
         Varint,
         m(&EVENT),
         Varint,
@@ -134,10 +162,10 @@ static SPAN: Message = item(
         Fixed32,
     ],
 );
-static SCOPE_SPANS: Message = plain("ScopeSpans", &[U, m(&SCOPE), m(&SPAN), Str]);
+static SCOPE_SPANS: Message = node("ScopeSpans", &[U, m(&SCOPE), m(&SPAN), Str]);
 static RESOURCE_SPANS: Message = resource("ResourceSpans", &[U, m(&RESOURCE), m(&SCOPE_SPANS), Str]);
 /// `ExportTraceServiceRequest`.
-pub static TRACES_REQUEST: Message = plain("ExportTraceServiceRequest", &[U, m(&RESOURCE_SPANS)]);
+pub static TRACES_REQUEST: Message = node("ExportTraceServiceRequest", &[U, m(&RESOURCE_SPANS)]);
 
 // logs.v1
 static LOG_RECORD: Message = item(
@@ -149,7 +177,7 @@ static LOG_RECORD: Message = item(
         Str,
         U,
         m(&ANY_VALUE),
-        m(&KEY_VALUE),
+        Attribute,
         Varint,
         Fixed32,
         CHECKED_TRACE,
@@ -158,18 +186,18 @@ static LOG_RECORD: Message = item(
         Str,
     ],
 );
-static SCOPE_LOGS: Message = plain("ScopeLogs", &[U, m(&SCOPE), m(&LOG_RECORD), Str]);
+static SCOPE_LOGS: Message = node("ScopeLogs", &[U, m(&SCOPE), m(&LOG_RECORD), Str]);
 static RESOURCE_LOGS: Message = resource("ResourceLogs", &[U, m(&RESOURCE), m(&SCOPE_LOGS), Str]);
 /// `ExportLogsServiceRequest`.
-pub static LOGS_REQUEST: Message = plain("ExportLogsServiceRequest", &[U, m(&RESOURCE_LOGS)]);
+pub static LOGS_REQUEST: Message = node("ExportLogsServiceRequest", &[U, m(&RESOURCE_LOGS)]);
 
 // metrics.v1
-static EXEMPLAR: Message = plain(
+static EXEMPLAR: Message = node(
     "Exemplar",
-    &[U, U, Timestamp, Fixed64, SpanId { checked: false }, TraceId { checked: false }, Fixed64, m(&KEY_VALUE)],
+    &[U, U, Timestamp, Fixed64, SpanId { checked: false }, TraceId { checked: false }, Fixed64, Attribute],
 );
 static NUMBER_POINT: Message =
-    item("NumberDataPoint", &[U, U, Timestamp, Timestamp, Fixed64, m(&EXEMPLAR), Fixed64, m(&KEY_VALUE), Varint]);
+    item("NumberDataPoint", &[U, U, Timestamp, Timestamp, Fixed64, m(&EXEMPLAR), Fixed64, Attribute, Varint]);
 static HISTOGRAM_POINT: Message = item(
     "HistogramDataPoint",
     &[
@@ -182,7 +210,7 @@ static HISTOGRAM_POINT: Message = item(
         RepeatedFixed64,
         RepeatedFixed64,
         m(&EXEMPLAR),
-        m(&KEY_VALUE),
+        Attribute,
         Varint,
         Fixed64,
         Fixed64,
@@ -193,7 +221,7 @@ static EXPONENTIAL_POINT: Message = item(
     "ExponentialHistogramDataPoint",
     &[
         U,
-        m(&KEY_VALUE),
+        Attribute,
         Timestamp,
         Timestamp,
         Fixed64,
@@ -211,13 +239,13 @@ static EXPONENTIAL_POINT: Message = item(
 );
 static QUANTILE: Message = plain("SummaryDataPoint.ValueAtQuantile", &[U, Fixed64, Fixed64]);
 static SUMMARY_POINT: Message =
-    item("SummaryDataPoint", &[U, U, Timestamp, Timestamp, Fixed64, Fixed64, m(&QUANTILE), m(&KEY_VALUE), Varint]);
-static GAUGE: Message = plain("Gauge", &[U, m(&NUMBER_POINT)]);
-static SUM: Message = plain("Sum", &[U, m(&NUMBER_POINT), Varint, Varint]);
-static HISTOGRAM: Message = plain("Histogram", &[U, m(&HISTOGRAM_POINT), Varint]);
-static EXPONENTIAL_HISTOGRAM: Message = plain("ExponentialHistogram", &[U, m(&EXPONENTIAL_POINT), Varint]);
-static SUMMARY: Message = plain("Summary", &[U, m(&SUMMARY_POINT)]);
-static METRIC: Message = plain(
+    item("SummaryDataPoint", &[U, U, Timestamp, Timestamp, Fixed64, Fixed64, m(&QUANTILE), Attribute, Varint]);
+static GAUGE: Message = node("Gauge", &[U, m(&NUMBER_POINT)]);
+static SUM: Message = node("Sum", &[U, m(&NUMBER_POINT), Varint, Varint]);
+static HISTOGRAM: Message = node("Histogram", &[U, m(&HISTOGRAM_POINT), Varint]);
+static EXPONENTIAL_HISTOGRAM: Message = node("ExponentialHistogram", &[U, m(&EXPONENTIAL_POINT), Varint]);
+static SUMMARY: Message = node("Summary", &[U, m(&SUMMARY_POINT)]);
+static METRIC: Message = node(
     "Metric",
     &[
         U,
@@ -232,10 +260,10 @@ static METRIC: Message = plain(
         DataCase(&HISTOGRAM),
         DataCase(&EXPONENTIAL_HISTOGRAM),
         DataCase(&SUMMARY),
-        m(&KEY_VALUE),
+        Attribute,
     ],
 );
-static SCOPE_METRICS: Message = plain("ScopeMetrics", &[U, m(&SCOPE), m(&METRIC), Str]);
+static SCOPE_METRICS: Message = node("ScopeMetrics", &[U, m(&SCOPE), m(&METRIC), Str]);
 static RESOURCE_METRICS: Message = resource("ResourceMetrics", &[U, m(&RESOURCE), m(&SCOPE_METRICS), Str]);
 /// `ExportMetricsServiceRequest`.
-pub static METRICS_REQUEST: Message = plain("ExportMetricsServiceRequest", &[U, m(&RESOURCE_METRICS)]);
+pub static METRICS_REQUEST: Message = node("ExportMetricsServiceRequest", &[U, m(&RESOURCE_METRICS)]);

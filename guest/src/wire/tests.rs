@@ -353,7 +353,8 @@ fn disguise(rng: &mut Rng, message: &'static Message, buf: &[u8], start: usize, 
         let (number, wire, at) = reader::key(buf, pos, end).unwrap();
         let next = reader::skip(buf, at, end, number, wire, 0).unwrap();
         match (message.kind(number), wire) {
-            (Kind::Message(inner) | Kind::DataCase(inner), WireType::Len) => {
+            (kind, WireType::Len) if kind.message().is_some() => {
+                let inner = kind.message().unwrap();
                 let (body_start, body_end) = reader::len_delimited(buf, at, end).unwrap();
                 let body = disguise(rng, inner, buf, body_start, body_end);
                 reader::put_len_header(&mut out, number, body.len());

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 use bindings::{CaptureProcessor, CaptureProcessorPre};
 use state::{Capabilities, HostState, InstanceLimits};
@@ -49,6 +49,42 @@ pub enum RuntimeError {
     PoolClosed,
 }
 
+/// How the engine runs instances. The defaults are what the tool runs with;
+/// the `component_speed` bench measures the alternatives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Compiled code checks an epoch counter, so a runaway call traps at its
+    /// deadline instead of holding a worker forever.
+    pub epoch_interruption: bool,
+    /// Instances come from wasmtime's pooling allocator (memory reserved up
+    /// front and reused) instead of being allocated on demand.
+    pub pooling: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { epoch_interruption: true, pooling: false }
+    }
+}
+
+impl EngineOptions {
+    /// The wasmtime configuration for these options and instance limits.
+    pub fn config(&self, limits: &InstanceLimits) -> Config {
+        let mut config = Config::new();
+        config.epoch_interruption(self.epoch_interruption);
+        if self.pooling {
+            let mut pooling = PoolingAllocationConfig::default();
+            pooling.max_memory_size(limits.max_memory_bytes);
+            pooling.total_component_instances(256);
+            pooling.total_core_instances(256 * 4);
+            pooling.total_memories(256 * 4);
+            pooling.total_tables(256 * 4);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        }
+        config
+    }
+}
+
 /// A compiled component ready to instantiate, with the settings every
 /// instance gets.
 #[derive(Clone)]
@@ -74,9 +110,12 @@ impl Runtime {
 
     /// Compiles a component from its bytes.
     pub fn from_bytes(bytes: &[u8], limits: InstanceLimits) -> Result<Self, RuntimeError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(RuntimeError::Wasm)?;
+        Self::with_options(bytes, limits, EngineOptions::default())
+    }
+
+    /// Compiles a component from its bytes for an engine set up with `options`.
+    pub fn with_options(bytes: &[u8], limits: InstanceLimits, options: EngineOptions) -> Result<Self, RuntimeError> {
+        let engine = Engine::new(&options.config(&limits)).map_err(RuntimeError::Wasm)?;
         let component =
             cache::load_or_compile(&engine, bytes, cache::default_dir().as_deref()).map_err(RuntimeError::Wasm)?;
         let mut linker = Linker::<HostState>::new(&engine);

@@ -1,0 +1,181 @@
+//! The speed of the component's work, in one build: gzip alone and capture
+//! (validate, tag, gzip) on the wire and by decoding; gunzip alone and the
+//! replay transform (gunzip, rewrite every timestamp) both ways; the wire
+//! scan and prost decoding alone; every miniz_oxide level.
+//!
+//! Built natively and for wasm32-wasip2 from the same source; the host's
+//! `component_speed` bench runs both builds and prints the ratios. Prints
+//! one JSON object per measurement. `--quick` shortens every measurement.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+#[path = "../../tests/support/generate.rs"]
+mod generate;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use otlp_capture_guest::capabilities::{Clock, ObjectSink};
+use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::filter::Filter;
+use otlp_capture_guest::model::{PayloadEncoding, SessionConfig, Signal, StorageError};
+use otlp_capture_guest::replay::{self, ReplayOptions};
+use otlp_capture_guest::timestamps::Rewrite;
+use otlp_capture_guest::{gzip, processor, wire};
+use prost::Message;
+
+const BASE: u64 = 1_764_000_000_000_000_000;
+
+struct Discard;
+impl ObjectSink for Discard {
+    fn put(&self, _key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), StorageError> {
+        black_box(body);
+        Ok(())
+    }
+}
+
+struct Fixed;
+impl Clock for Fixed {
+    fn now_unix_nanos(&self) -> u64 {
+        BASE + 3_600_000_000_000
+    }
+}
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        session_id: "checkout-fault-7".into(),
+        diagnostic_session_id: None,
+        description: None,
+        enabled_flags: vec!["paymentServiceFailure".into()],
+        capture_traces: true,
+        capture_metrics: true,
+        capture_logs: true,
+        sample_ratio: 1.0,
+        created_by: "bench".into(),
+        max_size_bytes: None,
+        max_duration_millis: None,
+    }
+}
+
+/// Realistic requests of about 1000 items each.
+fn payloads() -> Vec<(Signal, &'static str, Vec<u8>)> {
+    vec![
+        (Signal::Traces, "traces", generate::traces("checkout", 100, 10, BASE).encode_to_vec()),
+        (Signal::Metrics, "metrics", generate::metrics("checkout", 200, BASE).encode_to_vec()),
+        (Signal::Logs, "logs", generate::logs("checkout", 1000, 100, BASE).encode_to_vec()),
+    ]
+}
+
+/// Median time of one run of `f`, over runs filling `budget`.
+fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut runs = Vec::new();
+    let started = Instant::now();
+    while runs.len() < 5 || (started.elapsed() < budget && runs.len() < 10_000) {
+        let run = Instant::now();
+        f();
+        runs.push(run.elapsed());
+    }
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn report(kernel: &str, signal: &str, level: u32, bytes: usize, out_bytes: usize, median: Duration) {
+    let line = serde_json::json!({
+        "kernel": kernel,
+        "signal": signal,
+        "level": level,
+        "bytes": bytes,
+        "out_bytes": out_bytes,
+        "nanos": median.as_nanos() as u64,
+        "mb_per_s": bytes as f64 / median.as_secs_f64() / 1e6,
+    });
+    println!("{line}");
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let budget = Duration::from_millis(if quick { 150 } else { 600 });
+    let config = config();
+    let level = gzip::DEFAULT_LEVEL;
+    for (signal, name, payload) in payloads() {
+        let n = payload.len();
+        let gz = gzip::compress(&payload, level);
+        report("gzip", name, level, n, gz.len(), time(budget, || drop(black_box(gzip::compress(&payload, level)))));
+        let capture = || {
+            black_box(processor::capture(&config, signal, PayloadEncoding::Protobuf, &payload, &Fixed, &Discard))
+                .unwrap()
+                .unwrap()
+        };
+        report("capture", name, level, n, capture().compressed_bytes as usize, time(budget, || drop(capture())));
+        let by_decoding = || {
+            let part = processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap();
+            gzip::compress(&part.unwrap().protobuf, level)
+        };
+        report(
+            "capture-decoding",
+            name,
+            level,
+            n,
+            by_decoding().len(),
+            time(budget, || drop(black_box(by_decoding()))),
+        );
+        report(
+            "scan",
+            name,
+            level,
+            n,
+            0,
+            time(budget, || drop(black_box(wire::Scan::of(signal, &payload, wire::Collect::Summary)))),
+        );
+        report(
+            "decode",
+            name,
+            level,
+            n,
+            0,
+            time(budget, || drop(black_box(OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &payload)))),
+        );
+
+        let stored = gzip::compress(
+            &processor::prepare(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap().protobuf,
+            level,
+        );
+        let options = ReplayOptions {
+            rewrite: Rewrite::Shift(86_400_000_000_000),
+            id_remap_seed: None,
+            filter: Filter::default(),
+            max_uncompressed_bytes: 1 << 30,
+        };
+        let m = payload.len();
+        report("gunzip", name, level, m, 0, time(budget, || drop(black_box(gzip::decompress(&stored, 1 << 30)))));
+        report(
+            "replay",
+            name,
+            level,
+            m,
+            0,
+            time(budget, || drop(black_box(replay::prepare(signal, &stored, &options)))),
+        );
+        report(
+            "replay-decoding",
+            name,
+            level,
+            m,
+            0,
+            time(budget, || drop(black_box(replay::prepare_by_decoding(signal, &stored, &options)))),
+        );
+    }
+    let (_, name, traces) = payloads().swap_remove(0);
+    for level in 0..=9 {
+        let out = gzip::compress(&traces, level).len();
+        report(
+            "gzip-level",
+            name,
+            level,
+            traces.len(),
+            out,
+            time(budget, || drop(black_box(gzip::compress(&traces, level)))),
+        );
+    }
+}
