@@ -13,9 +13,18 @@ pub const DEFAULT_LEVEL: u32 = 1;
 
 /// Compresses `data` into one gzip member.
 pub fn compress(data: &[u8], level: u32) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4 + 64), Compression::new(level));
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
+    compress_parts(&[data], level)
+}
+
+/// Compresses the concatenation of `parts` into one gzip member, without
+/// concatenating them first.
+pub fn compress_parts(parts: &[&[u8]], level: u32) -> Vec<u8> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut encoder = GzEncoder::new(Vec::with_capacity(total / 4 + 64), Compression::new(level));
+    for part in parts {
+        // Writing into a Vec cannot fail.
+        let _ = encoder.write_all(part);
+    }
     encoder.finish().unwrap_or_default()
 }
 
@@ -40,6 +49,13 @@ mod tests {
         assert_eq!(&gz[..2], &[0x1f, 0x8b]);
         assert!(gz.len() < data.len());
         assert_eq!(decompress(&gz, 1 << 20).unwrap(), data);
+    }
+
+    #[test]
+    fn parts_compress_as_their_concatenation() {
+        let (a, b) = (b"first part ".repeat(50), b"second part".repeat(70));
+        let gz = compress_parts(&[&a, &b], DEFAULT_LEVEL);
+        assert_eq!(decompress(&gz, 1 << 20).unwrap(), [a, b].concat());
     }
 
     #[test]

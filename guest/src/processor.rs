@@ -163,15 +163,9 @@ pub fn store_batch(
         return Err(ProcessorError::InvalidConfig("a batch needs at least one request".into()));
     };
     let summary = parts[1..].iter().fold(first.summary, |merged, part| merged.merge(part.summary));
-    let joined: Vec<u8>;
-    let protobuf: &[u8] = match parts {
-        [only] => &only.protobuf,
-        _ => {
-            joined = parts.iter().flat_map(|p| p.protobuf.iter().copied()).collect();
-            &joined
-        }
-    };
-    let object = gzip::compress(protobuf, gzip::DEFAULT_LEVEL);
+    let protobufs: Vec<&[u8]> = parts.iter().map(|p| p.protobuf.as_slice()).collect();
+    let uncompressed_bytes = protobufs.iter().map(|p| p.len() as u64).sum();
+    let object = gzip::compress_parts(&protobufs, gzip::DEFAULT_LEVEL);
     let capture_unix_nanos = clock.now_unix_nanos();
     let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
     let compressed_bytes = object.len() as u64;
@@ -180,7 +174,7 @@ pub fn store_batch(
         key,
         capture_unix_nanos,
         bytes_in: parts.iter().map(|p| p.bytes_in).sum(),
-        uncompressed_bytes: protobuf.len() as u64,
+        uncompressed_bytes,
         compressed_bytes,
         summary,
     })

@@ -93,6 +93,11 @@ impl TapProcess {
         TapProcess { child, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The tap's log lines so far.
     pub fn log(&self) -> Vec<String> {
         self.log.try_iter().collect()
