@@ -261,6 +261,7 @@ mirror_record!(
         created_by,
         max_size_bytes,
         max_duration_millis,
+        gzip_level,
     }
 );
 mirror_record!(

@@ -45,6 +45,8 @@ struct Document {
     max_size_mb: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_duration_minutes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gzip_level: Option<u8>,
     #[serde(default)]
     captured_traces: u64,
     #[serde(default)]
@@ -105,6 +107,7 @@ pub fn render(state: &SessionState) -> String {
         sample_ratio: state.config.sample_ratio,
         max_size_mb: state.config.max_size_bytes.map(|b| b as f64 / MIB),
         max_duration_minutes: state.config.max_duration_millis.map(|ms| ms as f64 / 60_000.0),
+        gzip_level: state.config.gzip_level,
         captured_traces: c.trace_batches,
         captured_metrics: c.metric_batches,
         captured_logs: c.log_batches,
@@ -163,6 +166,7 @@ pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
             created_by: d.created_by,
             max_size_bytes: d.max_size_mb.map(|mb| (mb * MIB).round() as u64),
             max_duration_millis: d.max_duration_minutes.map(|m| (m * 60_000.0).round() as u64),
+            gzip_level: d.gzip_level,
         },
         status,
         start_unix_nanos,
@@ -205,6 +209,7 @@ mod tests {
                 created_by: "sre".into(),
                 max_size_bytes: Some(5 << 20),
                 max_duration_millis: Some(90_000),
+                gzip_level: Some(6),
             },
             status: SessionStatus::Completed,
             start_unix_nanos: 1_700_000_000_123_000_000,

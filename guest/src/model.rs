@@ -99,6 +99,16 @@ pub struct SessionConfig {
     pub max_size_bytes: Option<u64>,
     /// End the session this many milliseconds after it started.
     pub max_duration_millis: Option<u64>,
+    /// gzip level of the session's objects, 0 to 9; `None` for
+    /// [`gzip::DEFAULT_LEVEL`](crate::gzip::DEFAULT_LEVEL).
+    pub gzip_level: Option<u8>,
+}
+
+impl SessionConfig {
+    /// The gzip level the session's objects are compressed with.
+    pub fn gzip_level(&self) -> u32 {
+        self.gzip_level.map_or(crate::gzip::DEFAULT_LEVEL, u32::from)
+    }
 }
 
 impl SessionConfig {

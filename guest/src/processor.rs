@@ -32,6 +32,9 @@ pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
     if config.max_size_bytes == Some(0) || config.max_duration_millis == Some(0) {
         return invalid("maxSizeMB and maxDurationMinutes must be greater than 0 when set");
     }
+    if config.gzip_level.is_some_and(|level| level > 9) {
+        return invalid("gzipLevel must be 0 to 9");
+    }
     Ok(())
 }
 
@@ -165,7 +168,7 @@ pub fn store_batch(
     let summary = parts[1..].iter().fold(first.summary, |merged, part| merged.merge(part.summary));
     let protobufs: Vec<&[u8]> = parts.iter().map(|p| p.protobuf.as_slice()).collect();
     let uncompressed_bytes = protobufs.iter().map(|p| p.len() as u64).sum();
-    let object = gzip::compress_parts(&protobufs, gzip::DEFAULT_LEVEL);
+    let object = gzip::compress_parts(&protobufs, config.gzip_level());
     let capture_unix_nanos = clock.now_unix_nanos();
     let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
     let compressed_bytes = object.len() as u64;
@@ -240,6 +243,7 @@ mod tests {
             created_by: "test".into(),
             max_size_bytes: None,
             max_duration_millis: None,
+            gzip_level: None,
         }
     }
 

@@ -166,6 +166,7 @@ fn config() -> SessionConfig {
         created_by: "bench".into(),
         max_size_bytes: None,
         max_duration_millis: None,
+        gzip_level: None,
     }
 }
 

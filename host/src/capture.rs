@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{RETRY_AFTER, TapError};
-use crate::runtime::bindings::{PayloadEncoding, Signal};
+use crate::runtime::bindings::{PayloadEncoding, ProcessorError, Signal};
 use crate::sessions::{ActiveSession, Sessions};
 use crate::tap_metrics::TapCounters;
 
@@ -182,7 +182,31 @@ impl Recorder {
     ) -> Result<Option<u64>, TapError> {
         let config = session.config();
         let pool = self.sessions.pool().clone();
+        let limits = self.sessions.batching();
         let capture = async {
+            // A protobuf request that fills a batch by itself (its size is about
+            // the size it is batched at) skips the batch: validated,
+            // tagged, gzipped and put in one call, instead of coming back out of
+            // the component and going in again. (Smaller ones batch: fewer,
+            // larger objects cost less to write than the copies they take.)
+            // When storage is busy, it waits in the batch like any other.
+            if encoding == PayloadEncoding::Protobuf && payload.len() >= limits.max_bytes {
+                let (config, payload) = (config.clone(), payload.clone());
+                let direct = move |i: &mut crate::runtime::Instance| i.capture(&config, signal, encoding, &payload);
+                let captured = match admission {
+                    Admission::Refuse => pool.try_call(direct).await??,
+                    Admission::Wait => pool.call(direct).await??,
+                };
+                match captured {
+                    Ok(None) => return Ok(None),
+                    Ok(Some(receipt)) => {
+                        self.sessions.recorded(&session, signal, &receipt);
+                        return Ok(Some(receipt.summary.items));
+                    }
+                    Err(ProcessorError::Storage(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let prepare =
                 move |i: &mut crate::runtime::Instance| i.prepare_capture(&config, signal, encoding, &payload);
             let prepared = match admission {

@@ -58,6 +58,9 @@ pub struct StartRequest {
     /// End the session after this many minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_duration_minutes: Option<f64>,
+    /// gzip level of the session's objects, 0-9 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gzip_level: Option<u8>,
 }
 
 impl StartRequest {
@@ -80,6 +83,7 @@ impl StartRequest {
             created_by: self.created_by.unwrap_or_else(|| "otlp-capture".to_owned()),
             max_size_bytes: positive(self.max_size_mb, "maxSizeMB", 1_048_576.0)?,
             max_duration_millis: positive(self.max_duration_minutes, "maxDurationMinutes", 60_000.0)?,
+            gzip_level: self.gzip_level,
         })
     }
 }

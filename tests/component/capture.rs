@@ -23,6 +23,7 @@ pub fn config(id: &str) -> SessionConfig {
         created_by: "tests".into(),
         max_size_bytes: None,
         max_duration_millis: None,
+        gzip_level: None,
     }
 }
 

@@ -165,3 +165,33 @@ async fn small_requests_are_batched_by_size_and_age_and_flushed_at_stop() {
     tap.sessions.uploader().flush().await;
     assert_eq!(tap.sessions.uploader().storage().list("sessions/s2/raw/").await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protobuf_request_that_fills_a_batch_is_stored_at_once_at_the_session_gzip_level() {
+    let request = crate::support::generate::traces("checkout", 20, 10, NOW);
+    let protobuf = Bytes::from(prost::Message::encode_to_vec(&request));
+    let tap = tap_batching(BatchLimits { max_bytes: protobuf.len(), max_age: std::time::Duration::from_secs(3600) });
+    let mut sizes = Vec::new();
+    for (id, level) in [("fast", None), ("small", Some(9))] {
+        let mut session = config(id);
+        session.gzip_level = level;
+        tap.sessions.start(session).await.unwrap();
+        tap.recorder.record(Signal::Traces, PayloadEncoding::Protobuf, protobuf.clone(), Some(id)).await.unwrap();
+        tap.sessions.uploader().flush().await;
+        let raw = tap.sessions.uploader().storage().list(&format!("sessions/{id}/raw/")).await.unwrap();
+        assert_eq!(raw.len(), 1, "{id}: stored without waiting for the batch to age");
+        let body = tap.sessions.uploader().storage().get(&raw[0].key).await.unwrap().unwrap();
+        let stored = crate::support::otlp::decode_object(otlp_capture_guest::model::Signal::Traces, &body);
+        assert_eq!(
+            crate::support::otlp::untagged(stored),
+            otlp_capture_guest::codec::OtlpRequest::Traces(request.clone())
+        );
+        let stopped = tap.sessions.stop(id, SessionStatus::Completed, None).await.unwrap();
+        assert_eq!(stopped.counts.spans, 200);
+        sizes.push(body.len());
+    }
+    assert!(sizes[1] < sizes[0], "level 9 stores less than the default level 1: {sizes:?}");
+    let mut invalid = config("bad-level");
+    invalid.gzip_level = Some(10);
+    assert!(matches!(tap.sessions.start(invalid).await, Err(TapError::InvalidRequest(_))));
+}

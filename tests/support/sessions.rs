@@ -58,6 +58,7 @@ pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (
             created_by: "tests".into(),
             max_size_bytes: None,
             max_duration_millis: None,
+            gzip_level: None,
         },
         status: SessionStatus::Completed,
         start_unix_nanos: start,

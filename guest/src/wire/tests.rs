@@ -408,6 +408,7 @@ fn config(rng: &mut Rng) -> SessionConfig {
         created_by: "test".into(),
         max_size_bytes: None,
         max_duration_millis: None,
+        gzip_level: None,
     }
 }
 

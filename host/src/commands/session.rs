@@ -28,6 +28,7 @@ pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
         created_by: args.created_by.clone().or_else(|| std::env::var("USER").ok()),
         max_size_mb: args.max_size_mb,
         max_duration_minutes: args.max_duration_minutes,
+        gzip_level: args.gzip_level,
     })
 }
 

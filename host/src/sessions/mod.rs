@@ -13,7 +13,7 @@ pub use active::{ActiveSession, BatchLimits};
 
 use crate::error::TapError;
 use crate::replay::plan::PlannedObject;
-use crate::runtime::bindings::{PreparedCapture, SessionConfig, SessionState, SessionStatus, Signal};
+use crate::runtime::bindings::{CaptureReceipt, PreparedCapture, SessionConfig, SessionState, SessionStatus, Signal};
 use crate::runtime::pool::ProcessorPool;
 use crate::storage::Storage;
 use crate::storage::uploader::Uploader;
@@ -80,16 +80,22 @@ impl Sessions {
         };
         match stored.map_err(TapError::from).and_then(|r| r.map_err(TapError::from)) {
             Ok(receipt) => {
-                self.counters.recorded(signal, receipt.compressed_bytes);
-                if let Some(reason) = session.apply(&receipt) {
-                    self.end_for_limit(session.id(), reason);
-                }
+                self.recorded(session, signal, &receipt);
                 Ok(())
             }
             Err(e) => {
                 session.restore_batch(signal, parts);
                 Err(e)
             }
+        }
+    }
+
+    /// Counts an object stored for `session`, and ends the session when that
+    /// reached one of its limits.
+    pub fn recorded(self: &Arc<Self>, session: &Arc<ActiveSession>, signal: Signal, receipt: &CaptureReceipt) {
+        self.counters.recorded(signal, receipt.compressed_bytes);
+        if let Some(reason) = session.apply(receipt) {
+            self.end_for_limit(session.id(), reason);
         }
     }
 
