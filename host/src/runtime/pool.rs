@@ -14,6 +14,20 @@ use super::{Instance, Runtime, RuntimeError};
 
 type Job = Box<dyn FnOnce(&mut Instance) + Send>;
 
+/// Nice value of the worker threads. Recording (tagging, gzip) is the bulk
+/// of the tap's CPU; at a lower priority than the async runtime it never
+/// holds up the forward path or the receivers when the cores are busy,
+/// and work waiting for it queues (bounded, pushed back as 503).
+pub const WORKER_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`WORKER_NICE`].
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), WORKER_NICE) {
+        tracing::debug!(error = %e, "cannot lower the processor workers' priority");
+    }
+}
+
 /// Why a call did not run.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -51,7 +65,10 @@ impl ProcessorPool {
             let receiver = receiver.clone();
             std::thread::Builder::new()
                 .name(format!("otlp-processor-{n}"))
-                .spawn(move || work(instance, &receiver))
+                .spawn(move || {
+                    lower_priority();
+                    work(instance, &receiver)
+                })
                 .map_err(|e| RuntimeError::Wasm(wasmtime::Error::msg(e.to_string())))?;
         }
         Ok(ProcessorPool { jobs, admission: Arc::new(Semaphore::new(max_queued.max(1))), max_queued, workers })
