@@ -46,9 +46,9 @@ fmt:
 # WASI command (the component's code without its exports) is built natively
 # and, in a target directory of its own, for wasm32-wasip2.
 bench: build
-	$(CARGO) build --release -p otlp-capture-guest --example pipeline_speed
+	$(CARGO) build --release -p otlp-capture-guest --example pipeline_speed --features compare-zlib-rs
 	$(CARGO) build --release -p otlp-capture-guest --example pipeline_speed --no-default-features \
-		--target wasm32-wasip2 --target-dir target/speed
+		--features compare-zlib-rs --target wasm32-wasip2 --target-dir target/speed
 	$(CARGO) bench -p otlp-capture --bench component_speed
 	$(CARGO) bench -p otlp-capture --bench tap_throughput
 	$(CARGO) bench -p otlp-capture --bench forward_latency

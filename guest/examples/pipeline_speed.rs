@@ -168,6 +168,8 @@ fn main() {
         );
     }
     let (_, name, traces) = payloads().swap_remove(0);
+    #[cfg(feature = "compare-zlib-rs")]
+    zlib_rs_levels(name, &traces, budget);
     for level in 0..=9 {
         let out = gzip::compress(&traces, level).len();
         report(
@@ -178,5 +180,40 @@ fn main() {
             out,
             time(budget, || drop(black_box(gzip::compress(&traces, level)))),
         );
+    }
+}
+
+/// zlib-rs at every level, gzip framing (window bits 31), for the record.
+#[cfg(feature = "compare-zlib-rs")]
+fn zlib_rs_levels(name: &str, data: &[u8], budget: Duration) {
+    use zlib_rs::{DeflateConfig, InflateConfig, Method, ReturnCode, Strategy, compress_bound, compress_slice};
+    let mut out = vec![0u8; compress_bound(data.len())];
+    for level in 0..=9 {
+        let config = DeflateConfig {
+            level,
+            method: Method::Deflated,
+            window_bits: 31,
+            mem_level: 8,
+            strategy: Strategy::Default,
+        };
+        let (compressed, rc) = compress_slice(&mut out, data, config);
+        assert_eq!(rc, ReturnCode::Ok);
+        let size = compressed.len();
+        // Same stream as gzip: miniz_oxide's decoder takes it.
+        assert_eq!(gzip::decompress(&out[..size], 1 << 30).unwrap(), data);
+        let median = time(budget, || {
+            let (compressed, _) = compress_slice(&mut out, data, config);
+            black_box(compressed.len());
+        });
+        report("zlib-rs-level", name, level as u32, data.len(), size, median);
+        if level == 1 {
+            let mut inflated = vec![0u8; data.len()];
+            let gz = gzip::compress(data, 1);
+            let median = time(budget, || {
+                let (plain, rc) = zlib_rs::decompress_slice(&mut inflated, &gz, InflateConfig { window_bits: 31 });
+                assert_eq!((plain.len(), rc), (data.len(), ReturnCode::Ok));
+            });
+            report("zlib-rs-gunzip", name, 1, data.len(), 0, median);
+        }
     }
 }

@@ -324,6 +324,29 @@ fn main() {
         );
     }
 
+    let zlib =
+        |figures: &Figures, kernel: &str, l: u64| figures.get(&(kernel.to_owned(), "traces".to_owned(), l)).cloned();
+    if zlib(&wasm, "zlib-rs-level", 1).is_some() {
+        println!("\nfor the record: zlib-rs (gzip framing) on traces, wasm / native MB/s, compressed size");
+        for l in 0..=9 {
+            let (v, n) = (zlib(&wasm, "zlib-rs-level", l).unwrap(), zlib(&native, "zlib-rs-level", l).unwrap());
+            println!(
+                "  level {l}  wasm {:>6.0} MB/s  native {:>6.0} MB/s  {:>7} bytes",
+                v["mb_per_s"].as_f64().unwrap(),
+                n["mb_per_s"].as_f64().unwrap(),
+                v["out_bytes"]
+            );
+        }
+        let (v, n) = (zlib(&wasm, "zlib-rs-gunzip", 1).unwrap(), zlib(&native, "zlib-rs-gunzip", 1).unwrap());
+        println!(
+            "  gunzip   wasm {:>6.0} MB/s  native {:>6.0} MB/s (miniz_oxide: wasm {:.0}, native {:.0})",
+            v["mb_per_s"].as_f64().unwrap(),
+            n["mb_per_s"].as_f64().unwrap(),
+            wasm[&("gunzip".to_owned(), "traces".to_owned(), 1)]["mb_per_s"].as_f64().unwrap(),
+            native[&("gunzip".to_owned(), "traces".to_owned(), 1)]["mb_per_s"].as_f64().unwrap()
+        );
+    }
+
     println!("\nengine options (capture of traces through the component)");
     let no_epoch = EngineOptions { epoch_interruption: false, ..EngineOptions::default() };
     let pooling = EngineOptions { pooling: true, ..EngineOptions::default() };
