@@ -217,7 +217,7 @@ pub struct StartArgs {
     #[arg(long, value_name = "MINUTES")]
     pub max_duration_minutes: Option<f64>,
     /// gzip level of the session's objects: 1 (default) is the fastest;
-    /// 6 stores about a fifth less for about three times the CPU.
+    /// 6 stores about a fourth less at four to six times the CPU.
     #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
     pub gzip_level: Option<u8>,
     /// The tap's HTTP address.
