@@ -108,7 +108,7 @@ fn main() {
     assert!(status.success(), "replay failed: {status}");
     let sent = received.load(Ordering::Relaxed);
     println!(
-        "replay_memory: {:.2} GiB replayed in {elapsed:.1}s ({:.0} MiB/s), peak RSS {:.1} MiB",
+        "replay_memory: {:.2} GiB replayed in {elapsed:.1}s ({:.0} MiB/s), peak RSS {:.1} MiB (goal: at most 64 MiB)",
         sent as f64 / f64::from(1u32 << 30),
         sent as f64 / f64::from(1u32 << 20) / elapsed,
         peak as f64 / 1024.0
