@@ -96,8 +96,15 @@ fn write_metadata(state: &SessionState, sink: &dyn ObjectSink) -> Result<(), Pro
     Ok(())
 }
 
-/// Decodes a payload and says what it holds.
+/// Validates a payload and says what it holds: on the wire format for
+/// protobuf, by decoding for OTLP/JSON and irregular requests.
 pub fn summarize(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> Result<PayloadSummary, ProcessorError> {
+    if encoding == PayloadEncoding::Protobuf {
+        let scan = wire::Scan::of(signal, payload, wire::Collect::Summary).map_err(invalid_protobuf)?;
+        if !scan.irregular {
+            return Ok(scan.summary(signal));
+        }
+    }
     let mut request = OtlpRequest::decode(signal, encoding, payload)?;
     Ok(summary::of(&mut request))
 }

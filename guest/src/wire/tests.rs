@@ -427,6 +427,9 @@ fn capture_on_the_wire_decodes_to_what_decoding_produces() {
             assert_eq!(decoded(signal, &fast.protobuf), decoded(signal, &slow.protobuf), "case {case} {signal:?}");
             assert_eq!(fast.summary, slow.summary, "case {case} {signal:?}");
             assert_eq!(fast.bytes_in, slow.bytes_in);
+            let mut request = decoded(signal, &payload);
+            let summary = processor::summarize(signal, PayloadEncoding::Protobuf, &payload).unwrap();
+            assert_eq!(summary, crate::summary::of(&mut request), "case {case} {signal:?}");
         }
     }
 }
