@@ -18,6 +18,18 @@ pub enum WireType {
     Fixed32,
 }
 
+/// Wire types by their number; 6 and 7 are invalid.
+const WIRE_TYPES: [Option<WireType>; 8] = [
+    Some(WireType::Varint),
+    Some(WireType::Fixed64),
+    Some(WireType::Len),
+    Some(WireType::StartGroup),
+    Some(WireType::EndGroup),
+    Some(WireType::Fixed32),
+    None,
+    None,
+];
+
 /// Nesting depth at which decoding stops, as prost's default recursion limit.
 pub const MAX_DEPTH: u32 = 100;
 
@@ -165,14 +177,10 @@ pub fn key(buf: &[u8], pos: usize, end: usize) -> Result<(u32, WireType, usize),
     let Ok(key) = u32::try_from(key) else {
         return fail(pos, Problem::InvalidKey);
     };
-    let wire = match key & 7 {
-        0 => WireType::Varint,
-        1 => WireType::Fixed64,
-        2 => WireType::Len,
-        3 => WireType::StartGroup,
-        4 => WireType::EndGroup,
-        5 => WireType::Fixed32,
-        _ => return fail(pos, Problem::InvalidWireType),
+    // A table, not a `match`: compiled to wasm, a match becomes an indirect
+    // jump that the CPU mispredicts on nearly every field.
+    let Some(wire) = WIRE_TYPES[(key & 7) as usize] else {
+        return fail(pos, Problem::InvalidWireType);
     };
     let number = key >> 3;
     if number == 0 {
