@@ -1,8 +1,10 @@
-//! One validating pass over an encoded export request: it accepts what
-//! prost accepts (wire types, lengths, UTF-8, id lengths as
-//! [`OtlpRequest::decode`](crate::codec::OtlpRequest::decode) checks them),
-//! counts items and resources, takes the time bounds and, when asked,
-//! notes where every timestamp and id sits so they can be rewritten in place.
+//! One validating pass over an encoded export request: with
+//! [`Collect::Summary`] it accepts what prost accepts (wire types, lengths,
+//! UTF-8, id lengths as
+//! [`OtlpRequest::decode`](crate::codec::OtlpRequest::decode) checks them);
+//! it counts items and resources, takes the time bounds and, with
+//! [`Collect::Offsets`], notes where every timestamp and id sits so they can
+//! be rewritten in place.
 
 use super::reader::{self, MAX_DEPTH, Problem, WireError, WireType, fail};
 use super::schema::{ANY_VALUE, KEY_VALUE, Kind, Message, Role};
