@@ -22,7 +22,6 @@ use otlp_capture_guest::model::{PayloadEncoding, SessionConfig, Signal, StorageE
 use otlp_capture_guest::replay::{self, ReplayOptions};
 use otlp_capture_guest::timestamps::Rewrite;
 use otlp_capture_guest::{gzip, processor, wire};
-use prost::Message;
 
 const BASE: u64 = 1_764_000_000_000_000_000;
 
@@ -58,13 +57,9 @@ fn config() -> SessionConfig {
     }
 }
 
-/// Realistic requests of about 1000 items each.
+/// Realistic requests of about 1000 items each, with their signal.
 fn payloads() -> Vec<(Signal, &'static str, Vec<u8>)> {
-    vec![
-        (Signal::Traces, "traces", generate::traces("checkout", 100, 10, BASE).encode_to_vec()),
-        (Signal::Metrics, "metrics", generate::metrics("checkout", 200, BASE).encode_to_vec()),
-        (Signal::Logs, "logs", generate::logs("checkout", 1000, 100, BASE).encode_to_vec()),
-    ]
+    Signal::ALL.into_iter().zip(generate::bench_requests(BASE)).map(|(s, (name, bytes))| (s, name, bytes)).collect()
 }
 
 /// Median time of one run of `f`, over runs filling `budget`.

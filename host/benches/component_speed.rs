@@ -36,7 +36,6 @@ use otlp_capture::runtime::imports::clock::FixedClock;
 use otlp_capture::runtime::imports::storage::ObjectSink;
 use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
 use otlp_capture::runtime::{EngineOptions, Runtime};
-use prost::Message;
 use serde_json::Value;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -174,11 +173,11 @@ fn config() -> SessionConfig {
 }
 
 fn payloads() -> Vec<(Signal, &'static str, Vec<u8>)> {
-    vec![
-        (Signal::Traces, "traces", generate::traces("checkout", 100, 10, BASE).encode_to_vec()),
-        (Signal::Metrics, "metrics", generate::metrics("checkout", 200, BASE).encode_to_vec()),
-        (Signal::Logs, "logs", generate::logs("checkout", 1000, 100, BASE).encode_to_vec()),
-    ]
+    [Signal::Traces, Signal::Metrics, Signal::Logs]
+        .into_iter()
+        .zip(generate::bench_requests(BASE))
+        .map(|(s, (name, bytes))| (s, name, bytes))
+        .collect()
 }
 
 /// Median nanos of `capture` and `prepare-replay` through the real

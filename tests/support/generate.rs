@@ -275,3 +275,15 @@ pub fn logs(service: &str, records: u64, traces: u64, base: u64) -> ExportLogsSe
         }],
     }
 }
+
+/// The benchmarks' requests, protobuf-encoded, of about 1000 items each:
+/// 100 traces of 10 spans, 200 points of each metric type, 1000 log records
+/// (`traces`, `metrics`, `logs`, in that order).
+pub fn bench_requests(base: u64) -> [(&'static str, Vec<u8>); 3] {
+    use prost::Message;
+    [
+        ("traces", traces("checkout", 100, 10, base).encode_to_vec()),
+        ("metrics", metrics("checkout", 200, base).encode_to_vec()),
+        ("logs", logs("checkout", 1000, 100, base).encode_to_vec()),
+    ]
+}
