@@ -11,9 +11,11 @@
 #[allow(dead_code)]
 #[path = "../../tests/support/generate.rs"]
 mod generate;
+#[path = "../../tests/support/timing.rs"]
+mod timing;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otlp_capture_guest::capabilities::{Clock, ObjectSink};
 use otlp_capture_guest::codec::OtlpRequest;
@@ -62,20 +64,6 @@ fn payloads() -> Vec<(Signal, &'static str, Vec<u8>)> {
     Signal::ALL.into_iter().zip(generate::bench_requests(BASE)).map(|(s, (name, bytes))| (s, name, bytes)).collect()
 }
 
-/// Median time of one run of `f`, over runs filling `budget`.
-fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut runs = Vec::new();
-    let started = Instant::now();
-    while runs.len() < 5 || (started.elapsed() < budget && runs.len() < 10_000) {
-        let run = Instant::now();
-        f();
-        runs.push(run.elapsed());
-    }
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
 fn report(kernel: &str, signal: &str, level: u32, bytes: usize, out_bytes: usize, median: Duration) {
     let line = serde_json::json!({
         "kernel": kernel,
@@ -97,13 +85,27 @@ fn main() {
     for (signal, name, payload) in payloads() {
         let n = payload.len();
         let gz = gzip::compress(&payload, level);
-        report("gzip", name, level, n, gz.len(), time(budget, || drop(black_box(gzip::compress(&payload, level)))));
+        report(
+            "gzip",
+            name,
+            level,
+            n,
+            gz.len(),
+            timing::median_time(budget, || drop(black_box(gzip::compress(&payload, level)))),
+        );
         let capture = || {
             black_box(processor::capture(&config, signal, PayloadEncoding::Protobuf, &payload, &Fixed, &Discard))
                 .unwrap()
                 .unwrap()
         };
-        report("capture", name, level, n, capture().compressed_bytes as usize, time(budget, || drop(capture())));
+        report(
+            "capture",
+            name,
+            level,
+            n,
+            capture().compressed_bytes as usize,
+            timing::median_time(budget, || drop(capture())),
+        );
         let by_decoding = || {
             let part = processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap();
             gzip::compress(&part.unwrap().protobuf, level)
@@ -114,7 +116,7 @@ fn main() {
             level,
             n,
             by_decoding().len(),
-            time(budget, || drop(black_box(by_decoding()))),
+            timing::median_time(budget, || drop(black_box(by_decoding()))),
         );
         report(
             "scan",
@@ -122,7 +124,7 @@ fn main() {
             level,
             n,
             0,
-            time(budget, || drop(black_box(wire::Scan::of(signal, &payload, wire::Collect::Summary)))),
+            timing::median_time(budget, || drop(black_box(wire::Scan::of(signal, &payload, wire::Collect::Summary)))),
         );
         report(
             "decode",
@@ -130,7 +132,9 @@ fn main() {
             level,
             n,
             0,
-            time(budget, || drop(black_box(OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &payload)))),
+            timing::median_time(budget, || {
+                drop(black_box(OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &payload)))
+            }),
         );
 
         let stored = gzip::compress(
@@ -144,14 +148,21 @@ fn main() {
             max_uncompressed_bytes: 1 << 30,
         };
         let m = payload.len();
-        report("gunzip", name, level, m, 0, time(budget, || drop(black_box(gzip::decompress(&stored, 1 << 30)))));
+        report(
+            "gunzip",
+            name,
+            level,
+            m,
+            0,
+            timing::median_time(budget, || drop(black_box(gzip::decompress(&stored, 1 << 30)))),
+        );
         report(
             "replay",
             name,
             level,
             m,
             0,
-            time(budget, || drop(black_box(replay::prepare(signal, &stored, &options)))),
+            timing::median_time(budget, || drop(black_box(replay::prepare(signal, &stored, &options)))),
         );
         report(
             "replay-decoding",
@@ -159,7 +170,7 @@ fn main() {
             level,
             m,
             0,
-            time(budget, || drop(black_box(replay::prepare_by_decoding(signal, &stored, &options)))),
+            timing::median_time(budget, || drop(black_box(replay::prepare_by_decoding(signal, &stored, &options)))),
         );
     }
     let (_, name, traces) = payloads().swap_remove(0);
@@ -173,7 +184,7 @@ fn main() {
             level,
             traces.len(),
             out,
-            time(budget, || drop(black_box(gzip::compress(&traces, level)))),
+            timing::median_time(budget, || drop(black_box(gzip::compress(&traces, level)))),
         );
     }
 }
@@ -196,7 +207,7 @@ fn zlib_rs_levels(name: &str, data: &[u8], budget: Duration) {
         let size = compressed.len();
         // Same stream as gzip: miniz_oxide's decoder takes it.
         assert_eq!(gzip::decompress(&out[..size], 1 << 30).unwrap(), data);
-        let median = time(budget, || {
+        let median = timing::median_time(budget, || {
             let (compressed, _) = compress_slice(&mut out, data, config);
             black_box(compressed.len());
         });
@@ -204,7 +215,7 @@ fn zlib_rs_levels(name: &str, data: &[u8], budget: Duration) {
         if level == 1 {
             let mut inflated = vec![0u8; data.len()];
             let gz = gzip::compress(data, 1);
-            let median = time(budget, || {
+            let median = timing::median_time(budget, || {
                 let (plain, rc) = zlib_rs::decompress_slice(&mut inflated, &gz, InflateConfig { window_bits: 31 });
                 assert_eq!((plain.len(), rc), (data.len(), ReturnCode::Ok));
             });

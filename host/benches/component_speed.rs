@@ -20,6 +20,8 @@ mod generate;
 #[allow(dead_code)]
 #[path = "../../tests/support/processes.rs"]
 mod processes;
+#[path = "../../tests/support/timing.rs"]
+mod timing;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -142,17 +144,9 @@ impl ObjectSink for Discard {
     }
 }
 
-fn median(budget: Duration, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut runs = Vec::new();
-    let started = Instant::now();
-    while runs.len() < 5 || (started.elapsed() < budget && runs.len() < 10_000) {
-        let run = Instant::now();
-        f();
-        runs.push(run.elapsed().as_nanos() as f64);
-    }
-    runs.sort_by(f64::total_cmp);
-    runs[runs.len() / 2]
+/// Median nanoseconds of one run of `f`, over runs filling `budget`.
+fn median(budget: Duration, f: impl FnMut()) -> f64 {
+    timing::median_time(budget, f).as_nanos() as f64
 }
 
 fn config() -> SessionConfig {

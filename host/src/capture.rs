@@ -10,7 +10,9 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{RETRY_AFTER, TapError};
+use crate::runtime::Instance;
 use crate::runtime::bindings::{PayloadEncoding, ProcessorError, Signal};
+use crate::runtime::pool::{PoolError, ProcessorPool};
 use crate::sessions::{ActiveSession, Sessions};
 use crate::tap_metrics::TapCounters;
 
@@ -24,6 +26,21 @@ enum Admission {
     Refuse,
     /// Wait for room (recordings that were already acknowledged).
     Wait,
+}
+
+impl Admission {
+    /// Runs `f` on an instance of `pool`, refusing or waiting when the
+    /// pool's queue is full.
+    async fn run<R: Send + 'static>(
+        self,
+        pool: &ProcessorPool,
+        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
+    ) -> Result<R, PoolError> {
+        match self {
+            Admission::Refuse => pool.try_call(f).await,
+            Admission::Wait => pool.call(f).await,
+        }
+    }
 }
 
 /// What recording one request did.
@@ -192,12 +209,8 @@ impl Recorder {
             // When storage is busy, it waits in the batch like any other.
             if encoding == PayloadEncoding::Protobuf && payload.len() >= limits.max_bytes {
                 let (config, payload) = (config.clone(), payload.clone());
-                let direct = move |i: &mut crate::runtime::Instance| i.capture(&config, signal, encoding, &payload);
-                let captured = match admission {
-                    Admission::Refuse => pool.try_call(direct).await??,
-                    Admission::Wait => pool.call(direct).await??,
-                };
-                match captured {
+                let direct = move |i: &mut Instance| i.capture(&config, signal, encoding, &payload);
+                match admission.run(&pool, direct).await?? {
                     Ok(None) => return Ok(None),
                     Ok(Some(receipt)) => {
                         self.sessions.recorded(&session, signal, &receipt);
@@ -207,12 +220,8 @@ impl Recorder {
                     Err(e) => return Err(e.into()),
                 }
             }
-            let prepare =
-                move |i: &mut crate::runtime::Instance| i.prepare_capture(&config, signal, encoding, &payload);
-            let prepared = match admission {
-                Admission::Refuse => pool.try_call(prepare).await???,
-                Admission::Wait => pool.call(prepare).await???,
-            };
+            let prepare = move |i: &mut Instance| i.prepare_capture(&config, signal, encoding, &payload);
+            let prepared = admission.run(&pool, prepare).await???;
             let Some(part) = prepared else { return Ok(None) };
             let items = part.summary.items;
             if let Some(full) = session.add_to_batch(part, self.sessions.batching())?
