@@ -8,11 +8,8 @@
 //! one JSON object per measurement. `--quick` shortens every measurement.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/generate.rs"]
-mod generate;
-#[path = "../../tests/support/timing.rs"]
-mod timing;
+use otlp_capture_test_support::generate;
+use otlp_capture_test_support::timing;
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -308,7 +308,26 @@ mod tests {
         let sink = MemorySink::default();
         let logs = spec_example("logs.json");
         assert_eq!(capture(&config(), Signal::Logs, PayloadEncoding::Json, &logs, &FixedClock(NOW), &sink), Ok(None));
+
+        let traces = spec_example("trace.json");
+        let OtlpRequest::Traces(request) =
+            OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &traces).expect("the spec example decodes")
+        else {
+            panic!("a traces request")
+        };
+        let trace_id = request.resource_spans[0].scope_spans[0].spans[0].trace_id.clone();
+        let sampled = SessionConfig { sample_ratio: 1e-9, ..config() };
+        assert!(!crate::sampling::keeps(&trace_id, sampled.sample_ratio), "the example's one trace is sampled out");
+        assert_eq!(
+            capture(&sampled, Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &sink),
+            Ok(None)
+        );
         assert!(sink.objects.borrow().is_empty());
+        assert!(
+            capture(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &sink)
+                .is_ok_and(|r| r.is_some()),
+            "kept at ratio 1"
+        );
     }
 
     #[test]

@@ -14,14 +14,9 @@
 //! `COMPONENT_SPEED_PERFMAP=1` names the wasm functions for `perf record`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/generate.rs"]
-mod generate;
-#[allow(dead_code)]
-#[path = "../../tests/support/processes.rs"]
-mod processes;
-#[path = "../../tests/support/timing.rs"]
-mod timing;
+use otlp_capture_test_support::generate;
+use otlp_capture_test_support::processes;
+use otlp_capture_test_support::timing;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -31,13 +26,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use otlp_capture::runtime::bindings::{
-    PayloadEncoding, ReplayOptions, SessionConfig, Signal, StorageError, TimestampRewrite,
-};
-use otlp_capture::runtime::imports::clock::FixedClock;
-use otlp_capture::runtime::imports::storage::ObjectSink;
-use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
+use otlp_capture::otlp::{Encoding as PayloadEncoding, Signal};
+use otlp_capture::runtime::calls::{PutError, ReplayOptions, TimestampRewrite};
+use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits, ObjectSink};
 use otlp_capture::runtime::{EngineOptions, Runtime};
+use otlp_capture::session::SessionConfig;
 use serde_json::Value;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -138,7 +131,7 @@ fn nanos(figures: &Figures, kernel: &str, signal: &str, level: u64) -> f64 {
 
 struct Discard;
 impl ObjectSink for Discard {
-    fn put(&self, _key: &str, body: Bytes, _content_type: &str) -> Result<(), StorageError> {
+    fn put(&self, _key: &str, body: Bytes, _content_type: &str) -> Result<(), PutError> {
         black_box(body);
         Ok(())
     }
@@ -167,11 +160,7 @@ fn config() -> SessionConfig {
 }
 
 fn payloads() -> Vec<(Signal, &'static str, Vec<u8>)> {
-    [Signal::Traces, Signal::Metrics, Signal::Logs]
-        .into_iter()
-        .zip(generate::bench_requests(BASE))
-        .map(|(s, (name, bytes))| (s, name, bytes))
-        .collect()
+    Signal::ALL.into_iter().zip(generate::bench_requests(BASE)).map(|(s, (name, bytes))| (s, name, bytes)).collect()
 }
 
 /// Median nanos of `capture` and `prepare-replay` through the real
@@ -194,13 +183,13 @@ fn through_component(options: EngineOptions) -> BTreeMap<(&'static str, &'static
     };
     for (signal, name, payload) in payloads() {
         let capture = median(budget, || {
-            black_box(instance.capture(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap());
+            black_box(instance.capture(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap());
         });
         figures.insert(("capture", name), capture);
-        let part = instance.prepare_capture(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap();
+        let part = instance.prepare_capture(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap();
         let stored = otlp_capture_guest::gzip::compress(&part.unwrap().protobuf, 1);
         let replayed = median(budget, || {
-            black_box(instance.prepare_replay(signal, &stored, &replay).unwrap().unwrap());
+            black_box(instance.prepare_replay(signal, &stored, &replay).unwrap());
         });
         figures.insert(("replay", name), replayed);
     }
@@ -209,7 +198,7 @@ fn through_component(options: EngineOptions) -> BTreeMap<(&'static str, &'static
         ("fresh-instance-capture", "traces"),
         median(budget, || {
             let mut fresh = runtime.instantiate(capabilities.clone()).unwrap();
-            black_box(fresh.capture(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap());
+            black_box(fresh.capture(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap());
         }),
     );
     figures.insert(
@@ -226,7 +215,7 @@ fn session_list(cache_dir: &str) -> Duration {
     let store = tempfile::tempdir().unwrap();
     let run = || {
         let started = Instant::now();
-        let output = Command::new(processes::BIN)
+        let output = Command::new(processes::binary())
             .args(["session", "list", "--store", store.path().to_str().unwrap()])
             .env("OTLP_CAPTURE_CACHE_DIR", cache_dir)
             .output()

@@ -7,15 +7,9 @@
 //! `cargo bench -p otlp-capture --bench forward_latency` (or `make bench`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/generate.rs"]
-mod generate;
-#[allow(dead_code)]
-#[path = "../../tests/support/processes.rs"]
-mod processes;
-#[allow(dead_code)]
-#[path = "../../tests/support/receiver.rs"]
-mod receiver;
+use otlp_capture_test_support::generate;
+use otlp_capture_test_support::processes;
+use otlp_capture_test_support::receiver;
 
 use std::time::{Duration, Instant};
 

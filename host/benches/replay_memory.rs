@@ -6,12 +6,8 @@
 //! Set `REPLAY_MEMORY_GIB` to change the size.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/generate.rs"]
-mod generate;
-#[allow(dead_code)]
-#[path = "../../tests/support/sessions.rs"]
-mod sessions;
+use otlp_capture_test_support::generate;
+use otlp_capture_test_support::sessions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
 use sessions::{Written, write_session};
-
-const BIN: &str = env!("CARGO_BIN_EXE_otlp-capture");
 
 /// Objects of about 2 MiB (uncompressed) each, of every signal, until
 /// `target` bytes; generated one at a time so the generator stays small too.
@@ -89,7 +83,7 @@ fn main() {
     let received = Arc::new(AtomicU64::new(0));
     let sink = start_sink(received.clone());
     let started = Instant::now();
-    let mut child = std::process::Command::new(BIN)
+    let mut child = std::process::Command::new(otlp_capture_test_support::processes::binary())
         .args(["replay", "big", "--store", dir.path().to_str().unwrap(), "--endpoint", &sink, "--speed", "max"])
         .env("OTLP_CAPTURE_LOG", "warn")
         .spawn()

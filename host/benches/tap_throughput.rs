@@ -8,12 +8,8 @@
 //! `TAP_THROUGHPUT_SECONDS` sets the length of the run (default 20).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/generate.rs"]
-mod generate;
-#[allow(dead_code)]
-#[path = "../../tests/support/processes.rs"]
-mod processes;
+use otlp_capture_test_support::generate;
+use otlp_capture_test_support::processes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

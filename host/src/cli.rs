@@ -5,12 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::replay::ReplayChoices;
+
 /// Record the OTLP telemetry of a diagnostic session to S3 or a directory,
 /// and replay it later.
 #[derive(Debug, Parser)]
 #[command(name = "otlp-capture", version, about, long_about = None)]
 pub struct Cli {
-    /// The command.
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
     /// Log filter (tracing's env-filter syntax), logs go to stderr.
@@ -18,10 +20,10 @@ pub struct Cli {
     pub log: String,
 }
 
-/// The commands.
+/// What the binary does.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the capture tap: an OTLP/HTTP receiver that records into active sessions.
+    /// Run the capture tap: OTLP/HTTP and OTLP/gRPC receivers that record into active sessions.
     Serve(ServeArgs),
     /// Start, stop, list and show sessions.
     #[command(subcommand)]
@@ -56,46 +58,12 @@ pub struct ReplayArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Timestamp rewriting: none, relative or current.
-    #[arg(long, default_value = "current")]
-    pub timestamps: String,
-    /// Replay speed: a factor (1 is real time, 50 is 50x) or max.
-    #[arg(long, default_value = "1")]
-    pub speed: String,
-    /// Signals to replay.
-    #[arg(long, value_delimiter = ',', default_value = "traces,metrics,logs")]
-    pub signals: Vec<String>,
-    /// Export protocol: http (OTLP/HTTP protobuf) or grpc (OTLP/gRPC, e.g. --endpoint http://collector:4317).
-    #[arg(long, default_value = "http")]
-    pub protocol: String,
-    /// Longest wait between two objects, in seconds (caps long idle gaps).
-    #[arg(long, value_name = "SECONDS")]
-    pub max_idle: Option<f64>,
-    /// Only resources of this service.name (repeatable).
-    #[arg(long = "service", value_name = "NAME")]
-    pub services: Vec<String>,
-    /// Only items at or after this telemetry time (RFC 3339 or unix nanoseconds).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Only items at or before this telemetry time (RFC 3339 or unix nanoseconds).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Replay the session this many times.
-    #[arg(long = "loop", default_value_t = 1)]
-    pub loops: u32,
-    /// Remap trace and span ids consistently, with a new seed each run and loop,
-    /// so a session can be replayed into one backend many times.
-    #[arg(long)]
-    pub rewrite_ids: bool,
-    /// Seed of --rewrite-ids (random by default).
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// How to replay.
+    #[command(flatten)]
+    pub choices: ReplayChoices,
     /// Say what would be sent and how long it would take, and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Seconds to wait for the endpoint to answer one request.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
 }
 
 /// Where sessions are stored.

@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::capture::BatchLimits;
 use crate::cli::ServeArgs;
-use crate::sessions::BatchLimits;
+use crate::exporters::ExportProtocol;
 use crate::storage::StoreLocation;
-use crate::upstream::UpstreamProtocol;
 
 /// Everything `serve` needs, checked.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct ServeSettings {
     /// The OTLP/gRPC address; none when off.
     pub grpc: Option<SocketAddr>,
     /// The upstream requests are forwarded to, and its protocol.
-    pub forward: Option<(String, UpstreamProtocol)>,
+    pub forward: Option<(String, ExportProtocol)>,
     /// How long the upstream may take to answer.
     pub forward_timeout: Duration,
     /// Where objects wait when the store fails; none to retry in memory.
@@ -79,10 +79,10 @@ impl ServeSettings {
             args.forward.or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()));
         if let Some(endpoint) = forward {
             let protocol = match args.forward_protocol.or_else(|| std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").ok()) {
-                Some(protocol) => UpstreamProtocol::parse(&protocol)?,
+                Some(protocol) => protocol.parse()?,
                 // The OTLP ports say which protocol is meant.
-                None if endpoint.trim_end_matches('/').ends_with(":4317") => UpstreamProtocol::Grpc,
-                None => UpstreamProtocol::Http,
+                None if endpoint.trim_end_matches('/').ends_with(":4317") => ExportProtocol::Grpc,
+                None => ExportProtocol::Http,
             };
             settings.forward = Some((endpoint, protocol));
         }

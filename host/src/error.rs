@@ -1,14 +1,16 @@
-//! The one error type of the tap's request handling. Its mapping to HTTP
-//! status codes (and later gRPC codes) lives in `receivers::status`.
+//! The one error type of the tap's request handling and store reading, and
+//! its one mapping to an HTTP status and a gRPC code. Receivers and the
+//! control API turn it into their protocol's answer with these methods.
 
 use std::time::Duration;
 
-use crate::runtime::RuntimeError;
-use crate::runtime::bindings::{ProcessorError, StorageError};
-use crate::runtime::pool::PoolError;
-use crate::storage::StorageError as BackendError;
+use axum::http::StatusCode;
+use tonic::Code;
 
-/// Everything that can go wrong while serving a request.
+use crate::runtime::calls::{CallError, GuestError, PutError};
+use crate::storage::StorageError;
+
+/// Everything that can go wrong while serving a request or reading a store.
 #[derive(Debug, thiserror::Error)]
 pub enum TapError {
     /// The request is malformed or its payload undecodable; retrying cannot help.
@@ -17,24 +19,24 @@ pub enum TapError {
     /// The Content-Type or Content-Encoding is not one OTLP defines.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// The body is over the size limit (after decompression).
+    /// The body is over this many bytes after decompression.
     #[error("request body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
-    /// The tap cannot take the request now; the client should retry later.
+    /// The tap cannot take the request now; the client should retry after `retry_after`.
     #[error("{reason}")]
     Busy {
-        /// Why.
+        /// What is full, for the client's log.
         reason: String,
-        /// When to retry.
+        /// Sent as Retry-After.
         retry_after: Duration,
     },
-    /// No such session.
+    /// No such session, object or job.
     #[error("{0}")]
     NotFound(String),
-    /// The session exists already.
+    /// A session of that id exists already.
     #[error("{0}")]
     Conflict(String),
-    /// A fault of the tap or its store.
+    /// A fault of the tap, its component or its store.
     #[error("{0}")]
     Internal(String),
 }
@@ -42,38 +44,78 @@ pub enum TapError {
 /// How long clients are asked to wait when the tap pushes back.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-impl From<ProcessorError> for TapError {
-    fn from(e: ProcessorError) -> Self {
+impl TapError {
+    /// The HTTP status of the answer, per the OTLP specification.
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            TapError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            TapError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            TapError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            TapError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            TapError::NotFound(_) => StatusCode::NOT_FOUND,
+            TapError::Conflict(_) => StatusCode::CONFLICT,
+            TapError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The gRPC code of the answer, per the OTLP specification.
+    pub fn grpc_code(&self) -> Code {
+        match self {
+            TapError::InvalidRequest(_) => Code::InvalidArgument,
+            TapError::UnsupportedMediaType(_) => Code::Unimplemented,
+            TapError::PayloadTooLarge(_) => Code::ResourceExhausted,
+            TapError::Busy { .. } => Code::Unavailable,
+            TapError::NotFound(_) => Code::NotFound,
+            TapError::Conflict(_) => Code::AlreadyExists,
+            TapError::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// The wait to ask for, when the client should come back later.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TapError::Busy { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The answer as a gRPC status.
+    pub fn grpc_status(&self) -> tonic::Status {
+        tonic::Status::new(self.grpc_code(), self.to_string())
+    }
+
+    /// Whether this is the client's fault (a 4xx other than push-back), so
+    /// it is not worth a line in the tap's log.
+    pub fn is_clients(&self) -> bool {
+        matches!(self, TapError::InvalidRequest(_) | TapError::UnsupportedMediaType(_) | TapError::PayloadTooLarge(_))
+    }
+}
+
+impl From<GuestError> for TapError {
+    fn from(e: GuestError) -> Self {
         match e {
-            ProcessorError::InvalidSessionId(m) => TapError::InvalidRequest(format!("invalid session id: {m}")),
-            ProcessorError::InvalidConfig(m) => TapError::InvalidRequest(format!("invalid session config: {m}")),
-            ProcessorError::InvalidPayload(m) => TapError::InvalidRequest(m),
-            ProcessorError::InvalidMetadata(m) => TapError::Internal(format!("invalid metadata: {m}")),
-            ProcessorError::Storage(StorageError::Busy(m)) => TapError::Busy { reason: m, retry_after: RETRY_AFTER },
-            ProcessorError::Storage(StorageError::InvalidKey(m) | StorageError::Backend(m)) => {
-                TapError::Internal(format!("storage: {m}"))
+            GuestError::InvalidSessionId(_) | GuestError::InvalidConfig(_) | GuestError::InvalidPayload(_) => {
+                TapError::InvalidRequest(e.to_string())
             }
+            GuestError::InvalidMetadata(_) => TapError::Internal(e.to_string()),
+            GuestError::Storage(PutError::Busy(m)) => TapError::Busy { reason: m, retry_after: RETRY_AFTER },
+            GuestError::Storage(e) => TapError::Internal(e.to_string()),
         }
     }
 }
 
-impl From<PoolError> for TapError {
-    fn from(e: PoolError) -> Self {
+impl From<CallError> for TapError {
+    fn from(e: CallError) -> Self {
         match e {
-            PoolError::Busy(_) => TapError::Busy { reason: e.to_string(), retry_after: RETRY_AFTER },
-            PoolError::Runtime(e) => e.into(),
+            CallError::Busy(_) => TapError::Busy { reason: e.to_string(), retry_after: RETRY_AFTER },
+            CallError::Guest(e) => e.into(),
+            CallError::Closed | CallError::Trap(_) => TapError::Internal(e.to_string()),
         }
     }
 }
 
-impl From<RuntimeError> for TapError {
-    fn from(e: RuntimeError) -> Self {
-        TapError::Internal(e.to_string())
-    }
-}
-
-impl From<BackendError> for TapError {
-    fn from(e: BackendError) -> Self {
+impl From<StorageError> for TapError {
+    fn from(e: StorageError) -> Self {
         TapError::Internal(e.to_string())
     }
 }

@@ -1,22 +1,26 @@
 //! otlp-capture's host: a wasmtime embedding that runs the capture component
-//! behind an OTLP/HTTP receiver and a session control API.
+//! behind OTLP receivers and a session control API, and replays sessions.
 //!
-//! Capture flows receivers → capture → runtime (the component) → storage;
-//! replay flows storage → replay → runtime → exporters.
+//! Capture flows `receivers` → `capture` → `runtime` (the component) →
+//! `storage`; replay flows `storage` (read through `catalog`) → `replay` →
+//! `runtime` → `exporters`. `otlp` and `session` are the vocabulary every
+//! layer shares; `server` wires a tap together and `control` is its API.
+//! ARCHITECTURE.md draws both flows.
 
 pub mod capture;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod control;
 pub mod error;
 pub mod exporters;
-pub mod grpc_wire;
+pub mod locks;
+pub mod metrics;
+pub mod otlp;
 pub mod receivers;
 pub mod replay;
 pub mod runtime;
 pub mod server;
-pub mod sessions;
+pub mod session;
 pub mod storage;
-pub mod tap_metrics;
-pub mod upstream;

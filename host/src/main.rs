@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use otlp_capture::cli::{Cli, Command, SessionCommand};
-use otlp_capture::commands::{replay, session};
+use otlp_capture::commands::{inspect, replay, session};
 use otlp_capture::config::ServeSettings;
 use otlp_capture::server;
 
@@ -35,6 +35,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Session(SessionCommand::List { store }) => session::list(&store).await,
         Command::Session(SessionCommand::Show { id, store }) => session::show(&id, &store).await,
         Command::Replay(args) => replay::run(&args).await,
-        Command::Inspect { target, store } => replay::inspect(&target, &store).await,
+        Command::Inspect { target, store } => inspect::run(&target, &store).await,
     }
 }

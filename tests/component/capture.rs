@@ -1,8 +1,8 @@
 //! The `capture` and `summarize` exports: layout, content, receipts, errors.
 
-use otlp_capture::runtime::bindings::{
-    PayloadEncoding, ProcessorError, SessionConfig, Signal as WitSignal, StorageError,
-};
+use otlp_capture::otlp::{Encoding as PayloadEncoding, Signal as HostSignal};
+use otlp_capture::runtime::calls::{CallError, GuestError, PutError};
+use otlp_capture::session::SessionConfig;
 use otlp_capture::storage::{Storage, StoreLocation};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding as Encoding, Signal};
@@ -27,11 +27,11 @@ pub fn config(id: &str) -> SessionConfig {
     }
 }
 
-fn wit(signal: Signal) -> WitSignal {
+fn host(signal: Signal) -> HostSignal {
     match signal {
-        Signal::Traces => WitSignal::Traces,
-        Signal::Metrics => WitSignal::Metrics,
-        Signal::Logs => WitSignal::Logs,
+        Signal::Traces => HostSignal::Traces,
+        Signal::Metrics => HostSignal::Metrics,
+        Signal::Logs => HostSignal::Logs,
     }
 }
 
@@ -45,12 +45,8 @@ async fn keys_follow_the_layout_exactly() {
     let mut h = Harness::new();
     for signal in Signal::ALL {
         let payload = spec_request(signal).encode_protobuf();
-        let receipt = h
-            .instance
-            .capture(&config("s1"), wit(signal), PayloadEncoding::Protobuf, &payload)
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let receipt =
+            h.instance.capture(&config("s1"), host(signal), PayloadEncoding::Protobuf, &payload).unwrap().unwrap();
         let prefix = format!("sessions/s1/raw/2025-11-24/16/{}-1764000000123-", signal.as_str());
         let uuid = receipt.key.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".otlp.gz"));
         assert!(uuid.is_some_and(is_uuid), "{}", receipt.key);
@@ -67,8 +63,7 @@ async fn objects_are_the_request_with_the_tag_and_nothing_else_changed() {
         let original = spec_request(signal);
         let receipt = h
             .instance
-            .capture(&config("s1"), wit(signal), PayloadEncoding::Protobuf, &original.encode_protobuf())
-            .unwrap()
+            .capture(&config("s1"), host(signal), PayloadEncoding::Protobuf, &original.encode_protobuf())
             .unwrap()
             .unwrap();
         let objects = h.objects().await;
@@ -92,8 +87,7 @@ async fn json_is_stored_as_protobuf() {
         ("events.json", Signal::Logs),
     ] {
         let json = spec_example(file);
-        let receipt =
-            h.instance.capture(&config("s1"), wit(signal), PayloadEncoding::Json, &json).unwrap().unwrap().unwrap();
+        let receipt = h.instance.capture(&config("s1"), host(signal), PayloadEncoding::Json, &json).unwrap().unwrap();
         assert_eq!(receipt.bytes_in, json.len() as u64);
         let objects = h.objects().await;
         let (_, object) = objects.iter().find(|(k, _)| *k == receipt.key).unwrap();
@@ -107,7 +101,7 @@ async fn receipts_count_items_and_time_bounds() {
     let mut h = Harness::new();
     let traces = spec_example("trace.json");
     let receipt =
-        h.instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &traces).unwrap().unwrap().unwrap();
+        h.instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Json, &traces).unwrap().unwrap();
     assert_eq!(receipt.summary.items, 1);
     assert_eq!(receipt.summary.resources, 1);
     assert_eq!(
@@ -115,7 +109,7 @@ async fn receipts_count_items_and_time_bounds() {
         (1544712660000000000, 1544712661000000000)
     );
     let metrics = spec_example("metrics.json");
-    let summary = h.instance.summarize(WitSignal::Metrics, PayloadEncoding::Json, &metrics).unwrap().unwrap();
+    let summary = h.instance.summarize(HostSignal::Metrics, PayloadEncoding::Json, &metrics).unwrap();
     assert_eq!(summary.items, 4, "one point each of sum, gauge, histogram, exponential histogram");
     assert!(h.objects().await.len() == 1, "summarize stores nothing");
 }
@@ -126,10 +120,7 @@ async fn disabled_signals_store_nothing() {
     let mut traces_only = config("s1");
     (traces_only.capture_metrics, traces_only.capture_logs) = (false, false);
     let logs = spec_example("logs.json");
-    assert!(matches!(
-        h.instance.capture(&traces_only, WitSignal::Logs, PayloadEncoding::Json, &logs).unwrap(),
-        Ok(None)
-    ));
+    assert!(matches!(h.instance.capture(&traces_only, HostSignal::Logs, PayloadEncoding::Json, &logs), Ok(None)));
     assert!(h.objects().await.is_empty());
 }
 
@@ -138,17 +129,20 @@ async fn hostile_ids_and_undecodable_payloads_give_documented_errors() {
     let mut h = Harness::new();
     let payload = spec_request(Signal::Traces).encode_protobuf();
     for id in ["", "../../etc", "a/b", ".x", "-x", "x y", "é", &"a".repeat(129)] {
-        let result = h.instance.capture(&config(id), WitSignal::Traces, PayloadEncoding::Protobuf, &payload).unwrap();
-        assert!(matches!(result, Err(ProcessorError::InvalidSessionId(_))), "{id:?}: {result:?}");
-        let result = h.instance.start_session(&config(id)).unwrap();
-        assert!(matches!(result, Err(ProcessorError::InvalidSessionId(_))), "{id:?}: {result:?}");
+        let result = h.instance.capture(&config(id), HostSignal::Traces, PayloadEncoding::Protobuf, &payload);
+        assert!(matches!(result, Err(CallError::Guest(GuestError::InvalidSessionId(_)))), "{id:?}: {result:?}");
+        let result = h.instance.start_session(&config(id));
+        assert!(matches!(result, Err(CallError::Guest(GuestError::InvalidSessionId(_)))), "{id:?}: {result:?}");
     }
     for signal in Signal::ALL {
         for (encoding, garbage) in
             [(PayloadEncoding::Protobuf, &b"\x0a\x05\x0a"[..]), (PayloadEncoding::Json, b"{\"resourceSpans\": 7")]
         {
-            let result = h.instance.capture(&config("s1"), wit(signal), encoding, garbage).unwrap();
-            assert!(matches!(result, Err(ProcessorError::InvalidPayload(_))), "{signal:?} {encoding:?}: {result:?}");
+            let result = h.instance.capture(&config("s1"), host(signal), encoding, garbage);
+            assert!(
+                matches!(result, Err(CallError::Guest(GuestError::InvalidPayload(_)))),
+                "{signal:?} {encoding:?}: {result:?}"
+            );
         }
     }
     assert!(h.objects().await.is_empty(), "nothing stored for refused calls");
@@ -164,11 +158,11 @@ async fn a_full_upload_queue_is_a_busy_storage_error() {
     std::fs::write(&root, b"").unwrap();
     let mut h = Harness::over(storage, 2000);
     let payload = spec_example("trace.json");
-    let first = h.instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &payload).unwrap();
+    let first = h.instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Json, &payload);
     assert!(first.is_ok());
     let mut refused = None;
     for _ in 0..20 {
-        match h.instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &payload).unwrap() {
+        match h.instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Json, &payload) {
             Err(e) => {
                 refused = Some(e);
                 break;
@@ -176,7 +170,7 @@ async fn a_full_upload_queue_is_a_busy_storage_error() {
             Ok(_) => continue,
         }
     }
-    assert!(matches!(refused, Some(ProcessorError::Storage(StorageError::Busy(_)))), "{refused:?}");
+    assert!(matches!(refused, Some(CallError::Guest(GuestError::Storage(PutError::Busy(_))))), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,8 +178,7 @@ async fn an_instance_grown_by_a_huge_request_is_replaced_afterwards() {
     use std::sync::Arc;
 
     use otlp_capture::runtime::Runtime;
-    use otlp_capture::runtime::imports::clock::FixedClock;
-    use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
+    use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits};
     use otlp_capture::storage::uploader::{UploadSettings, Uploader};
 
     let limits = InstanceLimits { recycle_memory_bytes: 8 << 20, ..InstanceLimits::default() };
@@ -194,15 +187,14 @@ async fn an_instance_grown_by_a_huge_request_is_replaced_afterwards() {
     let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: Arc::new(FixedClock(NOW)) };
     let mut instance = runtime.instantiate(capabilities).unwrap();
     let small = spec_example("trace.json");
-    instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &small).unwrap().unwrap();
+    instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Json, &small).unwrap();
     let baseline = instance.memory_high_water();
     assert!(baseline < 8 << 20, "{baseline}");
     let huge = crate::support::generate::traces("big", 4000, 10, 1_700_000_000_000_000_000);
     let huge = OtlpRequest::Traces(huge).encode_protobuf();
     assert!(huge.len() > 4 << 20);
-    let receipt =
-        instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Protobuf, &huge).unwrap().unwrap();
+    let receipt = instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Protobuf, &huge).unwrap();
     assert!(receipt.is_some(), "the huge request was stored");
     assert!(instance.memory_high_water() <= baseline, "a fresh instance took its place");
-    assert!(instance.capture(&config("s1"), WitSignal::Traces, PayloadEncoding::Json, &small).unwrap().is_ok());
+    assert!(instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Json, &small).is_ok());
 }

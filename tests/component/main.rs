@@ -2,9 +2,9 @@
 //! an in-memory store and a fixed clock.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../support/mod.rs"]
-mod support;
+use otlp_capture_test_support as support;
 
 mod capture;
+mod http_surface;
 mod replay;
 mod sessions;

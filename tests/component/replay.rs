@@ -1,7 +1,8 @@
 //! The replay exports: timestamp rewriting on every signal and point type,
 //! id remapping, filters and JSON rendering, through the built component.
 
-use otlp_capture::runtime::bindings::{ProcessorError, ReplayOptions, Signal as WitSignal, TimestampRewrite};
+use otlp_capture::otlp::Signal as HostSignal;
+use otlp_capture::runtime::calls::{CallError, GuestError, ReplayOptions, TimestampRewrite};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use otlp_capture_guest::{gzip, timestamps};
@@ -19,11 +20,11 @@ fn requests() -> Vec<OtlpRequest> {
     ]
 }
 
-fn wit(signal: Signal) -> WitSignal {
+fn host(signal: Signal) -> HostSignal {
     match signal {
-        Signal::Traces => WitSignal::Traces,
-        Signal::Metrics => WitSignal::Metrics,
-        Signal::Logs => WitSignal::Logs,
+        Signal::Traces => HostSignal::Traces,
+        Signal::Metrics => HostSignal::Metrics,
+        Signal::Logs => HostSignal::Logs,
     }
 }
 
@@ -49,7 +50,7 @@ fn stamps(request: &OtlpRequest) -> Vec<u64> {
 fn replay(h: &mut Harness, request: &OtlpRequest, options: &ReplayOptions) -> Option<OtlpRequest> {
     let object = gzip::compress(&request.encode_protobuf(), 1);
     let signal = request.signal();
-    let batch = h.instance.prepare_replay(wit(signal), &object, options).unwrap().unwrap()?;
+    let batch = h.instance.prepare_replay(host(signal), &object, options).unwrap()?;
     Some(OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &batch.payload).unwrap())
 }
 
@@ -88,6 +89,7 @@ async fn newest_at_stamps_the_newest_item_and_keeps_every_offset() {
         let after = stamps(&sent);
         assert_eq!(after.iter().max(), Some(&now), "{:?}", request.signal());
         let newest = *before.iter().max().unwrap();
+        assert_eq!(after.len(), before.len());
         for (b, a) in before.iter().zip(&after) {
             // Every duration and pairwise offset is the same: each set timestamp keeps its distance to the newest.
             if *b == 0 {
@@ -169,9 +171,9 @@ async fn filters_and_json_rendering() {
     );
 
     let object = gzip::compress(&traces.encode_protobuf(), 1);
-    let json = h.instance.object_to_json(WitSignal::Traces, &object, 1 << 20).unwrap().unwrap();
+    let json = h.instance.object_to_json(HostSignal::Traces, &object, 1 << 20).unwrap();
     let decoded = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, json.as_bytes()).unwrap();
     assert_eq!(&decoded, traces);
-    let corrupt = h.instance.prepare_replay(WitSignal::Traces, b"not gzip", &options(TimestampRewrite::None)).unwrap();
-    assert!(matches!(corrupt, Err(ProcessorError::InvalidPayload(_))));
+    let corrupt = h.instance.prepare_replay(HostSignal::Traces, b"not gzip", &options(TimestampRewrite::None));
+    assert!(matches!(corrupt, Err(CallError::Guest(GuestError::InvalidPayload(_)))));
 }

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use otlp_capture::capture::BatchLimits;
 use otlp_capture::config::ServeSettings;
 use otlp_capture::error::TapError;
-use otlp_capture::runtime::bindings::{PayloadEncoding, SessionStatus, Signal};
-use otlp_capture::runtime::imports::clock::FixedClock;
+use otlp_capture::otlp::{Encoding as PayloadEncoding, Signal};
+use otlp_capture::runtime::state::FixedClock;
 use otlp_capture::server::Tap;
-use otlp_capture::sessions::BatchLimits;
+use otlp_capture::session::SessionStatus;
 use otlp_capture::storage::StoreLocation;
 use serde_json::Value;
 
@@ -18,9 +19,9 @@ use crate::support::component::{NOW, runtime};
 use crate::support::otlp::spec_example;
 
 async fn metadata(tap: &Tap, id: &str) -> Value {
-    tap.sessions.uploader().flush().await;
+    tap.uploader.flush().await;
     let key = format!("sessions/{id}/metadata.json");
-    let document = tap.sessions.uploader().storage().get(&key).await.unwrap().expect("metadata.json written");
+    let document = tap.uploader.storage().get(&key).await.unwrap().expect("metadata.json written");
     serde_json::from_slice(&document).unwrap()
 }
 
@@ -82,7 +83,7 @@ async fn metadata_is_written_at_start_refreshed_and_final_at_stop() {
     assert_eq!(last["firstTelemetryTimeUnixNano"], "1544712660000000000");
     assert_eq!(last["lastTelemetryTimeUnixNano"], "1544712661000000000");
 
-    let raw = tap.sessions.uploader().storage().list("sessions/s1/raw/").await.unwrap();
+    let raw = tap.uploader.storage().list("sessions/s1/raw/").await.unwrap();
     assert_eq!(raw.len() as u64, last["objectCount"].as_u64().unwrap());
     assert_eq!(raw.iter().map(|o| o.size).sum::<u64>(), last["totalSizeBytes"].as_u64().unwrap());
 }
@@ -104,7 +105,7 @@ async fn ids_are_unique_and_stopped_sessions_record_nothing() {
         .await
         .unwrap();
     assert_eq!(recorded.sessions, 0);
-    assert!(tap.sessions.uploader().storage().list("sessions/s1/raw/").await.unwrap().is_empty());
+    assert!(tap.uploader.storage().list("sessions/s1/raw/").await.unwrap().is_empty());
     let listed = tap.sessions.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, SessionStatus::Completed);
@@ -150,8 +151,8 @@ async fn small_requests_are_batched_by_size_and_age_and_flushed_at_stop() {
     for _ in 0..7 {
         tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
     }
-    tap.sessions.uploader().flush().await;
-    let raw = tap.sessions.uploader().storage().list("sessions/s1/raw/").await.unwrap();
+    tap.uploader.flush().await;
+    let raw = tap.uploader.storage().list("sessions/s1/raw/").await.unwrap();
     assert_eq!(raw.len(), 2, "two full batches of three; the seventh request waits");
     let stopped = tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
     assert_eq!((stopped.counts.trace_batches, stopped.counts.spans), (3, 7), "the last batch is stored at stop");
@@ -162,8 +163,8 @@ async fn small_requests_are_batched_by_size_and_age_and_flushed_at_stop() {
     tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     tap.sessions.flush_due().await;
-    tap.sessions.uploader().flush().await;
-    assert_eq!(tap.sessions.uploader().storage().list("sessions/s2/raw/").await.unwrap().len(), 1);
+    tap.uploader.flush().await;
+    assert_eq!(tap.uploader.storage().list("sessions/s2/raw/").await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -177,10 +178,10 @@ async fn a_protobuf_request_that_fills_a_batch_is_stored_at_once_at_the_session_
         session.gzip_level = level;
         tap.sessions.start(session).await.unwrap();
         tap.recorder.record(Signal::Traces, PayloadEncoding::Protobuf, protobuf.clone(), Some(id)).await.unwrap();
-        tap.sessions.uploader().flush().await;
-        let raw = tap.sessions.uploader().storage().list(&format!("sessions/{id}/raw/")).await.unwrap();
+        tap.uploader.flush().await;
+        let raw = tap.uploader.storage().list(&format!("sessions/{id}/raw/")).await.unwrap();
         assert_eq!(raw.len(), 1, "{id}: stored without waiting for the batch to age");
-        let body = tap.sessions.uploader().storage().get(&raw[0].key).await.unwrap().unwrap();
+        let body = tap.uploader.storage().get(&raw[0].key).await.unwrap().unwrap();
         let stored = crate::support::otlp::decode_object(otlp_capture_guest::model::Signal::Traces, &body);
         assert_eq!(
             crate::support::otlp::untagged(stored),

@@ -3,12 +3,11 @@
 //! server (s3s-fs) started here.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../support/mod.rs"]
-mod support;
+use otlp_capture_test_support as support;
 
 mod faults;
 mod forwarding;
-mod http_api;
+mod grpc_status;
 mod limits;
 mod recording;
 mod replay;

@@ -104,6 +104,7 @@ fn relative_replay_into_a_second_tap_keeps_every_duration_and_gap() {
         );
         assert_eq!(copy.trace_id, span.trace_id);
         shifts.push(copy.start_time_unix_nano - span.start_time_unix_nano);
+        assert_eq!(copy.events.len(), span.events.len(), "every event replayed");
         for (e, c) in span.events.iter().zip(&copy.events) {
             assert_eq!(c.time_unix_nano - e.time_unix_nano, shifts[shifts.len() - 1]);
         }

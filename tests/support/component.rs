@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use otlp_capture::runtime::imports::clock::FixedClock;
-use otlp_capture::runtime::state::{Capabilities, InstanceLimits};
+use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits};
 use otlp_capture::runtime::{Instance, Runtime};
 use otlp_capture::storage::uploader::{UploadSettings, Uploader};
 use otlp_capture::storage::{Storage, StoreLocation};
@@ -23,6 +22,12 @@ pub struct Harness {
     pub instance: Instance,
     /// Its uploader (the storage import's backend).
     pub uploader: Uploader,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Harness {

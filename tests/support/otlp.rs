@@ -8,7 +8,7 @@ use otlp_capture_guest::tagging::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
 
 /// The OTLP specification's JSON example `name` (trace.json, metrics.json, logs.json, events.json).
 pub fn spec_example(name: &str) -> Vec<u8> {
-    let path = format!("{}/../tests/fixtures/otlp-spec-examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../fixtures/otlp-spec-examples/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

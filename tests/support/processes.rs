@@ -1,19 +1,34 @@
 //! Real processes on loopback: the otlp-capture binary as a tap, and the
-//! s3s-fs S3 server. Both stop when dropped.
+//! s3s-fs S3 server. Both stop when dropped. The tap binds port 0 and the
+//! test reads its ports from its "ready" line, so no two tests race for a
+//! port.
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_otlp-capture");
+use crate::wait;
+
+/// The binary under test: `target/<profile>/otlp-capture`, beside the
+/// `deps/` folder the test or bench executable runs from
+/// (`OTLP_CAPTURE_BIN` overrides).
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("OTLP_CAPTURE_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("a test executable under target/<profile>/deps");
+    let bin = profile_dir.join("otlp-capture");
+    assert!(bin.is_file(), "{} is not built (cargo builds it for the host's tests and benches)", bin.display());
+    bin
+}
 
 /// Runs the binary with `args` and `env` to completion.
 pub fn run_cli(args: &[&str], env: &[(String, String)]) -> Output {
-    Command::new(BIN)
+    Command::new(binary())
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("OTLP_CAPTURE_LOG", "warn")
@@ -33,20 +48,46 @@ pub fn run_cli_ok(args: &[&str], env: &[(String, String)]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
+/// A port on 127.0.0.1 that was free a moment ago, for servers that cannot
+/// bind port 0 and say which port they got (s3s-fs); see [`S3Server::start`].
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early: {status}");
+/// Waits until `port` accepts connections; `false` when `child` exited first.
+fn wait_for_port(port: u16, child: &mut Child, what: &str) -> bool {
+    wait::until(&format!("{what} listening on port {port}"), Duration::from_secs(20), || {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(true);
         }
-        assert!(Instant::now() < deadline, "{what} did not listen on port {port} in 20 s");
-        std::thread::sleep(Duration::from_millis(50));
+        matches!(child.try_wait(), Ok(Some(_))).then_some(false)
+    })
+}
+
+/// `http=ADDR` or `grpc=ADDR` out of the tap's ready line.
+fn address_in(line: &str, field: &str) -> Option<String> {
+    let plain: String = strip_ansi(line);
+    let start = plain.find(&format!("{field}="))? + field.len() + 1;
+    let rest = &plain[start..];
+    Some(rest.split_whitespace().next()?.to_owned())
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape sequence runs to its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
     }
+    plain
 }
 
 /// A running `otlp-capture serve`.
@@ -65,14 +106,20 @@ impl TapProcess {
         Self::start_with(store, env, &[])
     }
 
-    /// Starts a tap with extra `serve` arguments.
+    /// Starts a tap with extra `serve` arguments, on ports it chooses.
     pub fn start_with(store: &str, env: &[(String, String)], args: &[&str]) -> Self {
-        let port = free_port();
-        let http = format!("127.0.0.1:{port}");
-        let grpc_port = free_port();
-        let grpc = format!("127.0.0.1:{grpc_port}");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--store", store, "--http", &http, "--grpc", &grpc, "--refresh-seconds", "1"])
+        let mut child = Command::new(binary())
+            .args([
+                "serve",
+                "--store",
+                store,
+                "--http",
+                "127.0.0.1:0",
+                "--grpc",
+                "127.0.0.1:0",
+                "--refresh-seconds",
+                "1",
+            ])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("OTLP_CAPTURE_LOG", "info")
@@ -88,8 +135,21 @@ impl TapProcess {
                 }
             });
         }
-        wait_for_port(port, &mut child, "otlp-capture serve");
-        wait_for_port(grpc_port, &mut child, "otlp-capture serve (gRPC)");
+        let mut early = Vec::new();
+        let ready = wait::until("otlp-capture serve ready", Duration::from_secs(20), || {
+            for line in log.try_iter() {
+                if line.contains("tap ready") {
+                    return Some(line);
+                }
+                early.push(line);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("otlp-capture serve exited early ({status}):\n{}", early.join("\n"));
+            }
+            None
+        });
+        let http = address_in(&ready, "http").expect("the ready line names the HTTP address");
+        let grpc = address_in(&ready, "grpc").expect("the ready line names the gRPC address");
         TapProcess { child, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
     }
 
@@ -107,14 +167,9 @@ impl TapProcess {
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
-            }
-            assert!(Instant::now() < deadline, "the tap did not exit within 30 s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait::until("the tap's exit after SIGTERM", Duration::from_secs(30), || {
+            self.child.try_wait().ok().flatten().map(|status| status.success())
+        })
     }
 }
 
@@ -154,15 +209,22 @@ fn s3s_fs() -> PathBuf {
 
 impl S3Server {
     /// Starts s3s-fs on a free loopback port, serving a fresh directory.
+    /// s3s-fs cannot bind port 0, so a port another process took in the
+    /// meantime is answered by trying another (five times at most).
     pub fn start() -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(root.path().join(BUCKET)).expect("bucket dir");
-        let port = free_port();
-        let child = Self::spawn(port, root.path());
-        S3Server { child, port, endpoint: format!("http://127.0.0.1:{port}"), root }
+        for _ in 0..5 {
+            let port = free_port();
+            if let Some(child) = Self::spawn(port, root.path()) {
+                return S3Server { child, port, endpoint: format!("http://127.0.0.1:{port}"), root };
+            }
+        }
+        panic!("s3s-fs did not start on any of five free ports");
     }
 
-    fn spawn(port: u16, root: &Path) -> Child {
+    /// s3s-fs serving `root` on `port`; `None` when it exited (the port was taken).
+    fn spawn(port: u16, root: &Path) -> Option<Child> {
         let mut child = Command::new(s3s_fs())
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
@@ -171,8 +233,7 @@ impl S3Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start s3s-fs");
-        wait_for_port(port, &mut child, "s3s-fs");
-        child
+        wait_for_port(port, &mut child, "s3s-fs").then_some(child)
     }
 
     /// Stops the server (an outage); its data stays.
@@ -183,7 +244,7 @@ impl S3Server {
 
     /// Starts it again on the same port and data.
     pub fn restart(&mut self) {
-        self.child = Self::spawn(self.port, self.root.path());
+        self.child = Self::spawn(self.port, self.root.path()).expect("s3s-fs restarts on its port");
     }
 
     /// The AWS environment a client of this server needs.

@@ -1,4 +1,36 @@
-//! The command-line commands other than `serve`: sessions, replay, inspect.
+//! The command-line commands other than `serve`: `session` (start and stop
+//! through a tap's control API; list and show from the store), `replay` and
+//! `inspect`. The ones that read a store open it with [`open_store`]: the
+//! catalog and one read-only component instance, no tap.
 
+pub mod inspect;
 pub mod replay;
 pub mod session;
+
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::cli::StoreArgs;
+use crate::runtime::Runtime;
+use crate::runtime::pool::ProcessorPool;
+use crate::runtime::state::{Capabilities, InstanceLimits, NoWrites, SystemClock};
+use crate::storage::{Storage, StoreLocation};
+
+/// A store opened for reading, and the component instance that reads it.
+pub struct OpenStore {
+    /// What the store holds.
+    pub catalog: Catalog,
+    /// The instance replay and inspect prepare objects on.
+    pub pool: ProcessorPool,
+}
+
+/// Opens the store of `args` for reading, with one component instance that
+/// may not write.
+pub fn open_store(args: &StoreArgs) -> anyhow::Result<OpenStore> {
+    let location: StoreLocation = args.store.parse().map_err(anyhow::Error::msg)?;
+    let storage = Storage::open(&location)?;
+    let runtime = Runtime::load(args.component.as_deref(), InstanceLimits::default())?;
+    let capabilities = Capabilities { sink: Arc::new(NoWrites), clock: Arc::new(SystemClock) };
+    let pool = ProcessorPool::start(&runtime, capabilities, 1, 16)?;
+    Ok(OpenStore { catalog: Catalog::new(storage, pool.clone()), pool })
+}

@@ -1,16 +1,12 @@
 //! `otlp-capture session start|stop|list|show`: start and stop talk to a
 //! running tap's control API; list and show read the store.
 
-use std::sync::Arc;
-
 use anyhow::{Context, bail};
 
+use super::open_store;
 use crate::cli::{StartArgs, StoreArgs};
-use crate::config::ServeSettings;
 use crate::control::StartRequest;
-use crate::runtime::bindings::Signal;
-use crate::runtime::imports::clock::SystemClock;
-use crate::server::Tap;
+use crate::otlp::Signal;
 
 /// The control API request for `session start`'s arguments.
 pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
@@ -60,30 +56,22 @@ async fn print_answer(response: reqwest::Result<reqwest::Response>, url: &str) -
     Ok(())
 }
 
-/// Opens the store and the component for a command that reads sessions.
-pub fn open(store: &StoreArgs) -> anyhow::Result<Arc<Tap>> {
-    let mut settings = ServeSettings::new(store.store.parse().map_err(anyhow::Error::msg)?);
-    settings.component = store.component.clone();
-    settings.workers = 1;
-    Ok(Tap::start(settings, Arc::new(SystemClock))?)
-}
-
 /// Prints one line per session in the store.
 pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
-    let tap = open(store)?;
+    let open = open_store(store)?;
     println!(
         "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
         "SESSION", "STATUS", "STARTED", "OBJECTS", "SPANS", "POINTS", "LOGS", "BYTES"
     );
-    for state in tap.sessions.list().await? {
-        let metadata = tap.sessions.render(state.clone()).await?;
+    for state in open.catalog.list().await? {
+        let metadata = open.catalog.render(state.clone()).await?;
         let c = &state.counts;
         println!(
             "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
-            state.config.session_id,
+            state.id(),
             metadata["status"].as_str().unwrap_or("?"),
             metadata["startTime"].as_str().unwrap_or("?"),
-            c.trace_batches + c.metric_batches + c.log_batches,
+            c.objects(),
             c.spans,
             c.data_points,
             c.log_records,
@@ -95,8 +83,8 @@ pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
 
 /// Prints a session's metadata.json.
 pub async fn show(id: &str, store: &StoreArgs) -> anyhow::Result<()> {
-    let tap = open(store)?;
-    let state = tap.sessions.get(id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
-    println!("{}", serde_json::to_string_pretty(&tap.sessions.render(state).await?)?);
+    let open = open_store(store)?;
+    let state = open.catalog.get(id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
+    println!("{}", serde_json::to_string_pretty(&open.catalog.render(state).await?)?);
     Ok(())
 }

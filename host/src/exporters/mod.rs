@@ -1,24 +1,28 @@
-//! Where replayed requests go: an OTLP endpoint over HTTP (protobuf) or
-//! gRPC, with retries per the OTLP specification.
+//! Where OTLP leaves the host: an endpoint over OTLP/HTTP or OTLP/gRPC.
+//! Replay sends through [`Exporter::send`], which classifies answers for
+//! retrying; the tap's forwarding goes through the same exporter, passing
+//! requests and answers through ([`Exporter::forward_message`] and
+//! [`otlp_http::HttpExporter::forward`]).
 
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod retry;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::runtime::bindings::Signal;
+use crate::otlp::Signal;
 
 /// Why an export failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ExportError {
     /// The target pushed back or was unreachable; the same request may
-    /// succeed later.
+    /// succeed later, after `retry_after` when the target named a wait.
     #[error("{reason}")]
     Retryable {
-        /// What happened.
+        /// What happened, with the endpoint.
         reason: String,
         /// The wait the target asked for.
         retry_after: Option<Duration>,
@@ -40,26 +44,63 @@ pub struct Accepted {
     pub message: String,
 }
 
-/// An OTLP target.
+/// The OTLP transport of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportProtocol {
+    /// OTLP/HTTP, protobuf bodies.
+    Http,
+    /// OTLP/gRPC.
+    Grpc,
+}
+
+impl FromStr for ExportProtocol {
+    type Err = String;
+
+    /// Takes `http`, `grpc`, and the values of OTEL_EXPORTER_OTLP_PROTOCOL
+    /// (`http/protobuf`, `http/json`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "http" | "http/protobuf" | "http/json" => Ok(ExportProtocol::Http),
+            "grpc" => Ok(ExportProtocol::Grpc),
+            other => Err(format!("unknown protocol {other:?}; use http or grpc")),
+        }
+    }
+}
+
+/// An OTLP endpoint.
 #[derive(Debug, Clone)]
 pub enum Exporter {
-    /// OTLP/HTTP protobuf.
+    /// Over OTLP/HTTP.
     Http(otlp_http::HttpExporter),
-    /// OTLP/gRPC.
+    /// Over OTLP/gRPC.
     Grpc(otlp_grpc::GrpcExporter),
 }
 
 impl Exporter {
-    /// The exporter for an endpoint and a protocol name (`http` or `grpc`).
-    pub fn new(endpoint: &str, protocol: &str, timeout: Duration) -> Result<Self, String> {
-        match protocol {
-            "http" => Ok(Exporter::Http(otlp_http::HttpExporter::new(endpoint, timeout)?)),
-            "grpc" => Ok(Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, timeout)?)),
-            other => Err(format!("unknown protocol {other:?}; use http or grpc")),
+    /// An exporter to `endpoint` (a base URL, http:// or https://); each
+    /// request may take `timeout`. Connects on first use.
+    pub fn new(endpoint: &str, protocol: ExportProtocol, timeout: Duration) -> Result<Self, String> {
+        let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("endpoint {endpoint:?} must be an http:// or https:// URL"));
+        }
+        Ok(match protocol {
+            ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, timeout)?),
+            ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, timeout)?),
+        })
+    }
+
+    /// The transport it speaks.
+    pub fn protocol(&self) -> ExportProtocol {
+        match self {
+            Exporter::Http(_) => ExportProtocol::Http,
+            Exporter::Grpc(_) => ExportProtocol::Grpc,
         }
     }
 
-    /// Sends one protobuf `Export*ServiceRequest` once.
+    /// Sends one protobuf `Export*ServiceRequest` once, classifying the
+    /// answer for the retry policy.
     pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
         match self {
             Exporter::Http(http) => http.send(signal, payload).await,
@@ -67,11 +108,21 @@ impl Exporter {
         }
     }
 
-    /// Where it sends, for messages.
-    pub fn endpoint(&self) -> String {
+    /// Forwards one protobuf request message and returns the response
+    /// message, or the answer as a gRPC status (an HTTP endpoint's answer
+    /// translated through the status table).
+    pub async fn forward_message(&self, signal: Signal, message: Bytes) -> Result<Bytes, tonic::Status> {
         match self {
-            Exporter::Http(http) => http.endpoint().to_owned(),
-            Exporter::Grpc(grpc) => grpc.endpoint().to_owned(),
+            Exporter::Http(http) => http.forward_message(signal, message).await,
+            Exporter::Grpc(grpc) => grpc.unary(signal, message).await,
+        }
+    }
+
+    /// The endpoint, for messages.
+    pub fn endpoint(&self) -> &str {
+        match self {
+            Exporter::Http(http) => http.endpoint(),
+            Exporter::Grpc(grpc) => grpc.endpoint(),
         }
     }
 }
@@ -84,13 +135,13 @@ pub struct ExportResponse {
     pub partial_success: Option<PartialSuccess>,
 }
 
-/// `Export*PartialSuccess`: rejected spans, data points or log records.
+/// `Export*PartialSuccess`: the spans, data points or log records rejected.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct PartialSuccess {
-    /// Items rejected.
+    /// How many items were rejected.
     #[prost(int64, tag = "1")]
     pub rejected: i64,
-    /// Why.
+    /// The target's reason.
     #[prost(string, tag = "2")]
     pub error_message: String,
 }

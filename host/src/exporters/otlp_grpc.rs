@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message;
-use tonic::Code;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
 
 use super::{Accepted, ExportError, ExportResponse};
-use crate::grpc_wire::{RawCodec, export_path};
-use crate::runtime::bindings::Signal;
+use crate::otlp::Signal;
+use crate::otlp::grpc::RawCodec;
+use crate::otlp::status::grpc_retryable;
 
-/// An OTLP/gRPC target.
+/// An OTLP/gRPC endpoint.
 #[derive(Debug, Clone)]
 pub struct GrpcExporter {
     channel: Channel,
@@ -21,7 +21,7 @@ pub struct GrpcExporter {
 }
 
 impl GrpcExporter {
-    /// A target at `endpoint` (`http://host:4317`); connects on first use.
+    /// An endpoint such as `http://collector:4317`; connects on first use.
     pub fn new(endpoint: &str, timeout: Duration) -> Result<Self, String> {
         let channel = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| format!("endpoint {endpoint:?}: {e}"))?
@@ -31,31 +31,31 @@ impl GrpcExporter {
         Ok(GrpcExporter { channel, endpoint: endpoint.to_owned() })
     }
 
-    /// The endpoint.
+    /// The endpoint as given.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
+    /// One unary Export call with the message bytes as they are; the
+    /// response message, or the endpoint's status (UNAVAILABLE when it
+    /// cannot be reached).
+    pub async fn unary(&self, signal: Signal, message: Bytes) -> Result<Bytes, tonic::Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("{}: {e}", self.endpoint)))?;
+        let path = PathAndQuery::from_static(signal.grpc_path());
+        grpc.unary(tonic::Request::new(message), path, RawCodec).await.map(tonic::Response::into_inner)
+    }
+
     /// Sends one request once; classifies the status per the OTLP spec.
     pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        grpc.ready()
-            .await
-            .map_err(|e| ExportError::Retryable { reason: format!("{}: {e}", self.endpoint), retry_after: None })?;
-        let path = PathAndQuery::from_static(export_path(signal));
-        match grpc.unary(tonic::Request::new(payload), path, RawCodec).await {
-            Ok(response) => Ok(ExportResponse::decode(response.into_inner()).map(Accepted::from).unwrap_or_default()),
+        match self.unary(signal, payload).await {
+            Ok(response) => Ok(ExportResponse::decode(response).map(Accepted::from).unwrap_or_default()),
             Err(status) => {
                 let reason = format!("{} answered {:?}: {}", self.endpoint, status.code(), status.message());
-                match status.code() {
-                    Code::Unavailable
-                    | Code::ResourceExhausted
-                    | Code::Aborted
-                    | Code::OutOfRange
-                    | Code::DataLoss
-                    | Code::Cancelled
-                    | Code::DeadlineExceeded => Err(ExportError::Retryable { reason, retry_after: None }),
-                    _ => Err(ExportError::Fatal(reason)),
+                if grpc_retryable(status.code()) {
+                    Err(ExportError::Retryable { reason, retry_after: None })
+                } else {
+                    Err(ExportError::Fatal(reason))
                 }
             }
         }

@@ -1,83 +1,131 @@
-//! OTLP/HTTP protobuf export: `POST {endpoint}/v1/{signal}`.
+//! OTLP/HTTP export: `POST {endpoint}/v1/{signal}`, protobuf for what the
+//! host sends itself, the client's body and content headers as they came
+//! for what it forwards.
 
 use std::time::Duration;
 
+use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use prost::Message;
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
 use super::{Accepted, ExportError, ExportResponse};
-use crate::receivers::status::RpcStatus;
-use crate::runtime::bindings::Signal;
+use crate::otlp::status::{RpcStatus, grpc_for_http, http_retryable};
+use crate::otlp::{Encoding, Signal};
 
-/// An OTLP/HTTP target.
+/// An OTLP/HTTP endpoint.
 #[derive(Debug, Clone)]
 pub struct HttpExporter {
     client: reqwest::Client,
     base: String,
 }
 
+/// An endpoint's answer, as it came: what forwarding passes to its client.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// The endpoint's status.
+    pub status: StatusCode,
+    /// Its Content-Type, Content-Encoding and Retry-After, when it sent them.
+    pub headers: HeaderMap,
+    /// Its body.
+    pub body: Bytes,
+}
+
 impl HttpExporter {
-    /// A target at `endpoint`, the base URL the `/v1/{signal}` paths are added
-    /// to (as `OTEL_EXPORTER_OTLP_ENDPOINT`).
-    pub fn new(endpoint: &str, timeout: Duration) -> Result<Self, String> {
-        let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("endpoint {endpoint:?} must be http:// or https://"));
-        }
+    /// An endpoint at `base`, the URL the `/v1/{signal}` paths are added to
+    /// (as in `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub fn new(base: &str, timeout: Duration) -> Result<Self, String> {
         let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
-        Ok(HttpExporter { client, base: endpoint.trim_end_matches('/').to_owned() })
+        Ok(HttpExporter { client, base: base.trim_end_matches('/').to_owned() })
     }
 
-    /// The base URL.
+    /// The base URL, without a trailing `/`.
     pub fn endpoint(&self) -> &str {
         &self.base
     }
 
     fn url(&self, signal: Signal) -> String {
-        let path = match signal {
-            Signal::Traces => "traces",
-            Signal::Metrics => "metrics",
-            Signal::Logs => "logs",
-        };
-        format!("{}/v1/{path}", self.base)
+        format!("{}{}", self.base, signal.http_path())
     }
 
-    /// Sends one request once; classifies the answer per the OTLP spec.
-    pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
+    /// Posts `body` with the given content headers and reads the whole answer.
+    async fn post(&self, signal: Signal, content: HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
         let url = self.url(signal);
-        let response = self
-            .client
-            .post(&url)
-            .header(CONTENT_TYPE, "application/x-protobuf")
-            .body(payload)
-            .send()
-            .await
-            .map_err(|e| ExportError::Retryable { reason: format!("{url}: {e}"), retry_after: None })?;
+        let unreachable =
+            |e: reqwest::Error| ExportError::Retryable { reason: format!("{url}: {e}"), retry_after: None };
+        let response = self.client.post(&url).headers(content).body(body).send().await.map_err(unreachable)?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.unwrap_or_default();
-        if status.is_success() {
-            return Ok(ExportResponse::decode(body).map(Accepted::from).unwrap_or_default());
+        let mut headers = HeaderMap::new();
+        for name in [CONTENT_TYPE, CONTENT_ENCODING, RETRY_AFTER] {
+            if let Some(value) = response.headers().get(&name) {
+                headers.insert(name, value.clone());
+            }
         }
-        let message = RpcStatus::decode(body.clone())
+        let body = response.bytes().await.map_err(unreachable)?;
+        Ok(HttpAnswer { status, headers, body })
+    }
+
+    fn protobuf_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, axum::http::HeaderValue::from_static(Encoding::Protobuf.content_type()));
+        headers
+    }
+
+    /// Sends one protobuf request once; classifies the answer per the OTLP spec.
+    pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
+        let answer = self.post(signal, Self::protobuf_headers(), payload).await?;
+        if answer.status.is_success() {
+            return Ok(ExportResponse::decode(answer.body).map(Accepted::from).unwrap_or_default());
+        }
+        let reason = format!("{} answered {}: {}", self.url(signal), answer.status, answer.message());
+        if http_retryable(answer.status) {
+            Err(ExportError::Retryable { reason, retry_after: answer.retry_after() })
+        } else {
+            Err(ExportError::Fatal(reason))
+        }
+    }
+
+    /// Forwards a client's body with its Content-Type and Content-Encoding
+    /// (so a gzipped body stays byte-exact) and returns the answer as it came.
+    pub async fn forward(&self, signal: Signal, client: &HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
+        let mut content = HeaderMap::new();
+        for name in [CONTENT_TYPE, CONTENT_ENCODING] {
+            if let Some(value) = client.get(&name) {
+                content.insert(name, value.clone());
+            }
+        }
+        self.post(signal, content, body).await
+    }
+
+    /// Sends a protobuf message and returns the response message, or the
+    /// answer translated to a gRPC status (for gRPC clients of the tap).
+    pub async fn forward_message(&self, signal: Signal, message: Bytes) -> Result<Bytes, tonic::Status> {
+        let answer = self
+            .post(signal, Self::protobuf_headers(), message)
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        if answer.status.is_success() {
+            return Ok(answer.body);
+        }
+        let message = format!("upstream {} answered {}: {}", self.base, answer.status, answer.message());
+        Err(tonic::Status::new(grpc_for_http(answer.status), message))
+    }
+}
+
+impl HttpAnswer {
+    /// The message of an error answer: the `Status` body's, or the start of
+    /// a body in another shape.
+    pub fn message(&self) -> String {
+        RpcStatus::decode(self.body.clone())
             .ok()
             .map(|s| s.message)
             .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(512)]).trim().to_owned());
-        let reason = format!("{url} answered {status}: {message}");
-        match status {
-            StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => Err(ExportError::Retryable { reason, retry_after }),
-            _ => Err(ExportError::Fatal(reason)),
-        }
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body[..self.body.len().min(512)]).trim().to_owned())
+    }
+
+    /// The wait the endpoint asked for with Retry-After (seconds).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.headers.get(RETRY_AFTER)?.to_str().ok()?;
+        value.trim().parse::<u64>().ok().map(Duration::from_secs)
     }
 }

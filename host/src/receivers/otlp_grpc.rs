@@ -14,21 +14,19 @@ use tonic::codec::CompressionEncoding;
 use tonic::server::{Grpc, UnaryService};
 
 use super::Receiver;
-use super::status::grpc_status;
-use crate::capture::Recorder;
-use crate::capture::SESSION_HEADER;
-use crate::grpc_wire::{LOGS_PATH, METRICS_PATH, RawCodec, TRACES_PATH};
-use crate::runtime::bindings::{PayloadEncoding, Signal};
-use crate::tap_metrics::{Outcome, Protocol};
-use crate::upstream::Upstream;
+use crate::capture::{Recorder, SESSION_HEADER};
+use crate::exporters::Exporter;
+use crate::metrics::{Outcome, Protocol};
+use crate::otlp::grpc::RawCodec;
+use crate::otlp::{Encoding, Signal};
 
 /// The OTLP/gRPC routes; with an upstream, requests are forwarded to it.
 pub fn routes(receiver: Receiver) -> Router {
-    Router::new()
-        .route(TRACES_PATH, post(|s, r| export(s, Signal::Traces, r)))
-        .route(METRICS_PATH, post(|s, r| export(s, Signal::Metrics, r)))
-        .route(LOGS_PATH, post(|s, r| export(s, Signal::Logs, r)))
-        .with_state(receiver)
+    let mut router = Router::new();
+    for signal in Signal::ALL {
+        router = router.route(signal.grpc_path(), post(move |s, r| export(s, signal, r)));
+    }
+    router.with_state(receiver)
 }
 
 async fn export(State(receiver): State<Receiver>, signal: Signal, request: Request) -> Response {
@@ -42,7 +40,7 @@ async fn export(State(receiver): State<Receiver>, signal: Signal, request: Reque
 
 struct ExportService {
     recorder: Arc<Recorder>,
-    upstream: Option<Arc<Upstream>>,
+    upstream: Option<Arc<Exporter>>,
     signal: Signal,
 }
 
@@ -60,16 +58,16 @@ impl UnaryService<Bytes> for ExportService {
         let size = message.len();
         let handled = async move {
             let Some(upstream) = upstream else {
-                return match recorder.record(signal, PayloadEncoding::Protobuf, message, route.as_deref()).await {
+                return match recorder.record(signal, Encoding::Protobuf, message, route.as_deref()).await {
                     // An empty Export*ServiceResponse: full success.
                     Ok(_) => Ok(tonic::Response::new(Bytes::new())),
-                    Err(e) => Err(grpc_status(&e)),
+                    Err(e) => Err(e.grpc_status()),
                 };
             };
-            let reservation = recorder.reserve(signal, route.as_deref()).map_err(|e| grpc_status(&e))?;
+            let reservation = recorder.reserve(signal, route.as_deref()).map_err(|e| e.grpc_status())?;
             let answer = upstream.forward_message(signal, message.clone()).await;
             if let (Ok(_), Some(reservation)) = (&answer, reservation) {
-                recorder.record_later(reservation, signal, PayloadEncoding::Protobuf, move || Ok(message), route);
+                recorder.record_later(reservation, signal, Encoding::Protobuf, move || Ok(message), route);
             }
             answer.map(tonic::Response::new)
         };

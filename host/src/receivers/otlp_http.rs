@@ -9,29 +9,28 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use flate2::read::GzDecoder;
 
 use super::Receiver;
-use super::status::otlp_error;
+use super::response::{from_grpc, otlp_error, success, upstream_unreachable};
 use crate::capture::SESSION_HEADER;
 use crate::error::TapError;
-use crate::runtime::bindings::{PayloadEncoding, Signal};
-use crate::tap_metrics::{Outcome, Protocol};
-use crate::upstream::{Upstream, UpstreamProtocol, http_answer};
+use crate::exporters::Exporter;
+use crate::metrics::{Outcome, Protocol};
+use crate::otlp::{Encoding, Signal};
 
 /// The OTLP/HTTP routes; with an upstream, requests are forwarded to it.
 pub fn routes(receiver: Receiver) -> Router {
     let limits = receiver.limits;
-    Router::new()
-        .route("/v1/traces", post(|s, h, b| export(s, Signal::Traces, h, b)))
-        .route("/v1/metrics", post(|s, h, b| export(s, Signal::Metrics, h, b)))
-        .route("/v1/logs", post(|s, h, b| export(s, Signal::Logs, h, b)))
-        // Compressed bodies are bounded by the same limit before they are inflated.
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .with_state(receiver)
+    let mut router = Router::new();
+    for signal in Signal::ALL {
+        router = router.route(signal.http_path(), post(move |s, h, b| export(s, signal, h, b)));
+    }
+    // Compressed bodies are bounded by the same limit before they are inflated.
+    router.layer(DefaultBodyLimit::max(limits.max_body_bytes)).with_state(receiver)
 }
 
 async fn export(
@@ -45,12 +44,11 @@ async fn export(
     let (size, response) = match body {
         Ok(body) => (body.len(), handle(receiver, signal, headers, body).await),
         // Over the limit before decompression: answered in OTLP's shape too.
-        Err(_) => (
-            0,
-            otlp_error(&TapError::PayloadTooLarge(limit), encoding_of(&headers).unwrap_or(PayloadEncoding::Protobuf)),
-        ),
+        Err(_) => {
+            (0, otlp_error(&TapError::PayloadTooLarge(limit), encoding_of(&headers).unwrap_or(Encoding::Protobuf)))
+        }
     };
-    counters.request(signal, Protocol::Http, size, Outcome::of_http(response.status().as_u16()));
+    counters.request(signal, Protocol::Http, size, Outcome::of_http(response.status()));
     response
 }
 
@@ -58,7 +56,7 @@ async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: By
     let encoding = match encoding_of(&headers) {
         Ok(encoding) => encoding,
         // The error body goes out as protobuf, OTLP's default.
-        Err(e) => return otlp_error(&e, PayloadEncoding::Protobuf),
+        Err(e) => return otlp_error(&e, Encoding::Protobuf),
     };
     let route = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(upstream) = receiver.upstream.clone() {
@@ -71,8 +69,8 @@ async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: By
     match outcome.await {
         Ok(_) => success(encoding),
         Err(e) => {
-            if !matches!(e, TapError::InvalidRequest(_)) {
-                tracing::warn!(signal = ?signal, error = %e, "request not recorded");
+            if !e.is_clients() {
+                tracing::warn!(%signal, error = %e, "request not recorded");
             }
             otlp_error(&e, encoding)
         }
@@ -83,9 +81,9 @@ async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: By
 /// request after the upstream accepted it.
 async fn forward(
     receiver: Receiver,
-    upstream: Arc<Upstream>,
+    upstream: Arc<Exporter>,
     signal: Signal,
-    encoding: PayloadEncoding,
+    encoding: Encoding,
     headers: HeaderMap,
     body: Bytes,
     route: Option<String>,
@@ -95,17 +93,18 @@ async fn forward(
         Err(e) => return otlp_error(&e, encoding),
     };
     let limit = receiver.limits.max_body_bytes;
-    let response = match upstream.protocol() {
-        UpstreamProtocol::Http => upstream.forward_http(signal, &headers, body.clone()).await,
-        UpstreamProtocol::Grpc => {
+    let response = match upstream.as_ref() {
+        Exporter::Http(http) => match http.forward(signal, &headers, body.clone()).await {
+            Ok(answer) => (answer.status, answer.headers, answer.body).into_response(),
+            Err(e) => upstream_unreachable(format!("upstream {e}")),
+        },
+        Exporter::Grpc(_) => {
             let message = match decompress(&headers, body.clone(), limit) {
                 Ok(payload) => receiver.recorder.to_protobuf(signal, encoding, payload).await,
                 Err(e) => Err(e),
             };
             match message {
-                Ok(message) => {
-                    http_answer(upstream.forward_message(signal, message).await, encoding == PayloadEncoding::Json)
-                }
+                Ok(message) => from_grpc(upstream.forward_message(signal, message).await, encoding),
                 Err(e) => return otlp_error(&e, encoding),
             }
         }
@@ -117,26 +116,13 @@ async fn forward(
     response
 }
 
-/// An empty `Export*ServiceResponse`: full success.
-fn success(encoding: PayloadEncoding) -> Response {
-    match encoding {
-        PayloadEncoding::Protobuf => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-protobuf")], Bytes::new()).into_response()
-        }
-        PayloadEncoding::Json => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
-    }
-}
-
-fn encoding_of(headers: &HeaderMap) -> Result<PayloadEncoding, TapError> {
+fn encoding_of(headers: &HeaderMap) -> Result<Encoding, TapError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match media_type.as_str() {
-        "application/x-protobuf" => Ok(PayloadEncoding::Protobuf),
-        "application/json" => Ok(PayloadEncoding::Json),
-        _ => Err(TapError::UnsupportedMediaType(format!(
+    Encoding::from_content_type(content_type).ok_or_else(|| {
+        TapError::UnsupportedMediaType(format!(
             "unsupported Content-Type {content_type:?}; use application/x-protobuf or application/json"
-        ))),
-    }
+        ))
+    })
 }
 
 fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, TapError> {
@@ -144,7 +130,7 @@ fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, T
     match encoding.trim().to_ascii_lowercase().as_str() {
         "" | "identity" => Ok(body),
         "gzip" | "x-gzip" => {
-            let mut inflated = Vec::with_capacity(body.len() * 4);
+            let mut inflated = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
             GzDecoder::new(&body[..])
                 .take(limit as u64 + 1)
                 .read_to_end(&mut inflated)
@@ -169,10 +155,9 @@ mod tests {
     }
 
     #[test]
-    fn media_types_follow_otlp() {
+    fn a_missing_or_foreign_content_type_is_unsupported() {
         let of = |ct: &str| encoding_of(&headers(&[(header::CONTENT_TYPE, ct)]));
-        assert_eq!(of("application/x-protobuf").unwrap(), PayloadEncoding::Protobuf);
-        assert_eq!(of("Application/JSON; charset=utf-8").unwrap(), PayloadEncoding::Json);
+        assert_eq!(of("application/x-protobuf").unwrap(), Encoding::Protobuf);
         assert!(matches!(of("text/plain"), Err(TapError::UnsupportedMediaType(_))));
         assert!(matches!(encoding_of(&HeaderMap::new()), Err(TapError::UnsupportedMediaType(_))));
     }

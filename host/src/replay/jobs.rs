@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::{ReplayCounts, ReplayReport, ReplaySettings};
+use crate::catalog::Catalog;
 use crate::exporters::Exporter;
-use crate::sessions::Sessions;
+use crate::locks::MutexExt;
+use crate::runtime::pool::ProcessorPool;
 
 /// Where a replay job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,7 +20,7 @@ pub enum JobState {
     Running,
     /// Done, everything delivered.
     Completed,
-    /// Done, something was not delivered or the replay could not run.
+    /// Done, with something not delivered, or the replay could not run.
     Failed,
 }
 
@@ -26,11 +28,11 @@ pub enum JobState {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
-    /// The job id.
+    /// `replay-` and 16 hex digits, for `GET /api/replay/{id}`.
     pub id: String,
     /// The session replayed.
     pub session_id: String,
-    /// The target.
+    /// The endpoint's base URL.
     pub endpoint: String,
     /// Where it is.
     pub state: JobState,
@@ -38,38 +40,43 @@ pub struct JobStatus {
     pub counts: ReplayCounts,
     /// The final report, once done.
     pub report: Option<ReplayReport>,
-    /// Why it failed, when it could not run.
+    /// Why it could not run at all (a missing session, an unreadable store).
     pub error: Option<String>,
 }
 
-/// The tap's replay jobs.
-#[derive(Default)]
+/// The tap's replay jobs, reading the tap's store.
 pub struct ReplayJobs {
+    catalog: Catalog,
+    pool: ProcessorPool,
     jobs: Mutex<HashMap<String, Arc<Mutex<JobStatus>>>>,
 }
 
 impl ReplayJobs {
+    /// No jobs yet; replays will read `catalog` and run on `pool`.
+    pub fn new(catalog: Catalog, pool: ProcessorPool) -> Self {
+        ReplayJobs { catalog, pool, jobs: Mutex::default() }
+    }
+
     /// Starts a replay in the background; returns its first status.
-    pub fn start(&self, sessions: Arc<Sessions>, exporter: Exporter, settings: ReplaySettings) -> JobStatus {
+    pub fn start(&self, exporter: Exporter, settings: ReplaySettings) -> JobStatus {
         let id = format!("replay-{:016x}", fastrand::u64(..));
         let status = JobStatus {
             id: id.clone(),
             session_id: settings.session_id.clone(),
-            endpoint: exporter.endpoint(),
+            endpoint: exporter.endpoint().to_owned(),
             state: JobState::Running,
             counts: ReplayCounts::default(),
             report: None,
             error: None,
         };
         let shared = Arc::new(Mutex::new(status.clone()));
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).insert(id, shared.clone());
+        self.jobs.locked().insert(id, shared.clone());
+        let (catalog, pool) = (self.catalog.clone(), self.pool.clone());
         tokio::spawn(async move {
             let progress_status = shared.clone();
-            let progress = move |counts: &ReplayCounts| {
-                progress_status.lock().unwrap_or_else(|p| p.into_inner()).counts = counts.clone();
-            };
-            let outcome = super::run(&sessions, &exporter, &settings, &progress).await;
-            let mut status = shared.lock().unwrap_or_else(|p| p.into_inner());
+            let progress = move |counts: &ReplayCounts| progress_status.locked().counts = counts.clone();
+            let outcome = super::run(&catalog, &pool, &exporter, &settings, &progress).await;
+            let mut status = shared.locked();
             match outcome {
                 Ok(report) => {
                     status.state = if report.delivered_all() { JobState::Completed } else { JobState::Failed };
@@ -87,7 +94,6 @@ impl ReplayJobs {
 
     /// A job's status; `None` for an unknown id.
     pub fn status(&self, id: &str) -> Option<JobStatus> {
-        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.get(id).map(|job| job.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        self.jobs.locked().get(id).map(|job| job.locked().clone())
     }
 }

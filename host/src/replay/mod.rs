@@ -1,9 +1,13 @@
-//! Replay: storage → component (filter, timestamp rewrite, id remap) →
+//! Replay: store → component (filter, timestamp rewrite, id remap) →
 //! exporter, paced by capture time, streaming object by object with a small
 //! bounded prefetch so memory does not grow with the session.
+//!
+//! `settings` holds what the user chose, `plan` the order and schedule,
+//! `jobs` the replays the tap runs for its control API.
 
 pub mod jobs;
 pub mod plan;
+pub mod settings;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,141 +15,23 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+pub use settings::{ReplayChoices, ReplaySettings, TimestampMode};
+
+use crate::catalog::{Catalog, StoredObject};
 use crate::error::TapError;
-use crate::exporters::retry::{RetryPolicy, with_retries};
+use crate::exporters::retry::with_retries;
 use crate::exporters::{ExportError, Exporter};
-use crate::runtime::bindings::{ReplayOptions, SessionStatus, Signal, TimestampRewrite};
-use crate::sessions::Sessions;
-use plan::{PlannedObject, Speed};
-
-/// How timestamps are rewritten (see DESIGN.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TimestampMode {
-    /// As recorded.
-    None,
-    /// One offset for the whole replay: replay start minus the session's first timestamp.
-    Relative,
-    /// Per object: its newest timestamp becomes the moment it is sent.
-    Current,
-}
-
-impl std::str::FromStr for TimestampMode {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "none" => Ok(TimestampMode::None),
-            "relative" => Ok(TimestampMode::Relative),
-            "current" => Ok(TimestampMode::Current),
-            _ => Err(format!("unknown timestamp mode {text:?}; use none, relative or current")),
-        }
-    }
-}
-
-/// What to replay and how.
-#[derive(Debug, Clone)]
-pub struct ReplaySettings {
-    /// The session.
-    pub session_id: String,
-    /// Signals to send.
-    pub signals: Vec<Signal>,
-    /// Timestamp rewriting.
-    pub timestamps: TimestampMode,
-    /// Pacing.
-    pub speed: Speed,
-    /// Longest wait between two objects.
-    pub max_idle: Option<Duration>,
-    /// Only these services (resource service.name); empty for all.
-    pub services: Vec<String>,
-    /// Only items at or after this telemetry time (unix nanos; 0 for none).
-    pub from_unix_nanos: u64,
-    /// Only items at or before this telemetry time (0 for none).
-    pub to_unix_nanos: u64,
-    /// Times to replay the session.
-    pub loops: u32,
-    /// Remap trace and span ids, with a new seed every loop.
-    pub rewrite_ids: bool,
-    /// The first loop's remapping seed (random when none).
-    pub seed: Option<u64>,
-    /// Objects read ahead of the one being sent.
-    pub prefetch: usize,
-    /// Retries of each export.
-    pub retry: RetryPolicy,
-    /// Largest object accepted, inflated.
-    pub max_object_bytes: u64,
-}
-
-impl ReplaySettings {
-    /// Defaults for `session_id`: every signal, current timestamps, speed 1.
-    pub fn new(session_id: &str) -> Self {
-        ReplaySettings {
-            session_id: session_id.to_owned(),
-            signals: vec![Signal::Traces, Signal::Metrics, Signal::Logs],
-            timestamps: TimestampMode::Current,
-            speed: Speed::Factor(1.0),
-            max_idle: None,
-            services: Vec::new(),
-            from_unix_nanos: 0,
-            to_unix_nanos: 0,
-            loops: 1,
-            rewrite_ids: false,
-            seed: None,
-            prefetch: 4,
-            retry: RetryPolicy::default(),
-            max_object_bytes: 256 << 20,
-        }
-    }
-}
-
-/// Replay options as a user writes them (command line or control API),
-/// validated in one place by [`ReplaySettings::choose`].
-#[derive(Debug, Clone, Copy)]
-pub struct ReplayChoices<'a> {
-    /// none, relative or current.
-    pub timestamps: &'a str,
-    /// A factor or `max`.
-    pub speed: &'a str,
-    /// Signal names.
-    pub signals: &'a [String],
-    /// Longest wait between objects, seconds.
-    pub max_idle_seconds: Option<f64>,
-    /// Only these services.
-    pub services: &'a [String],
-    /// Times to replay, at least 1.
-    pub loops: u32,
-    /// Remap trace and span ids.
-    pub rewrite_ids: bool,
-}
-
-impl ReplaySettings {
-    /// Settings for `session_id` from a user's choices; the message says what is wrong.
-    pub fn choose(session_id: &str, choices: ReplayChoices<'_>) -> Result<Self, String> {
-        let mut settings = ReplaySettings::new(session_id);
-        settings.timestamps = choices.timestamps.parse()?;
-        settings.speed = choices.speed.parse()?;
-        settings.signals = choices.signals.iter().map(|s| s.parse()).collect::<Result<_, String>>()?;
-        if let Some(idle) = choices.max_idle_seconds {
-            if !(idle.is_finite() && idle >= 0.0) {
-                return Err(format!("the longest idle wait must be a number of seconds, not {idle}"));
-            }
-            settings.max_idle = Some(Duration::from_secs_f64(idle));
-        }
-        settings.services = choices.services.to_vec();
-        if choices.loops == 0 {
-            return Err("a replay loops at least once".into());
-        }
-        settings.loops = choices.loops;
-        settings.rewrite_ids = choices.rewrite_ids;
-        Ok(settings)
-    }
-}
+use crate::otlp::{PayloadSummary, Signal};
+use crate::runtime::calls::{ReplayBatch, ReplayOptions, TimestampRewrite};
+use crate::runtime::pool::ProcessorPool;
+use crate::session::SessionStatus;
+use crate::storage::Storage;
 
 /// Running totals of a replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayCounts {
-    /// Objects to send (all loops).
+    /// Objects to send, all loops.
     pub objects_planned: u64,
     /// Objects sent and accepted.
     pub objects_sent: u64,
@@ -161,10 +47,24 @@ pub struct ReplayCounts {
     pub log_records: u64,
     /// Protobuf bytes sent.
     pub bytes: u64,
-    /// Export retries.
+    /// Export attempts after the first, all objects.
     pub retries: u64,
-    /// Items the target reported rejecting.
+    /// Items the target reported rejecting (partial success).
     pub rejected: u64,
+}
+
+impl ReplayCounts {
+    fn sent(&mut self, summary: &PayloadSummary, bytes: usize, rejected: u64) {
+        self.objects_sent += 1;
+        self.bytes += bytes as u64;
+        self.rejected += rejected;
+        let items = summary.items;
+        match summary.signal {
+            Signal::Traces => self.spans += items,
+            Signal::Metrics => self.data_points += items,
+            Signal::Logs => self.log_records += items,
+        }
+    }
 }
 
 /// The outcome of a replay.
@@ -173,9 +73,9 @@ pub struct ReplayCounts {
 pub struct ReplayReport {
     /// The totals.
     pub counts: ReplayCounts,
-    /// Time taken.
+    /// Wall time taken, all loops.
     pub elapsed_seconds: f64,
-    /// What the planned send schedule spans (one loop).
+    /// What the send schedule of one loop spans.
     pub planned_seconds: f64,
     /// The session was still active (its tap may have died): what was stored was replayed.
     pub session_was_active: bool,
@@ -212,159 +112,212 @@ fn now_unix_nanos() -> u64 {
 }
 
 /// The objects a replay would send, in order.
-pub async fn plan(sessions: &Sessions, settings: &ReplaySettings) -> Result<Vec<PlannedObject>, TapError> {
-    let mut objects = sessions.raw_objects(&settings.session_id).await?;
+pub async fn plan(catalog: &Catalog, settings: &ReplaySettings) -> Result<Vec<StoredObject>, TapError> {
+    let mut objects = catalog.raw_objects(&settings.session_id).await?;
     objects.retain(|o| settings.signals.contains(&o.signal));
     plan::order(&mut objects);
     Ok(objects)
 }
 
-/// Replays a session to `exporter`, calling `progress` after every object.
+/// Called with the totals after every object.
+pub type Progress<'a> = &'a (dyn Fn(&ReplayCounts) + Send + Sync);
+
+/// Replays a session from `catalog` to `exporter`, on `pool`'s instances.
 pub async fn run(
-    sessions: &Sessions,
+    catalog: &Catalog,
+    pool: &ProcessorPool,
     exporter: &Exporter,
     settings: &ReplaySettings,
-    progress: &(dyn Fn(&ReplayCounts) + Send + Sync),
+    progress: Progress<'_>,
 ) -> Result<ReplayReport, TapError> {
-    let state = sessions
+    let state = catalog
         .get(&settings.session_id)
         .await?
         .ok_or_else(|| TapError::NotFound(format!("no session {} in the store", settings.session_id)))?;
-    let objects = plan(sessions, settings).await?;
+    let objects = plan(catalog, settings).await?;
     let schedule = plan::schedule(&objects, settings.speed, settings.max_idle);
     let started = Instant::now();
-    let mut counts =
-        ReplayCounts { objects_planned: objects.len() as u64 * u64::from(settings.loops), ..Default::default() };
-    let mut failures = Vec::new();
-    let base_seed = settings.seed.unwrap_or_else(|| fastrand::u64(..));
-    let first_telemetry = state.counts.first_telemetry_unix_nanos;
-
-    'loops: for round in 0..settings.loops {
-        let replay_start = Instant::now();
-        let replay_start_unix = now_unix_nanos();
-        let (sender, mut received) = mpsc::channel(settings.prefetch.max(1));
-        let fetcher = tokio::spawn(fetch(sessions.uploader().storage().clone(), objects.clone(), sender));
-        let mut relative_base = first_telemetry;
-        while let Some((index, object)) = received.recv().await {
-            let planned = &objects[index];
-            let object = match object {
-                Ok(object) => object,
-                Err(e) => {
-                    counts.objects_failed += 1;
-                    failures.push(format!("{}: cannot read: {e}", planned.key));
-                    progress(&counts);
-                    continue;
-                }
-            };
-            let due = replay_start + schedule[index];
-            let rewrite = match settings.timestamps {
-                TimestampMode::None => TimestampRewrite::None,
-                TimestampMode::Relative => {
-                    if relative_base == 0 {
-                        relative_base = first_timestamp(sessions, planned.signal, object.clone(), settings).await?;
-                    }
-                    TimestampRewrite::Shift(offset(relative_base, replay_start_unix))
-                }
-                TimestampMode::Current => {
-                    let due_unix =
-                        replay_start_unix.saturating_add(u64::try_from(schedule[index].as_nanos()).unwrap_or(u64::MAX));
-                    TimestampRewrite::NewestAt(due_unix.max(now_unix_nanos()))
-                }
-            };
-            let options = ReplayOptions {
-                rewrite,
-                id_remap_seed: settings.rewrite_ids.then(|| base_seed.wrapping_add(u64::from(round))),
-                services: settings.services.clone(),
-                from_unix_nanos: settings.from_unix_nanos,
-                to_unix_nanos: settings.to_unix_nanos,
-                max_uncompressed_bytes: settings.max_object_bytes,
-            };
-            let signal = planned.signal;
-            let prepared = sessions.pool().call(move |i| i.prepare_replay(signal, &object, &options)).await??;
-            let batch = match prepared {
-                Ok(Some(batch)) => batch,
-                Ok(None) => {
-                    counts.objects_skipped += 1;
-                    progress(&counts);
-                    continue;
-                }
-                Err(e) => {
-                    counts.objects_failed += 1;
-                    failures.push(format!("{}: {}", planned.key, TapError::from(e)));
-                    progress(&counts);
-                    continue;
-                }
-            };
-            tokio::time::sleep_until(due.into()).await;
-            let payload = Bytes::from(batch.payload);
-            let retried = with_retries(settings.retry, || exporter.send(signal, payload.clone())).await;
-            counts.retries += retried.retries;
-            match retried.outcome {
-                Ok(accepted) => {
-                    counts.objects_sent += 1;
-                    counts.bytes += payload.len() as u64;
-                    counts.rejected += accepted.rejected;
-                    match signal {
-                        Signal::Traces => counts.spans += batch.summary.items,
-                        Signal::Metrics => counts.data_points += batch.summary.items,
-                        Signal::Logs => counts.log_records += batch.summary.items,
-                    }
-                }
-                Err(e) => {
-                    counts.objects_failed += 1;
-                    failures.push(format!("{}: {e}", planned.key));
-                    if matches!(e, ExportError::Exhausted(_)) {
-                        // The target stayed unavailable through every retry: stop here.
-                        fetcher.abort();
-                        progress(&counts);
-                        break 'loops;
-                    }
-                }
-            }
-            progress(&counts);
+    let mut replay = Replay {
+        pool,
+        exporter,
+        settings,
+        progress,
+        counts: ReplayCounts {
+            objects_planned: objects.len() as u64 * u64::from(settings.loops),
+            ..Default::default()
+        },
+        failures: Vec::new(),
+        first_telemetry: state.counts.first_telemetry_unix_nanos,
+        base_seed: settings.seed.unwrap_or_else(|| fastrand::u64(..)),
+    };
+    for round in 0..settings.loops {
+        if replay.round(round, catalog.storage(), &objects, &schedule).await? == Round::GaveUp {
+            break;
         }
-        let _ = fetcher.await;
     }
     Ok(ReplayReport {
-        counts,
+        counts: replay.counts,
         elapsed_seconds: started.elapsed().as_secs_f64(),
         planned_seconds: schedule.last().map_or(0.0, Duration::as_secs_f64),
         session_was_active: state.status == SessionStatus::Active,
-        failures,
+        failures: replay.failures,
     })
 }
 
+/// How one loop over the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// Every object was tried.
+    Done,
+    /// The target stayed unavailable through every retry: the replay stops.
+    GaveUp,
+}
+
+/// One replay under way: where it sends, and its totals.
+struct Replay<'a> {
+    pool: &'a ProcessorPool,
+    exporter: &'a Exporter,
+    settings: &'a ReplaySettings,
+    progress: Progress<'a>,
+    counts: ReplayCounts,
+    failures: Vec<String>,
+    /// The session's earliest telemetry time, the base of `relative`; 0
+    /// until known when the metadata has none (a tap that died early).
+    first_telemetry: u64,
+    base_seed: u64,
+}
+
+impl Replay<'_> {
+    /// Sends every object once, paced from this moment by `schedule`.
+    async fn round(
+        &mut self,
+        round: u32,
+        storage: &Storage,
+        objects: &[StoredObject],
+        schedule: &[Duration],
+    ) -> Result<Round, TapError> {
+        let replay_start = Instant::now();
+        let replay_start_unix = now_unix_nanos();
+        let (sender, mut received) = mpsc::channel(self.settings.prefetch.max(1));
+        let fetcher = tokio::spawn(fetch(storage.clone(), objects.to_vec(), sender));
+        let mut outcome = Round::Done;
+        while let Some((index, object)) = received.recv().await {
+            let planned = &objects[index];
+            let sent = match object {
+                Ok(object) => {
+                    let due_unix = replay_start_unix.saturating_add(nanos(schedule[index]));
+                    let options = self.options(round, planned.signal, &object, replay_start_unix, due_unix).await?;
+                    self.send(planned, object, options, replay_start + schedule[index]).await
+                }
+                Err(e) => {
+                    self.failed(planned, &format!("cannot read: {e}"));
+                    Round::Done
+                }
+            };
+            (self.progress)(&self.counts);
+            if sent == Round::GaveUp {
+                outcome = Round::GaveUp;
+                fetcher.abort();
+                break;
+            }
+        }
+        let _ = fetcher.await;
+        Ok(outcome)
+    }
+
+    /// How one object is rewritten, when it is sent at `due_unix`.
+    async fn options(
+        &mut self,
+        round: u32,
+        signal: Signal,
+        object: &Bytes,
+        replay_start_unix: u64,
+        due_unix: u64,
+    ) -> Result<ReplayOptions, TapError> {
+        let rewrite = match self.settings.timestamps {
+            TimestampMode::None => TimestampRewrite::None,
+            TimestampMode::Relative => {
+                if self.first_telemetry == 0 {
+                    self.first_telemetry = self.first_timestamp(signal, object.clone()).await?;
+                }
+                TimestampRewrite::Shift(offset(self.first_telemetry, replay_start_unix))
+            }
+            TimestampMode::Current => TimestampRewrite::NewestAt(due_unix.max(now_unix_nanos())),
+        };
+        Ok(ReplayOptions {
+            rewrite,
+            id_remap_seed: self.settings.rewrite_ids.then(|| self.base_seed.wrapping_add(u64::from(round))),
+            services: self.settings.services.clone(),
+            from_unix_nanos: self.settings.from_unix_nanos,
+            to_unix_nanos: self.settings.to_unix_nanos,
+            max_uncompressed_bytes: self.settings.max_object_bytes,
+        })
+    }
+
+    /// Prepares one object in the component and sends it at `due`, with retries.
+    async fn send(&mut self, planned: &StoredObject, object: Bytes, options: ReplayOptions, due: Instant) -> Round {
+        let signal = planned.signal;
+        let ReplayBatch { payload, summary, .. } =
+            match self.pool.call(move |i| i.prepare_replay(signal, &object, &options)).await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => {
+                    self.counts.objects_skipped += 1;
+                    return Round::Done;
+                }
+                Err(e) => {
+                    self.failed(planned, &TapError::from(e).to_string());
+                    return Round::Done;
+                }
+            };
+        tokio::time::sleep_until(due.into()).await;
+        let payload = Bytes::from(payload);
+        let retried = with_retries(self.settings.retry, || self.exporter.send(signal, payload.clone())).await;
+        self.counts.retries += retried.retries;
+        match retried.outcome {
+            Ok(accepted) => {
+                self.counts.sent(&summary, payload.len(), accepted.rejected);
+                Round::Done
+            }
+            Err(e) => {
+                self.failed(planned, &e.to_string());
+                if matches!(e, ExportError::Exhausted(_)) { Round::GaveUp } else { Round::Done }
+            }
+        }
+    }
+
+    fn failed(&mut self, planned: &StoredObject, reason: &str) {
+        self.counts.objects_failed += 1;
+        self.failures.push(format!("{}: {reason}", planned.key));
+    }
+
+    /// The earliest timestamp of an object, for sessions whose metadata has
+    /// none (a tap that died before its first refresh).
+    async fn first_timestamp(&self, signal: Signal, object: Bytes) -> Result<u64, TapError> {
+        let options = ReplayOptions {
+            rewrite: TimestampRewrite::None,
+            id_remap_seed: None,
+            services: Vec::new(),
+            from_unix_nanos: 0,
+            to_unix_nanos: 0,
+            max_uncompressed_bytes: self.settings.max_object_bytes,
+        };
+        let batch = self.pool.call(move |i| i.prepare_replay(signal, &object, &options)).await?;
+        Ok(batch.map_or(0, |b| b.summary.min_unix_nanos))
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The shift that moves `from` to `to`, saturated to what an i64 holds.
 fn offset(from: u64, to: u64) -> i64 {
     let difference = i128::from(to) - i128::from(from);
     i64::try_from(difference).unwrap_or(if difference < 0 { i64::MIN } else { i64::MAX })
 }
 
-/// The earliest timestamp of an object, for sessions whose metadata has none
-/// (a tap that died before its first refresh).
-async fn first_timestamp(
-    sessions: &Sessions,
-    signal: Signal,
-    object: Bytes,
-    settings: &ReplaySettings,
-) -> Result<u64, TapError> {
-    let options = ReplayOptions {
-        rewrite: TimestampRewrite::None,
-        id_remap_seed: None,
-        services: Vec::new(),
-        from_unix_nanos: 0,
-        to_unix_nanos: 0,
-        max_uncompressed_bytes: settings.max_object_bytes,
-    };
-    let batch = sessions.pool().call(move |i| i.prepare_replay(signal, &object, &options)).await???;
-    Ok(batch.map_or(0, |b| b.summary.min_unix_nanos))
-}
-
 /// Reads objects in order into the bounded channel.
-async fn fetch(
-    storage: crate::storage::Storage,
-    objects: Vec<PlannedObject>,
-    sender: mpsc::Sender<(usize, Result<Bytes, String>)>,
-) {
+async fn fetch(storage: Storage, objects: Vec<StoredObject>, sender: mpsc::Sender<(usize, Result<Bytes, String>)>) {
     for (index, object) in objects.iter().enumerate() {
         let read = match storage.get(&object.key).await {
             Ok(Some(bytes)) => Ok(bytes),

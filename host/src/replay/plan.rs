@@ -3,20 +3,7 @@
 
 use std::time::Duration;
 
-use crate::runtime::bindings::Signal;
-
-/// One stored object to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedObject {
-    /// Its key.
-    pub key: String,
-    /// Its signal, from the key.
-    pub signal: Signal,
-    /// Capture time from the key, unix millis.
-    pub capture_unix_millis: u64,
-    /// Stored (compressed) size.
-    pub size: u64,
-}
+use crate::catalog::StoredObject;
 
 /// How fast to replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,6 +12,15 @@ pub enum Speed {
     Factor(f64),
     /// As fast as the target accepts.
     Max,
+}
+
+impl std::fmt::Display for Speed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Speed::Factor(factor) => write!(f, "{factor}x"),
+            Speed::Max => f.write_str("max"),
+        }
+    }
 }
 
 impl std::str::FromStr for Speed {
@@ -44,14 +40,14 @@ impl std::str::FromStr for Speed {
 }
 
 /// Orders objects by capture time, then key (stable across runs).
-pub fn order(objects: &mut [PlannedObject]) {
+pub fn order(objects: &mut [StoredObject]) {
     objects.sort_by(|a, b| (a.capture_unix_millis, &a.key).cmp(&(b.capture_unix_millis, &b.key)));
 }
 
 /// When each object is sent, as an offset from the replay's start: at speed
 /// s an object captured at c_i goes at (c_i - c_0)/s, with each gap capped
 /// at `max_idle` (after scaling).
-pub fn schedule(objects: &[PlannedObject], speed: Speed, max_idle: Option<Duration>) -> Vec<Duration> {
+pub fn schedule(objects: &[StoredObject], speed: Speed, max_idle: Option<Duration>) -> Vec<Duration> {
     let mut at = Duration::ZERO;
     let mut previous = objects.first().map_or(0, |o| o.capture_unix_millis);
     objects
@@ -72,9 +68,10 @@ pub fn schedule(objects: &[PlannedObject], speed: Speed, max_idle: Option<Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::Signal;
 
-    fn object(key: &str, millis: u64) -> PlannedObject {
-        PlannedObject { key: key.into(), signal: Signal::Traces, capture_unix_millis: millis, size: 1 }
+    fn object(key: &str, millis: u64) -> StoredObject {
+        StoredObject { key: key.into(), signal: Signal::Traces, capture_unix_millis: millis, size: 1 }
     }
 
     #[test]

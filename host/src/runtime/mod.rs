@@ -1,21 +1,28 @@
 //! The wasmtime embedding: one engine, the component compiled once into an
 //! `InstancePre`, and a pool of instances that run the processor's calls.
+//! Callers speak the host's types (`otlp`, `session`, [`calls`]); the
+//! generated WIT types stay inside this module.
 
-pub mod bindings;
+mod bindings;
 pub mod cache;
-pub mod imports;
+pub mod calls;
+mod imports;
 pub mod pool;
 pub mod state;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
+use bindings::otlp::capture::types as wit;
 use bindings::{CaptureProcessor, CaptureProcessorPre};
+use calls::{CallError, GuestError, ObjectKeyInfo, PreparedCapture, ReplayBatch, ReplayOptions};
 use state::{Capabilities, HostState, InstanceLimits};
+
+use crate::otlp::{Encoding, PayloadSummary, Signal};
+use crate::session::{CaptureReceipt, SessionConfig, SessionState, SessionStatus};
 
 /// The component built with this binary (empty when it was built without
 /// one; `--component` is then required).
@@ -24,7 +31,7 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/
 /// How often the epoch advances; a call's deadline counts these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
 
-/// Why the component could not be loaded or run.
+/// Why the component could not be loaded or instantiated.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// No component was embedded and none was given.
@@ -33,20 +40,17 @@ pub enum RuntimeError {
     /// The component file could not be read.
     #[error("cannot read component {path}: {source}")]
     Read {
-        /// The path given.
+        /// The path as given.
         path: String,
-        /// The I/O error.
+        /// What reading it said.
         source: std::io::Error,
     },
     /// Compilation, linking or instantiation failed.
     #[error("component: {0:#}")]
     Wasm(wasmtime::Error),
-    /// A call trapped (or ran past its deadline); the instance was replaced.
-    #[error("component trapped: {0:#}")]
-    Trap(wasmtime::Error),
-    /// The pool is shut down.
-    #[error("the processor pool is shut down")]
-    PoolClosed,
+    /// A worker thread could not be started.
+    #[error("cannot start a processor worker: {0}")]
+    Thread(std::io::Error),
 }
 
 /// How the engine runs instances. The defaults are what the tool runs with;
@@ -160,14 +164,16 @@ pub struct Instance {
     bindings: CaptureProcessor,
 }
 
-/// The outcome of a processor call: the guest's own result, inside.
-pub type CallResult<T> = Result<Result<T, bindings::ProcessorError>, RuntimeError>;
-
 impl Instance {
-    fn call<T>(
+    /// Runs one export with the call deadline set, replacing the instance
+    /// after a trap or when it grew too large.
+    fn call<W, T>(
         &mut self,
-        f: impl FnOnce(&CaptureProcessor, &mut Store<HostState>) -> wasmtime::Result<Result<T, bindings::ProcessorError>>,
-    ) -> CallResult<T> {
+        f: impl FnOnce(&CaptureProcessor, &mut Store<HostState>) -> wasmtime::Result<Result<W, wit::ProcessorError>>,
+    ) -> Result<T, CallError>
+    where
+        T: From<W>,
+    {
         self.store.set_epoch_deadline(self.runtime.call_deadline_ticks);
         let outcome = f(&self.bindings, &mut self.store);
         let grown = self.store.data().limits.largest_memory > self.runtime.limits.recycle_memory_bytes;
@@ -177,7 +183,11 @@ impl Instance {
                 Err(e) => tracing::error!(error = %e, "cannot replace an instance"),
             }
         }
-        outcome.map_err(RuntimeError::Trap)
+        match outcome {
+            Ok(Ok(value)) => Ok(T::from(value)),
+            Ok(Err(e)) => Err(CallError::Guest(GuestError::from(e))),
+            Err(trap) => Err(CallError::Trap(trap)),
+        }
     }
 
     /// The largest linear memory this instance has grown to, in bytes.
@@ -186,122 +196,141 @@ impl Instance {
     }
 
     /// See `start-session` in the WIT.
-    pub fn start_session(&mut self, config: &bindings::SessionConfig) -> CallResult<bindings::SessionState> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_start_session(s, config))
+    pub fn start_session(&mut self, config: &SessionConfig) -> Result<SessionState, CallError> {
+        let config = wit::SessionConfig::from(config.clone());
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_start_session(s, &config))
     }
 
     /// See `summarize` in the WIT.
     pub fn summarize(
         &mut self,
-        signal: bindings::Signal,
-        encoding: bindings::PayloadEncoding,
+        signal: Signal,
+        encoding: Encoding,
         payload: &[u8],
-    ) -> CallResult<bindings::PayloadSummary> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_summarize(s, signal, encoding, payload))
+    ) -> Result<PayloadSummary, CallError> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_summarize(s, signal.into(), encoding.into(), payload))
     }
 
     /// See `to-protobuf` in the WIT.
-    pub fn to_protobuf(
-        &mut self,
-        signal: bindings::Signal,
-        encoding: bindings::PayloadEncoding,
-        payload: &[u8],
-    ) -> CallResult<Vec<u8>> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_to_protobuf(s, signal, encoding, payload))
+    pub fn to_protobuf(&mut self, signal: Signal, encoding: Encoding, payload: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_to_protobuf(s, signal.into(), encoding.into(), payload))
     }
 
     /// See `capture` in the WIT.
     pub fn capture(
         &mut self,
-        config: &bindings::SessionConfig,
-        signal: bindings::Signal,
-        encoding: bindings::PayloadEncoding,
+        config: &SessionConfig,
+        signal: Signal,
+        encoding: Encoding,
         payload: &[u8],
-    ) -> CallResult<Option<bindings::CaptureReceipt>> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_capture(s, config, signal, encoding, payload))
+    ) -> Result<Option<CaptureReceipt>, CallError> {
+        let config = wit::SessionConfig::from(config.clone());
+        let (signal, encoding) = (signal.into(), encoding.into());
+        self.call(|b, s| {
+            let receipt = b.otlp_capture_otlp_processor().call_capture(s, &config, signal, encoding, payload)?;
+            Ok(receipt.map(|r| r.map(CaptureReceipt::from)))
+        })
     }
 
     /// See `prepare-capture` in the WIT.
     pub fn prepare_capture(
         &mut self,
-        config: &bindings::SessionConfig,
-        signal: bindings::Signal,
-        encoding: bindings::PayloadEncoding,
+        config: &SessionConfig,
+        signal: Signal,
+        encoding: Encoding,
         payload: &[u8],
-    ) -> CallResult<Option<bindings::PreparedCapture>> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_prepare_capture(s, config, signal, encoding, payload))
+    ) -> Result<Option<PreparedCapture>, CallError> {
+        let config = wit::SessionConfig::from(config.clone());
+        let (signal, encoding) = (signal.into(), encoding.into());
+        self.call(|b, s| {
+            let prepared =
+                b.otlp_capture_otlp_processor().call_prepare_capture(s, &config, signal, encoding, payload)?;
+            Ok(prepared.map(|p| p.map(PreparedCapture::from)))
+        })
     }
 
-    /// See `store-batch` in the WIT.
+    /// See `store-batch` in the WIT. The parts go in and come back out, so a
+    /// batch that could not be stored can wait for another try without being
+    /// copied up front.
     pub fn store_batch(
         &mut self,
-        config: &bindings::SessionConfig,
-        signal: bindings::Signal,
-        parts: &[bindings::PreparedCapture],
-    ) -> CallResult<bindings::CaptureReceipt> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_store_batch(s, config, signal, parts))
+        config: &SessionConfig,
+        signal: Signal,
+        parts: Vec<PreparedCapture>,
+    ) -> (Result<CaptureReceipt, CallError>, Vec<PreparedCapture>) {
+        let config = wit::SessionConfig::from(config.clone());
+        let parts: Vec<wit::PreparedCapture> = parts.into_iter().map(Into::into).collect();
+        let stored =
+            self.call(|b, s| b.otlp_capture_otlp_processor().call_store_batch(s, &config, signal.into(), &parts));
+        (stored, parts.into_iter().map(Into::into).collect())
     }
 
     /// See `refresh-metadata` in the WIT.
-    pub fn refresh_metadata(&mut self, state: &bindings::SessionState) -> CallResult<bindings::SessionState> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_refresh_metadata(s, state))
+    pub fn refresh_metadata(&mut self, state: &SessionState) -> Result<SessionState, CallError> {
+        let state = wit::SessionState::from(state.clone());
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_refresh_metadata(s, &state))
     }
 
     /// See `stop-session` in the WIT.
     pub fn stop_session(
         &mut self,
-        state: &bindings::SessionState,
-        status: bindings::SessionStatus,
+        state: &SessionState,
+        status: SessionStatus,
         reason: Option<&str>,
-    ) -> CallResult<bindings::SessionState> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_stop_session(s, state, status, reason))
+    ) -> Result<SessionState, CallError> {
+        let state = wit::SessionState::from(state.clone());
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_stop_session(s, &state, status.into(), reason))
     }
 
     /// See `render-metadata` in the WIT.
-    pub fn render_metadata(&mut self, state: &bindings::SessionState) -> CallResult<String> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_render_metadata(s, state).map(Ok))
+    pub fn render_metadata(&mut self, state: &SessionState) -> Result<String, CallError> {
+        let state = wit::SessionState::from(state.clone());
+        self.call(|b, s| b.otlp_capture_otlp_processor().call_render_metadata(s, &state).map(Ok))
     }
 
     /// See `parse-metadata` in the WIT.
-    pub fn parse_metadata(&mut self, document: &str) -> CallResult<bindings::SessionState> {
+    pub fn parse_metadata(&mut self, document: &str) -> Result<SessionState, CallError> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_parse_metadata(s, document))
     }
 
     /// See `metadata-key` in the WIT.
-    pub fn metadata_key(&mut self, session_id: &str) -> CallResult<String> {
+    pub fn metadata_key(&mut self, session_id: &str) -> Result<String, CallError> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_metadata_key(s, session_id))
     }
 
     /// See `validate-session-id` in the WIT.
-    pub fn validate_session_id(&mut self, session_id: &str) -> CallResult<()> {
+    pub fn validate_session_id(&mut self, session_id: &str) -> Result<(), CallError> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_validate_session_id(s, session_id))
     }
 
     /// See `prepare-replay` in the WIT.
     pub fn prepare_replay(
         &mut self,
-        signal: bindings::Signal,
+        signal: Signal,
         object: &[u8],
-        options: &bindings::ReplayOptions,
-    ) -> CallResult<Option<bindings::ReplayBatch>> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_prepare_replay(s, signal, object, options))
+        options: &ReplayOptions,
+    ) -> Result<Option<ReplayBatch>, CallError> {
+        let options = wit::ReplayOptions::from(options.clone());
+        self.call(|b, s| {
+            let batch = b.otlp_capture_otlp_processor().call_prepare_replay(s, signal.into(), object, &options)?;
+            Ok(batch.map(|b| b.map(ReplayBatch::from)))
+        })
     }
 
     /// See `object-to-json` in the WIT.
     pub fn object_to_json(
         &mut self,
-        signal: bindings::Signal,
+        signal: Signal,
         object: &[u8],
         max_uncompressed_bytes: u64,
-    ) -> CallResult<String> {
-        self.call(|b, s| b.otlp_capture_otlp_processor().call_object_to_json(s, signal, object, max_uncompressed_bytes))
+    ) -> Result<String, CallError> {
+        self.call(|b, s| {
+            b.otlp_capture_otlp_processor().call_object_to_json(s, signal.into(), object, max_uncompressed_bytes)
+        })
     }
 
     /// See `parse-object-key` in the WIT.
-    pub fn parse_object_key(&mut self, key: &str) -> CallResult<bindings::ObjectKeyInfo> {
+    pub fn parse_object_key(&mut self, key: &str) -> Result<ObjectKeyInfo, CallError> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_parse_object_key(s, key))
     }
 }
-
-/// Shorthand used by callers that hold capabilities for a pool.
-pub type SharedCapabilities = Arc<Capabilities>;

@@ -1,7 +1,7 @@
 //! A fixed pool of component instances, each owned by one worker thread, so
 //! processor calls (CPU-bound: decode, tag, gzip) run in parallel off the
 //! async runtime. Queued calls are bounded: past the bound, `try_call`
-//! refuses at once so receivers can push back.
+//! refuses at once so receivers can push back, and `call` waits.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use super::calls::CallError;
 use super::state::Capabilities;
 use super::{Instance, Runtime, RuntimeError};
 
@@ -28,24 +29,12 @@ fn lower_priority() {
     }
 }
 
-/// Why a call did not run.
-#[derive(Debug, thiserror::Error)]
-pub enum PoolError {
-    /// As many calls are queued as the pool allows.
-    #[error("processor pool busy ({0} calls queued)")]
-    Busy(usize),
-    /// The pool's workers are gone.
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-}
-
 /// Handle to the pool; cheap to clone.
 #[derive(Clone)]
 pub struct ProcessorPool {
     jobs: Sender<Job>,
     admission: Arc<Semaphore>,
     max_queued: usize,
-    workers: usize,
 }
 
 impl ProcessorPool {
@@ -57,10 +46,9 @@ impl ProcessorPool {
         workers: usize,
         max_queued: usize,
     ) -> Result<Self, RuntimeError> {
-        let workers = workers.max(1);
         let (jobs, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
-        for n in 0..workers {
+        for n in 0..workers.max(1) {
             let instance = runtime.instantiate(capabilities.clone())?;
             let receiver = receiver.clone();
             std::thread::Builder::new()
@@ -69,14 +57,9 @@ impl ProcessorPool {
                     lower_priority();
                     work(instance, &receiver)
                 })
-                .map_err(|e| RuntimeError::Wasm(wasmtime::Error::msg(e.to_string())))?;
+                .map_err(RuntimeError::Thread)?;
         }
-        Ok(ProcessorPool { jobs, admission: Arc::new(Semaphore::new(max_queued.max(1))), max_queued, workers })
-    }
-
-    /// Number of instances.
-    pub fn workers(&self) -> usize {
-        self.workers
+        Ok(ProcessorPool { jobs, admission: Arc::new(Semaphore::new(max_queued.max(1))), max_queued })
     }
 
     /// Calls waiting or running now.
@@ -85,35 +68,37 @@ impl ProcessorPool {
     }
 
     /// Runs `f` on an instance, waiting for room in the queue.
-    pub async fn call<R: Send + 'static>(
+    pub async fn call<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
-    ) -> Result<R, PoolError> {
-        let permit = self.admission.clone().acquire_owned().await.map_err(|_| RuntimeError::PoolClosed)?;
+        f: impl FnOnce(&mut Instance) -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, CallError> {
+        let permit = self.admission.clone().acquire_owned().await.map_err(|_| CallError::Closed)?;
         self.run(permit, f).await
     }
 
-    /// Runs `f` on an instance, or refuses at once when the queue is full.
-    pub async fn try_call<R: Send + 'static>(
+    /// Runs `f` on an instance, or refuses at once with [`CallError::Busy`]
+    /// when the queue is full.
+    pub async fn try_call<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
-    ) -> Result<R, PoolError> {
-        let permit = self.admission.clone().try_acquire_owned().map_err(|_| PoolError::Busy(self.max_queued))?;
+        f: impl FnOnce(&mut Instance) -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, CallError> {
+        let permit = self.admission.clone().try_acquire_owned().map_err(|_| CallError::Busy(self.max_queued))?;
         self.run(permit, f).await
     }
 
-    async fn run<R: Send + 'static>(
+    async fn run<T: Send + 'static>(
         &self,
         permit: OwnedSemaphorePermit,
-        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
-    ) -> Result<R, PoolError> {
+        f: impl FnOnce(&mut Instance) -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, CallError> {
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move |instance| {
             let _ = done.send(f(instance));
             drop(permit);
         });
-        self.jobs.send(job).map_err(|_| RuntimeError::PoolClosed)?;
-        result.await.map_err(|_| PoolError::Runtime(RuntimeError::PoolClosed))
+        self.jobs.send(job).map_err(|_| CallError::Closed)?;
+        // A job that panicked drops its sender: the caller sees the pool as closed for it.
+        result.await.map_err(|_| CallError::Closed)?
     }
 }
 

@@ -1,24 +1,73 @@
 //! What each component instance's store holds: a WASI context with no
 //! filesystem, network or environment, the limits, and the capabilities
-//! behind the imports.
+//! behind the imports. The capability traits live here, beside the context
+//! that calls them; backends implement them where the tap is wired together.
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::imports::clock::Clock;
-use super::imports::storage::ObjectSink;
+use super::calls::PutError;
 
-/// Limits the embedding puts on one instance.
+/// Where the storage import puts objects.
+pub trait ObjectSink: Send + Sync {
+    /// Takes responsibility for `body` under `key` (a key under `sessions/`,
+    /// checked by the import), or refuses it with nothing written.
+    fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), PutError>;
+}
+
+/// A sink for instances that only read (the store catalog): every put is
+/// refused, so a read-only command can never write to the store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoWrites;
+
+impl ObjectSink for NoWrites {
+    fn put(&self, key: &str, _body: Bytes, _content_type: &str) -> Result<(), PutError> {
+        Err(PutError::Backend(format!("{key}: this instance may not write to the store")))
+    }
+}
+
+/// The source of the clock import: UTC time in unix nanoseconds.
+pub trait Clock: Send + Sync {
+    /// Now, never zero.
+    fn now_unix_nanos(&self) -> u64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix_nanos(&self) -> u64 {
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// A clock pinned to one instant (unix nanos), for tests and reproducible objects.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub u64);
+
+impl Clock for FixedClock {
+    fn now_unix_nanos(&self) -> u64 {
+        self.0.max(1)
+    }
+}
+
+/// Limits the embedding puts on one instance, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceLimits {
-    /// Largest linear memory, in bytes.
+    /// Largest linear memory; growth past it fails inside the guest.
     pub max_memory_bytes: usize,
-    /// An instance whose memory grew past this is replaced after its call.
+    /// An instance whose memory grew past this is replaced after its call,
+    /// since linear memory never shrinks.
     pub recycle_memory_bytes: usize,
-    /// Largest object the guest may put, in bytes.
+    /// Largest object the guest may put; a larger one is a storage error.
     pub max_object_bytes: usize,
 }
 
@@ -28,16 +77,16 @@ impl Default for InstanceLimits {
     }
 }
 
-/// The capabilities an instance's imports are served by.
+/// What an instance's imports are served by.
 #[derive(Clone)]
 pub struct Capabilities {
-    /// Backs the storage import.
+    /// Behind the storage import.
     pub sink: Arc<dyn ObjectSink>,
-    /// Backs the clock import.
+    /// Behind the clock import.
     pub clock: Arc<dyn Clock>,
 }
 
-/// Store data of one instance.
+/// Store data of one instance: its WASI context, limits and capabilities.
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,

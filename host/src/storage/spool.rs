@@ -13,6 +13,8 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::locks::MutexExt;
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     key: String,
@@ -105,7 +107,7 @@ impl Spool {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
-        self.index.lock().unwrap_or_else(|p| p.into_inner())
+        self.index.locked()
     }
 
     fn path(&self, sequence: u64) -> PathBuf {

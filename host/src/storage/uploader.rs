@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use super::spool::Spool;
 use super::{Storage, StorageError};
+use crate::locks::MutexExt;
 
 /// Why a put was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,8 +239,7 @@ impl Uploader {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        // A panic while holding the lock leaves plain data behind; keep going.
-        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.queue.locked()
     }
 
     fn bump(&self) {

@@ -1,5 +1,5 @@
 //! The host side of the component's imports, one file per WIT interface.
 
-pub mod clock;
-pub mod storage;
-pub mod types;
+mod clock;
+mod storage;
+mod types;

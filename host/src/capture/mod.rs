@@ -1,20 +1,32 @@
-//! Receiver → component → storage: records one OTLP request into every
-//! active session that takes its signal (or the one session a request is
-//! routed to). The component's puts go to the write-behind uploader, so a
+//! Receiver → capture → component → storage: records one OTLP request into
+//! every active session that takes its signal (or the one session a request
+//! is routed to). The component's puts go to the write-behind uploader, so a
 //! client never waits on the store; with an upstream, recording runs after
 //! the upstream answered, off the request path.
+//!
+//! [`Sessions`] is the registry of active sessions and their lifecycle,
+//! [`ActiveSession`] one of them, and `batch` the requests waiting to become
+//! one object.
+
+mod active;
+mod batch;
+mod sessions;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+pub use active::ActiveSession;
+pub use batch::BatchLimits;
+pub use sessions::Sessions;
+
 use crate::error::{RETRY_AFTER, TapError};
+use crate::metrics::TapCounters;
+use crate::otlp::{Encoding, Signal};
 use crate::runtime::Instance;
-use crate::runtime::bindings::{PayloadEncoding, ProcessorError, Signal};
-use crate::runtime::pool::{PoolError, ProcessorPool};
-use crate::sessions::{ActiveSession, Sessions};
-use crate::tap_metrics::TapCounters;
+use crate::runtime::calls::{CallError, GuestError};
+use crate::runtime::pool::ProcessorPool;
 
 /// The request header (and gRPC metadata key) that routes a request into one session.
 pub const SESSION_HEADER: &str = "x-otlp-capture-session";
@@ -31,11 +43,11 @@ enum Admission {
 impl Admission {
     /// Runs `f` on an instance of `pool`, refusing or waiting when the
     /// pool's queue is full.
-    async fn run<R: Send + 'static>(
+    async fn run<T: Send + 'static>(
         self,
         pool: &ProcessorPool,
-        f: impl FnOnce(&mut Instance) -> R + Send + 'static,
-    ) -> Result<R, PoolError> {
+        f: impl FnOnce(&mut Instance) -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, CallError> {
         match self {
             Admission::Refuse => pool.try_call(f).await,
             Admission::Wait => pool.call(f).await,
@@ -46,15 +58,17 @@ impl Admission {
 /// What recording one request did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recorded {
-    /// Sessions an object was written to.
+    /// Sessions that took the request (into a batch or an object).
     pub sessions: usize,
-    /// Items in the request.
+    /// Spans, data points or log records in the request.
     pub items: u64,
 }
 
 /// Records requests into the active sessions.
 pub struct Recorder {
     sessions: Arc<Sessions>,
+    pool: ProcessorPool,
+    counters: Arc<TapCounters>,
     /// Room for recordings that run after the request was answered.
     background: Arc<Semaphore>,
     background_limit: usize,
@@ -66,22 +80,22 @@ pub struct Reservation {
 }
 
 impl Recorder {
-    /// A recorder over the tap's sessions, with room for `background_limit`
-    /// recordings after their requests were answered.
-    pub fn new(sessions: Arc<Sessions>, background_limit: usize) -> Self {
+    /// A recorder into `sessions` on `pool`'s instances, with room for
+    /// `background_limit` recordings after their requests were answered.
+    pub fn new(
+        sessions: Arc<Sessions>,
+        pool: ProcessorPool,
+        counters: Arc<TapCounters>,
+        background_limit: usize,
+    ) -> Self {
         let background_limit = background_limit.max(1);
         let background = Arc::new(Semaphore::new(background_limit));
-        Recorder { sessions, background, background_limit }
+        Recorder { sessions, pool, counters, background, background_limit }
     }
 
-    /// The sessions.
-    pub fn sessions(&self) -> &Arc<Sessions> {
-        &self.sessions
-    }
-
-    /// The tap's counters.
+    /// The counters requests and recordings are counted in.
     pub fn counters(&self) -> &Arc<TapCounters> {
-        self.sessions.counters()
+        &self.counters
     }
 
     fn targets(&self, signal: Signal, route: Option<&str>) -> Vec<Arc<ActiveSession>> {
@@ -111,7 +125,7 @@ impl Recorder {
         self: &Arc<Self>,
         reservation: Reservation,
         signal: Signal,
-        encoding: PayloadEncoding,
+        encoding: Encoding,
         payload: impl FnOnce() -> Result<Bytes, TapError> + Send + 'static,
         route: Option<String>,
     ) {
@@ -125,8 +139,8 @@ impl Recorder {
                 Err(e) => Err(e),
             };
             if let Err(e) = outcome {
-                recorder.counters().unrecorded(signal);
-                tracing::warn!(?signal, error = %e, "a forwarded request was not recorded");
+                recorder.counters.unrecorded(signal);
+                tracing::warn!(%signal, error = %e, "a forwarded request was not recorded");
             }
             drop(reservation);
         });
@@ -138,7 +152,7 @@ impl Recorder {
     pub async fn record(
         &self,
         signal: Signal,
-        encoding: PayloadEncoding,
+        encoding: Encoding,
         payload: Bytes,
         route: Option<&str>,
     ) -> Result<Recorded, TapError> {
@@ -148,15 +162,15 @@ impl Recorder {
     async fn record_into_targets(
         &self,
         signal: Signal,
-        encoding: PayloadEncoding,
+        encoding: Encoding,
         payload: Bytes,
         route: Option<&str>,
         admission: Admission,
     ) -> Result<Recorded, TapError> {
         let targets = self.targets(signal, route);
         if targets.is_empty() {
-            let summary = self.sessions.pool().try_call(move |i| i.summarize(signal, encoding, &payload)).await???;
-            self.counters().items(signal, summary.items);
+            let summary = self.pool.try_call(move |i| i.summarize(signal, encoding, &payload)).await?;
+            self.counters.items(signal, summary.items);
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
         let captures =
@@ -168,21 +182,16 @@ impl Recorder {
                 recorded.items = recorded.items.max(items);
             }
         }
-        self.counters().items(signal, recorded.items);
+        self.counters.items(signal, recorded.items);
         Ok(recorded)
     }
 
     /// The protobuf form of a payload (JSON converted by the component).
-    pub async fn to_protobuf(
-        &self,
-        signal: Signal,
-        encoding: PayloadEncoding,
-        payload: Bytes,
-    ) -> Result<Bytes, TapError> {
-        if encoding == PayloadEncoding::Protobuf {
+    pub async fn to_protobuf(&self, signal: Signal, encoding: Encoding, payload: Bytes) -> Result<Bytes, TapError> {
+        if encoding == Encoding::Protobuf {
             return Ok(payload);
         }
-        let protobuf = self.sessions.pool().try_call(move |i| i.to_protobuf(signal, encoding, &payload)).await???;
+        let protobuf = self.pool.try_call(move |i| i.to_protobuf(signal, encoding, &payload)).await?;
         Ok(Bytes::from(protobuf))
     }
 
@@ -193,12 +202,12 @@ impl Recorder {
         &self,
         session: Arc<ActiveSession>,
         signal: Signal,
-        encoding: PayloadEncoding,
+        encoding: Encoding,
         payload: Bytes,
         admission: Admission,
     ) -> Result<Option<u64>, TapError> {
-        let config = session.config();
-        let pool = self.sessions.pool().clone();
+        let config = session.config().clone();
+        let pool = self.pool.clone();
         let limits = self.sessions.batching();
         let capture = async {
             // A protobuf request that fills a batch by itself (its size is about
@@ -207,24 +216,23 @@ impl Recorder {
             // the component and going in again. (Smaller ones batch: fewer,
             // larger objects cost less to write than the copies they take.)
             // When storage is busy, it waits in the batch like any other.
-            if encoding == PayloadEncoding::Protobuf && payload.len() >= limits.max_bytes {
+            if encoding == Encoding::Protobuf && payload.len() >= limits.max_bytes {
                 let (config, payload) = (config.clone(), payload.clone());
                 let direct = move |i: &mut Instance| i.capture(&config, signal, encoding, &payload);
-                match admission.run(&pool, direct).await?? {
+                match admission.run(&pool, direct).await {
                     Ok(None) => return Ok(None),
                     Ok(Some(receipt)) => {
-                        self.sessions.recorded(&session, signal, &receipt);
+                        self.sessions.recorded(&session, &receipt);
                         return Ok(Some(receipt.summary.items));
                     }
-                    Err(ProcessorError::Storage(_)) => {}
+                    Err(CallError::Guest(GuestError::Storage(_))) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
             let prepare = move |i: &mut Instance| i.prepare_capture(&config, signal, encoding, &payload);
-            let prepared = admission.run(&pool, prepare).await???;
-            let Some(part) = prepared else { return Ok(None) };
+            let Some(part) = admission.run(&pool, prepare).await? else { return Ok(None) };
             let items = part.summary.items;
-            if let Some(full) = session.add_to_batch(part, self.sessions.batching())?
+            if let Some(full) = session.add_to_batch(part, limits)?
                 && let Err(e) = self.sessions.store_batch(&session, signal, full).await
             {
                 // The batch waits for the next flush; this request is in it.

@@ -1,28 +1,39 @@
-//! The capture tap: assembles storage, uploader, runtime, pool and sessions,
-//! exposes them as one router (`app`), and serves it until SIGINT/SIGTERM,
-//! then flushes.
+//! The capture tap: wires store, uploader, runtime, catalog, sessions,
+//! recorder, upstream and control API together, exposes them as routers
+//! (`app` for HTTP, `grpc_app` for gRPC) that tests can call without a
+//! socket, and serves them until SIGINT/SIGTERM, then flushes.
+
+mod tickers;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::get;
+use bytes::Bytes;
 use tokio::net::TcpListener;
 
-use crate::capture::Recorder;
+use crate::capture::{Recorder, Sessions};
+use crate::catalog::Catalog;
 use crate::config::ServeSettings;
-use crate::control;
+use crate::control::{self, Control};
+use crate::exporters::Exporter;
+use crate::metrics::{Gauges, TapCounters};
 use crate::receivers::{Receiver, ReceiverLimits, otlp_grpc, otlp_http};
 use crate::replay::jobs::ReplayJobs;
-use crate::runtime::imports::clock::{Clock, SystemClock};
+use crate::runtime::calls::PutError;
 use crate::runtime::pool::ProcessorPool;
-use crate::runtime::state::{Capabilities, InstanceLimits};
+use crate::runtime::state::{Capabilities, Clock, InstanceLimits, ObjectSink, SystemClock};
 use crate::runtime::{Runtime, RuntimeError};
-use crate::sessions::Sessions;
 use crate::storage::spool::Spool;
-use crate::storage::uploader::{UploadSettings, Uploader};
+use crate::storage::uploader::{QueueError, UploadSettings, Uploader};
 use crate::storage::{Storage, StorageError};
-use crate::tap_metrics::Gauges;
-use crate::upstream::Upstream;
+use tickers::Tickers;
+
+/// How long a starting tap waits for a previous run's spool to reach the store.
+const SPOOL_DRAIN_AT_START: Duration = Duration::from_secs(30);
 
 /// Why the tap could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -33,10 +44,10 @@ pub enum ServeError {
     /// The component could not be loaded.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
-    /// The address could not be bound or served.
+    /// An address could not be bound or served.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// Resuming sessions failed.
+    /// The sessions a previous run left active could not be read.
     #[error("cannot resume sessions: {0}")]
     Resume(String),
     /// The upstream is not usable.
@@ -47,23 +58,38 @@ pub enum ServeError {
     Spool(String),
 }
 
-/// A running tap's parts.
+/// The write-behind uploader behind the storage import: a full queue is
+/// the guest's `busy`, so receivers push back.
+impl ObjectSink for Uploader {
+    fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), PutError> {
+        Uploader::put(self, key, body, content_type).map_err(|e| match e {
+            QueueError::Full { .. } | QueueError::Closed => PutError::Busy(e.to_string()),
+        })
+    }
+}
+
+/// A tap's parts, wired together.
 pub struct Tap {
-    /// The sessions.
+    /// The active sessions and their lifecycle.
     pub sessions: Arc<Sessions>,
-    /// The recorder the receivers use.
+    /// What the receivers record requests with.
     pub recorder: Arc<Recorder>,
+    /// What the store holds.
+    pub catalog: Catalog,
+    /// The write-behind queue every object goes through.
+    pub uploader: Uploader,
     /// Replays started through the control API.
     pub replays: Arc<ReplayJobs>,
-    /// Where requests are forwarded, if anywhere.
-    pub upstream: Option<Arc<Upstream>>,
+    /// The upstream requests are forwarded to; `None` when the tap answers itself.
+    pub upstream: Option<Arc<Exporter>>,
+    pool: ProcessorPool,
+    counters: Arc<TapCounters>,
     clock: Arc<dyn Clock>,
     settings: ServeSettings,
 }
 
 impl Tap {
-    /// Opens the store and starts the uploader and the component pool, with
-    /// `clock` behind the clock import.
+    /// Loads the component and starts a tap with `clock` behind the clock import.
     pub fn start(settings: ServeSettings, clock: Arc<dyn Clock>) -> Result<Arc<Self>, ServeError> {
         let runtime = Runtime::load(settings.component.as_deref(), InstanceLimits::default())?;
         Self::start_with(settings, &runtime, clock)
@@ -82,19 +108,27 @@ impl Tap {
             }
             None => None,
         };
-        let uploader =
-            Uploader::start(storage, UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) });
+        let uploader = Uploader::start(
+            storage.clone(),
+            UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) },
+        );
         let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone() };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
-        let sessions = Sessions::new(pool, uploader, settings.batching);
-        let recorder = Arc::new(Recorder::new(sessions.clone(), settings.max_queued_calls * 4));
+        let catalog = Catalog::new(storage, pool.clone());
+        let counters = Arc::new(TapCounters::default());
+        let sessions =
+            Sessions::new(pool.clone(), uploader.clone(), catalog.clone(), settings.batching, counters.clone());
+        let recorder =
+            Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.max_queued_calls * 4));
         let upstream = match &settings.forward {
             Some((endpoint, protocol)) => Some(Arc::new(
-                Upstream::new(endpoint, *protocol, settings.forward_timeout).map_err(ServeError::Forward)?,
+                Exporter::new(endpoint, *protocol, settings.forward_timeout)
+                    .map_err(|e| ServeError::Forward(format!("upstream: {e}")))?,
             )),
             None => None,
         };
-        Ok(Arc::new(Tap { sessions, recorder, replays: Arc::default(), upstream, clock, settings }))
+        let replays = Arc::new(ReplayJobs::new(catalog.clone(), pool.clone()));
+        Ok(Arc::new(Tap { sessions, recorder, catalog, uploader, replays, upstream, pool, counters, clock, settings }))
     }
 
     fn receiver(&self) -> Receiver {
@@ -107,13 +141,31 @@ impl Tap {
         otlp_grpc::routes(self.receiver())
     }
 
-    /// The tap's HTTP routes: OTLP receiver, control API and health.
-    pub fn app(&self) -> Router {
+    /// The tap's HTTP routes: OTLP receiver, control API, `/health` and `/metrics`.
+    pub fn app(self: &Arc<Self>) -> Router {
+        let control =
+            Control { sessions: self.sessions.clone(), catalog: self.catalog.clone(), replays: self.replays.clone() };
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
-            .route("/metrics", get(metrics).with_state(self.recorder.clone()))
+            .route("/metrics", get(metrics).with_state(self.clone()))
             .merge(otlp_http::routes(self.receiver()))
-            .merge(control::routes(self.sessions.clone(), self.replays.clone()))
+            .merge(control::routes(control))
+    }
+
+    /// The values of the tap's gauges now.
+    fn gauges(&self) -> Gauges {
+        let uploads = self.uploader.stats();
+        Gauges {
+            active_sessions: self.sessions.active_count(),
+            processor_queue: self.pool.queued(),
+            upload_queue_bytes: uploads.queued_bytes,
+            upload_queue_objects: uploads.queued_objects,
+            uploaded_objects: uploads.uploaded,
+            upload_failures: uploads.failed_attempts,
+            spool_bytes: uploads.spool_bytes,
+            spool_objects: uploads.spool_objects,
+            spooled_objects: uploads.spooled,
+        }
     }
 
     /// Resumes sessions left active in the store, serves HTTP on `http` and
@@ -126,48 +178,14 @@ impl Tap {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         // Metadata a previous run spooled is newer than what the store holds: store it first.
-        if !self.sessions.uploader().drain_spool(std::time::Duration::from_secs(30)).await {
+        if !self.uploader.drain_spool(SPOOL_DRAIN_AT_START).await {
             tracing::warn!("the spool did not drain within 30 s; resuming sessions from the store's metadata");
         }
         let resumed = self.sessions.resume().await.map_err(|e| ServeError::Resume(e.to_string()))?;
         if !resumed.is_empty() {
             tracing::info!(sessions = ?resumed, "resumed active sessions");
         }
-        let refresher = tokio::spawn({
-            let sessions = self.sessions.clone();
-            let interval = self.settings.refresh_interval;
-            async move {
-                let mut ticks = tokio::time::interval(interval);
-                loop {
-                    ticks.tick().await;
-                    sessions.refresh().await;
-                }
-            }
-        });
-        let batcher = tokio::spawn({
-            let sessions = self.sessions.clone();
-            let age = self.settings.batching.max_age;
-            async move {
-                let mut ticks = tokio::time::interval(
-                    (age / 4).clamp(std::time::Duration::from_millis(10), std::time::Duration::from_millis(250)),
-                );
-                loop {
-                    ticks.tick().await;
-                    sessions.flush_due().await;
-                }
-            }
-        });
-        let limits = tokio::spawn({
-            let sessions = self.sessions.clone();
-            let clock = self.clock.clone();
-            async move {
-                let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
-                loop {
-                    ticks.tick().await;
-                    sessions.end_expired(clock.now_unix_nanos());
-                }
-            }
-        });
+        let tickers = Tickers::start(&self.sessions, self.settings.refresh_interval, self.clock.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -189,34 +207,17 @@ impl Tap {
                 Ok(Ok(())) => {}
             }
         }
-        refresher.abort();
-        limits.abort();
-        batcher.abort();
+        tickers.stop();
         self.sessions.persist_all().await;
-        self.sessions.uploader().close();
-        self.sessions.uploader().flush().await;
+        self.uploader.close();
+        self.uploader.flush().await;
         served.map_err(ServeError::Io)
     }
 }
 
-/// `GET /metrics`: the tap's counters in the Prometheus text format.
-async fn metrics(
-    axum::extract::State(recorder): axum::extract::State<Arc<Recorder>>,
-) -> impl axum::response::IntoResponse {
-    let sessions = recorder.sessions();
-    let uploads = sessions.uploader().stats();
-    let gauges = Gauges {
-        active_sessions: sessions.active_count(),
-        processor_queue: sessions.pool().queued(),
-        upload_queue_bytes: uploads.queued_bytes,
-        upload_queue_objects: uploads.queued_objects,
-        uploaded_objects: uploads.uploaded,
-        upload_failures: uploads.failed_attempts,
-        spool_bytes: uploads.spool_bytes,
-        spool_objects: uploads.spool_objects,
-        spooled_objects: uploads.spooled,
-    };
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], recorder.counters().render(gauges))
+/// `GET /metrics`: the tap's counters and gauges in the Prometheus text format.
+async fn metrics(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], tap.counters.render(tap.gauges()))
 }
 
 /// Runs the tap with `settings` on the system clock until SIGINT or SIGTERM.

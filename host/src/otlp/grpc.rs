@@ -7,33 +7,22 @@ use bytes::{Buf, BufMut, Bytes};
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-use crate::runtime::bindings::Signal;
-
-/// `/opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+/// The traces collector service's Export method.
 pub const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-/// `/opentelemetry.proto.collector.metrics.v1.MetricsService/Export`.
+/// The metrics collector service's Export method.
 pub const METRICS_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-/// `/opentelemetry.proto.collector.logs.v1.LogsService/Export`.
+/// The logs collector service's Export method.
 pub const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
-/// The Export method path of a signal's collector service.
-pub fn export_path(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Traces => TRACES_PATH,
-        Signal::Metrics => METRICS_PATH,
-        Signal::Logs => LOGS_PATH,
-    }
-}
-
-/// A codec whose messages are the encoded protobuf bytes.
+/// A codec whose messages are their encoded protobuf bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawCodec;
 
-/// Writes message bytes as they are.
+/// The encoding half of [`RawCodec`]: writes message bytes as they are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawEncoder;
 
-/// Reads message bytes as they are.
+/// The decoding half of [`RawCodec`]: reads message bytes as they are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawDecoder;
 

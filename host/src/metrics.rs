@@ -4,8 +4,10 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::TapError;
-use crate::runtime::bindings::Signal;
+use axum::http::StatusCode;
+
+use crate::otlp::Signal;
+use crate::otlp::status::{grpc_retryable, http_for_grpc, http_retryable};
 
 /// How a request arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,63 +18,45 @@ pub enum Protocol {
     Grpc,
 }
 
-/// How a request ended.
+/// How a request ended, read off the status it was answered with (the
+/// tap's own or an upstream's passed on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Accepted.
     Ok,
-    /// Refused as malformed (400, 413, 415).
+    /// Refused for good as the client's fault (4xx but 429).
     Invalid,
-    /// Pushed back (503, 429; gRPC UNAVAILABLE, RESOURCE_EXHAUSTED).
+    /// Pushed back: an answer OTLP clients retry.
     Refused,
     /// Failed otherwise.
     Error,
 }
 
 impl Outcome {
-    /// The outcome of a request that ended in `error`.
-    pub fn of(error: &TapError) -> Self {
-        match error {
-            TapError::InvalidRequest(_) | TapError::UnsupportedMediaType(_) | TapError::PayloadTooLarge(_) => {
-                Outcome::Invalid
-            }
-            TapError::Busy { .. } => Outcome::Refused,
-            _ => Outcome::Error,
+    /// The outcome of an HTTP answer.
+    pub fn of_http(status: StatusCode) -> Self {
+        if status.is_success() {
+            Outcome::Ok
+        } else if http_retryable(status) {
+            Outcome::Refused
+        } else if status.is_client_error() {
+            Outcome::Invalid
+        } else {
+            Outcome::Error
         }
     }
 
-    /// The outcome of an HTTP status (an upstream's answer passed on).
-    pub fn of_http(status: u16) -> Self {
-        match status {
-            200..=299 => Outcome::Ok,
-            429 | 503 => Outcome::Refused,
-            400..=499 => Outcome::Invalid,
-            _ => Outcome::Error,
-        }
-    }
-
-    /// The outcome of a gRPC status (an upstream's answer passed on).
+    /// The outcome of a gRPC answer.
     pub fn of_grpc(code: tonic::Code) -> Self {
-        match code {
-            tonic::Code::Ok => Outcome::Ok,
-            tonic::Code::Unavailable | tonic::Code::ResourceExhausted => Outcome::Refused,
-            tonic::Code::InvalidArgument => Outcome::Invalid,
-            _ => Outcome::Error,
+        if grpc_retryable(code) {
+            return Outcome::Refused;
         }
+        Outcome::of_http(http_for_grpc(code))
     }
 }
 
-const SIGNALS: [&str; 3] = ["traces", "metrics", "logs"];
 const PROTOCOLS: [&str; 2] = ["http", "grpc"];
 const OUTCOMES: [&str; 4] = ["ok", "invalid", "refused", "error"];
-
-fn signal_index(signal: Signal) -> usize {
-    match signal {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
-    }
-}
 
 /// Counters of one tap, shared by its receivers and recorder.
 #[derive(Debug, Default)]
@@ -85,10 +69,10 @@ pub struct TapCounters {
     unrecorded: [AtomicU64; 3],
 }
 
-/// Gauges read at scrape time.
+/// Values read from the tap's parts at scrape time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {
-    /// Active sessions.
+    /// Sessions recording now.
     pub active_sessions: usize,
     /// Processor calls waiting or running.
     pub processor_queue: usize,
@@ -96,41 +80,41 @@ pub struct Gauges {
     pub upload_queue_bytes: usize,
     /// Objects waiting in the upload queue.
     pub upload_queue_objects: usize,
-    /// Objects uploaded so far.
+    /// Objects stored since start.
     pub uploaded_objects: u64,
-    /// Failed upload attempts so far (each retried).
+    /// Failed upload attempts since start, each retried.
     pub upload_failures: u64,
-    /// Bytes in the spool.
+    /// Bytes waiting in the spool for the store.
     pub spool_bytes: u64,
-    /// Objects in the spool.
+    /// Objects waiting in the spool.
     pub spool_objects: usize,
-    /// Objects moved to the spool so far.
+    /// Objects moved to the spool since start.
     pub spooled_objects: u64,
 }
 
 impl TapCounters {
     /// Counts one request and its body bytes.
     pub fn request(&self, signal: Signal, protocol: Protocol, bytes: usize, outcome: Outcome) {
-        let s = signal_index(signal);
+        let s = signal.index();
         self.requests[s][protocol as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
         self.received_bytes[s].fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// Counts the items of a decoded request.
     pub fn items(&self, signal: Signal, items: u64) {
-        self.items[signal_index(signal)].fetch_add(items, Ordering::Relaxed);
+        self.items[signal.index()].fetch_add(items, Ordering::Relaxed);
     }
 
     /// Counts one object written into a session.
     pub fn recorded(&self, signal: Signal, bytes: u64) {
-        let s = signal_index(signal);
+        let s = signal.index();
         self.recorded_objects[s].fetch_add(1, Ordering::Relaxed);
         self.recorded_bytes[s].fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Counts a request that was answered but could not be recorded.
     pub fn unrecorded(&self, signal: Signal) {
-        self.unrecorded[signal_index(signal)].fetch_add(1, Ordering::Relaxed);
+        self.unrecorded[signal.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of the counters and `gauges`.
@@ -141,7 +125,8 @@ impl TapCounters {
             out,
             "# HELP otlp_capture_requests_total OTLP export requests received.\n# TYPE otlp_capture_requests_total counter"
         );
-        for (s, signal) in SIGNALS.iter().enumerate() {
+        for signal in Signal::ALL {
+            let s = signal.index();
             for (p, protocol) in PROTOCOLS.iter().enumerate() {
                 for (o, outcome) in OUTCOMES.iter().enumerate() {
                     let value = load(&self.requests[s][p][o]);
@@ -154,8 +139,8 @@ impl TapCounters {
         }
         let per_signal = |out: &mut String, name: &str, help: &str, values: &[AtomicU64; 3]| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for (s, signal) in SIGNALS.iter().enumerate() {
-                let _ = writeln!(out, "{name}{{signal=\"{signal}\"}} {}", load(&values[s]));
+            for signal in Signal::ALL {
+                let _ = writeln!(out, "{name}{{signal=\"{signal}\"}} {}", load(&values[signal.index()]));
             }
         };
         per_signal(
@@ -239,8 +224,7 @@ mod tests {
     fn renders_prometheus_text() {
         let counters = TapCounters::default();
         counters.request(Signal::Logs, Protocol::Grpc, 10, Outcome::Ok);
-        let busy = TapError::Busy { reason: String::new(), retry_after: std::time::Duration::ZERO };
-        counters.request(Signal::Logs, Protocol::Grpc, 5, Outcome::of(&busy));
+        counters.request(Signal::Logs, Protocol::Grpc, 5, Outcome::of_grpc(tonic::Code::Unavailable));
         counters.recorded(Signal::Traces, 99);
         let text = counters.render(Gauges { active_sessions: 2, ..Default::default() });
         assert!(
@@ -251,5 +235,17 @@ mod tests {
         assert!(text.contains("otlp_capture_received_bytes_total{signal=\"logs\"} 15"));
         assert!(text.contains("otlp_capture_recorded_bytes_total{signal=\"traces\"} 99"));
         assert!(text.contains("otlp_capture_active_sessions 2"));
+    }
+
+    #[test]
+    fn outcomes_follow_the_status_table() {
+        assert_eq!(Outcome::of_http(StatusCode::OK), Outcome::Ok);
+        assert_eq!(Outcome::of_http(StatusCode::TOO_MANY_REQUESTS), Outcome::Refused);
+        assert_eq!(Outcome::of_http(StatusCode::BAD_GATEWAY), Outcome::Refused);
+        assert_eq!(Outcome::of_http(StatusCode::UNSUPPORTED_MEDIA_TYPE), Outcome::Invalid);
+        assert_eq!(Outcome::of_http(StatusCode::INTERNAL_SERVER_ERROR), Outcome::Error);
+        assert_eq!(Outcome::of_grpc(tonic::Code::OutOfRange), Outcome::Refused);
+        assert_eq!(Outcome::of_grpc(tonic::Code::InvalidArgument), Outcome::Invalid);
+        assert_eq!(Outcome::of_grpc(tonic::Code::Internal), Outcome::Error);
     }
 }

@@ -1,0 +1,118 @@
+//! One active session: its state and running totals, the gate that lets
+//! its stop wait for captures under way, its limits, and its batches of
+//! prepared requests waiting to become objects.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::RwLock as Gate;
+
+use super::batch::{Backlogged, BatchLimits, Batches};
+use crate::error::{RETRY_AFTER, TapError};
+use crate::locks::MutexExt;
+use crate::otlp::Signal;
+use crate::runtime::calls::PreparedCapture;
+use crate::session::{CaptureReceipt, SessionConfig, SessionState};
+
+/// One session this tap records into.
+pub struct ActiveSession {
+    id: String,
+    config: SessionConfig,
+    state: Mutex<SessionState>,
+    /// Captures hold it shared; stop takes it exclusively so that every
+    /// capture under way is counted before the final metadata is written.
+    /// The flag says the session has stopped.
+    pub(super) gate: Gate<bool>,
+    /// Counts changed since metadata.json was last written.
+    pub(super) dirty: AtomicBool,
+    /// A limit was reached: the session takes nothing more while it stops.
+    pub(super) ending: AtomicBool,
+    batches: Mutex<Batches>,
+}
+
+impl ActiveSession {
+    pub(super) fn new(state: SessionState) -> Self {
+        ActiveSession {
+            id: state.config.session_id.clone(),
+            config: state.config.clone(),
+            state: Mutex::new(state),
+            gate: Gate::new(false),
+            dirty: AtomicBool::new(false),
+            ending: AtomicBool::new(false),
+            batches: Mutex::default(),
+        }
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// A copy of the current state, counts included.
+    pub fn snapshot(&self) -> SessionState {
+        self.state.locked().clone()
+    }
+
+    /// Whether this session takes requests of `signal` now.
+    pub fn takes(&self, signal: Signal) -> bool {
+        self.config.records(signal) && !self.ending.load(Ordering::Acquire)
+    }
+
+    /// Adds a prepared request to its batch; returns the batch to store when
+    /// it reached `limits`, or refuses with 503 when earlier batches could
+    /// not be stored and too much waits already.
+    pub fn add_to_batch(
+        &self,
+        part: PreparedCapture,
+        limits: BatchLimits,
+    ) -> Result<Option<Vec<PreparedCapture>>, TapError> {
+        self.batches.locked().add(part, limits).map_err(|Backlogged| TapError::Busy {
+            reason: "the session's batches cannot be stored now".into(),
+            retry_after: RETRY_AFTER,
+        })
+    }
+
+    /// Takes the batches of every signal that waited `max_age` (all when `None`).
+    pub(super) fn take_batches(&self, max_age: Option<Duration>) -> Vec<(Signal, Vec<PreparedCapture>)> {
+        self.batches.locked().take_due(max_age)
+    }
+
+    /// Puts back a batch that could not be stored, ahead of newer requests.
+    pub(super) fn restore_batch(&self, signal: Signal, parts: Vec<PreparedCapture>) {
+        self.batches.locked().restore(signal, parts);
+    }
+
+    /// Runs `work` unless the session has stopped; `None` when it has.
+    pub async fn while_active<F: Future>(&self, work: F) -> Option<F::Output> {
+        let stopped = self.gate.read().await;
+        if *stopped {
+            return None;
+        }
+        Some(work.await)
+    }
+
+    /// Adds a receipt to the totals. Returns the reason to end the session
+    /// when this receipt took it to its size limit.
+    pub fn apply(&self, receipt: &CaptureReceipt) -> Option<String> {
+        let mut state = self.state.locked();
+        state.counts.add(receipt);
+        self.dirty.store(true, Ordering::Release);
+        let limit = self.config.max_size_bytes.filter(|max| state.counts.compressed_bytes >= *max)?;
+        (!self.ending.swap(true, Ordering::AcqRel))
+            .then(|| format!("maxSizeMB reached: {} of {limit} bytes stored", state.counts.compressed_bytes))
+    }
+
+    /// The reason to end the session when it has run past its duration limit at `now`.
+    pub(super) fn expired(&self, now_unix_nanos: u64) -> Option<String> {
+        let max = self.config.max_duration_millis?;
+        let ran = now_unix_nanos.saturating_sub(self.state.locked().start_unix_nanos) / 1_000_000;
+        (ran >= max && !self.ending.swap(true, Ordering::AcqRel))
+            .then(|| format!("maxDurationMinutes reached after {ran} ms"))
+    }
+}

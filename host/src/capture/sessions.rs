@@ -1,0 +1,292 @@
+//! The tap's registry of active sessions and their lifecycle: start, live
+//! metadata refresh, batches stored, limits, stop, and resume after a
+//! restart. metadata.json itself is written by the component; what is not
+//! active is read through the store catalog.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::active::ActiveSession;
+use super::batch::BatchLimits;
+use crate::catalog::Catalog;
+use crate::error::TapError;
+use crate::locks::RwLockExt;
+use crate::metrics::TapCounters;
+use crate::otlp::Signal;
+use crate::runtime::calls::PreparedCapture;
+use crate::runtime::pool::ProcessorPool;
+use crate::session::{CaptureReceipt, SessionConfig, SessionState, SessionStatus};
+use crate::storage::uploader::Uploader;
+
+/// How long a stop or a shutdown keeps retrying batches the store refuses.
+const FLUSH_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The sessions a tap records into, shared by receivers and the control API.
+pub struct Sessions {
+    pool: ProcessorPool,
+    uploader: Uploader,
+    catalog: Catalog,
+    batching: BatchLimits,
+    counters: Arc<TapCounters>,
+    active: RwLock<HashMap<String, Arc<ActiveSession>>>,
+    /// Serializes start and stop so two of them never race on one id.
+    control: tokio::sync::Mutex<()>,
+}
+
+impl Sessions {
+    /// An empty registry: `pool`'s instances put into `uploader`, and
+    /// `catalog` reads what the store already holds.
+    pub fn new(
+        pool: ProcessorPool,
+        uploader: Uploader,
+        catalog: Catalog,
+        batching: BatchLimits,
+        counters: Arc<TapCounters>,
+    ) -> Arc<Self> {
+        Arc::new(Sessions {
+            pool,
+            uploader,
+            catalog,
+            batching,
+            counters,
+            active: RwLock::default(),
+            control: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// When batches become objects.
+    pub fn batching(&self) -> BatchLimits {
+        self.batching
+    }
+
+    /// Stores a batch of `session` as one object and counts it. A batch that
+    /// cannot be stored now goes back to wait for the next try.
+    pub async fn store_batch(
+        self: &Arc<Self>,
+        session: &Arc<ActiveSession>,
+        signal: Signal,
+        parts: Vec<PreparedCapture>,
+    ) -> Result<(), TapError> {
+        let config = session.config().clone();
+        let (stored, parts) = match self.pool.call(move |i| Ok(i.store_batch(&config, signal, parts))).await {
+            Ok(called) => called,
+            Err(e) => {
+                tracing::error!(session = %session.id(), error = %e, "the component pool failed; a batch is lost");
+                return Err(e.into());
+            }
+        };
+        match stored {
+            Ok(receipt) => {
+                self.recorded(session, &receipt);
+                Ok(())
+            }
+            Err(e) => {
+                session.restore_batch(signal, parts);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Counts an object stored for `session`, and ends the session when that
+    /// reached one of its limits.
+    pub fn recorded(self: &Arc<Self>, session: &ActiveSession, receipt: &CaptureReceipt) {
+        self.counters.recorded(receipt.summary.signal, receipt.compressed_bytes);
+        if let Some(reason) = session.apply(receipt) {
+            self.end_for_limit(session.id().to_owned(), reason);
+        }
+    }
+
+    /// Stores every batch that waited its maximum age.
+    pub async fn flush_due(self: &Arc<Self>) {
+        for session in self.all_active() {
+            let flush = async {
+                for (signal, parts) in session.take_batches(Some(self.batching.max_age)) {
+                    if let Err(e) = self.store_batch(&session, signal, parts).await {
+                        tracing::warn!(session = %session.id(), error = %e, "a batch could not be stored; will retry");
+                    }
+                }
+            };
+            session.while_active(flush).await;
+        }
+    }
+
+    /// Stores every batch of a session, retrying while the store pushes back
+    /// (for up to [`FLUSH_PATIENCE`]), before it stops or the tap shuts down.
+    async fn flush_all(self: &Arc<Self>, session: &Arc<ActiveSession>) -> Result<(), TapError> {
+        let deadline = Instant::now() + FLUSH_PATIENCE;
+        loop {
+            let mut failure = None;
+            for (signal, parts) in session.take_batches(None) {
+                if let Err(e) = self.store_batch(session, signal, parts).await {
+                    failure = Some(e);
+                }
+            }
+            match failure {
+                None => return Ok(()),
+                Some(e) if Instant::now() >= deadline => return Err(e),
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    fn all_active(&self) -> Vec<Arc<ActiveSession>> {
+        self.active.reading().values().cloned().collect()
+    }
+
+    /// The active sessions that take `signal` now.
+    pub fn recording(&self, signal: Signal) -> Vec<Arc<ActiveSession>> {
+        self.active.reading().values().filter(|s| s.takes(signal)).cloned().collect()
+    }
+
+    /// Ends `id` as completed for `reason` (a limit), in the background.
+    pub fn end_for_limit(self: &Arc<Self>, id: String, reason: String) {
+        let sessions = self.clone();
+        tokio::spawn(async move {
+            tracing::info!(session = %id, %reason, "ending session");
+            if let Err(e) = sessions.stop(&id, SessionStatus::Completed, Some(reason)).await {
+                tracing::warn!(session = %id, error = %e, "cannot end session at its limit");
+            }
+        });
+    }
+
+    /// Ends every session that ran past its duration limit at `now`.
+    pub fn end_expired(self: &Arc<Self>, now_unix_nanos: u64) {
+        let expired: Vec<(String, String)> = self
+            .all_active()
+            .iter()
+            .filter_map(|s| s.expired(now_unix_nanos).map(|reason| (s.id().to_owned(), reason)))
+            .collect();
+        for (id, reason) in expired {
+            self.end_for_limit(id, reason);
+        }
+    }
+
+    /// How many sessions are active.
+    pub fn active_count(&self) -> usize {
+        self.active.reading().len()
+    }
+
+    fn find_active(&self, id: &str) -> Option<Arc<ActiveSession>> {
+        self.active.reading().get(id).cloned()
+    }
+
+    fn activate(&self, session: Arc<ActiveSession>) {
+        self.active.writing().insert(session.id().to_owned(), session);
+    }
+
+    /// Starts a session. Refuses an id that is active, or that the store
+    /// already holds a session under.
+    pub async fn start(&self, config: SessionConfig) -> Result<SessionState, TapError> {
+        let _control = self.control.lock().await;
+        let id = config.session_id.clone();
+        let key = self.catalog.metadata_key(&id).await?;
+        if self.find_active(&id).is_some() {
+            return Err(TapError::Conflict(format!("session {id} is already active")));
+        }
+        if self.catalog.storage().get(&key).await?.is_some() {
+            return Err(TapError::Conflict(format!("the store already holds a session {id}; choose another id")));
+        }
+        let state = self.pool.call(move |i| i.start_session(&config)).await?;
+        self.uploader.flush().await;
+        self.activate(Arc::new(ActiveSession::new(state.clone())));
+        Ok(state)
+    }
+
+    /// Stops an active session: waits for captures under way, writes the
+    /// final metadata and waits until every object of it is stored. A stop
+    /// that fails leaves the session active rather than lose track of it.
+    pub async fn stop(
+        self: &Arc<Self>,
+        id: &str,
+        status: SessionStatus,
+        reason: Option<String>,
+    ) -> Result<SessionState, TapError> {
+        let _control = self.control.lock().await;
+        let session = self.active.writing().remove(id);
+        let session = session.ok_or_else(|| TapError::NotFound(format!("no active session {id}")))?;
+        let mut stopped = session.gate.write().await;
+        let outcome = async {
+            self.flush_all(&session).await?;
+            let state = session.snapshot();
+            Ok::<_, TapError>(self.pool.call(move |i| i.stop_session(&state, status, reason.as_deref())).await?)
+        };
+        match outcome.await {
+            Ok(final_state) => {
+                *stopped = true;
+                drop(stopped);
+                self.uploader.flush().await;
+                Ok(final_state)
+            }
+            Err(e) => {
+                drop(stopped);
+                self.activate(session);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes metadata.json of every active session that captured something
+    /// since the last refresh.
+    pub async fn refresh(&self) {
+        for session in self.all_active() {
+            if !session.dirty.swap(false, Ordering::AcqRel) {
+                continue;
+            }
+            let refresh = async {
+                let state = session.snapshot();
+                self.pool.call(move |i| i.refresh_metadata(&state)).await
+            };
+            if let Some(Err(e)) = session.while_active(refresh).await {
+                session.dirty.store(true, Ordering::Release);
+                tracing::warn!(session = %session.id(), error = %e, "metadata refresh failed; will retry");
+            }
+        }
+    }
+
+    /// Writes the metadata of every active session without ending them (on
+    /// shutdown), so a later tap on the same store can resume them.
+    pub async fn persist_all(self: &Arc<Self>) {
+        for session in self.all_active() {
+            if let Err(e) = self.flush_all(&session).await {
+                tracing::error!(session = %session.id(), error = %e, "batches could not be stored before shutdown");
+            }
+            session.dirty.store(true, Ordering::Release);
+        }
+        self.refresh().await;
+        self.uploader.flush().await;
+    }
+
+    /// Takes up the sessions a previous tap left active in the store.
+    pub async fn resume(&self) -> Result<Vec<String>, TapError> {
+        let mut resumed = Vec::new();
+        for state in self.catalog.list().await? {
+            if state.status == SessionStatus::Active && self.find_active(state.id()).is_none() {
+                resumed.push(state.id().to_owned());
+                self.activate(Arc::new(ActiveSession::new(state)));
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Every session the store holds, oldest first, active ones with their
+    /// live counts.
+    pub async fn list(&self) -> Result<Vec<SessionState>, TapError> {
+        let mut sessions = self.catalog.list().await?;
+        for state in &mut sessions {
+            if let Some(active) = self.find_active(state.id()) {
+                *state = active.snapshot();
+            }
+        }
+        Ok(sessions)
+    }
+
+    /// One session, live when active, else as stored; `None` when there is none.
+    pub async fn get(&self, id: &str) -> Result<Option<SessionState>, TapError> {
+        match self.find_active(id) {
+            Some(active) => Ok(Some(active.snapshot())),
+            None => self.catalog.get(id).await,
+        }
+    }
+}

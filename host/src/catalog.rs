@@ -1,0 +1,128 @@
+//! The store catalog: what a store holds, read without a running tap.
+//! Lists sessions, reads one session's metadata.json and raw objects, and
+//! renders or parses metadata through the component (which owns the
+//! layout). `session list|show`, `replay` and `inspect` use it directly;
+//! the tap's session registry uses it for what is not active.
+
+use bytes::Bytes;
+
+use crate::error::TapError;
+use crate::otlp::Signal;
+use crate::runtime::pool::ProcessorPool;
+use crate::session::SessionState;
+use crate::storage::Storage;
+
+/// The folder under the store root that holds one folder per session.
+const SESSIONS_FOLDER: &str = "sessions/";
+
+/// One raw object of a session, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its key under the store root.
+    pub key: String,
+    /// Its signal, from the key.
+    pub signal: Signal,
+    /// Capture time from the key, unix millis.
+    pub capture_unix_millis: u64,
+    /// Stored (compressed) size in bytes.
+    pub size: u64,
+}
+
+/// Reads sessions out of a store.
+#[derive(Clone)]
+pub struct Catalog {
+    storage: Storage,
+    pool: ProcessorPool,
+}
+
+impl Catalog {
+    /// A catalog of `storage`, using `pool`'s instances to read the layout.
+    pub fn new(storage: Storage, pool: ProcessorPool) -> Self {
+        Catalog { storage, pool }
+    }
+
+    /// The store it reads.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The key of a session's metadata.json; `InvalidRequest` for an id that
+    /// breaks the layout's rules.
+    pub async fn metadata_key(&self, id: &str) -> Result<String, TapError> {
+        let id = id.to_owned();
+        Ok(self.pool.call(move |i| i.metadata_key(&id)).await?)
+    }
+
+    /// A session's stored metadata; `None` when the store has no such session.
+    pub async fn get(&self, id: &str) -> Result<Option<SessionState>, TapError> {
+        let key = self.metadata_key(id).await?;
+        match self.storage.get(&key).await? {
+            Some(document) => Ok(Some(self.parse(document).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every session the store holds, oldest start first. Folders that are
+    /// no session (an invalid id, no or unreadable metadata.json) are skipped,
+    /// the unreadable ones with a warning.
+    pub async fn list(&self) -> Result<Vec<SessionState>, TapError> {
+        let mut sessions = Vec::new();
+        for id in self.storage.list_folders(SESSIONS_FOLDER).await? {
+            let Ok(key) = self.metadata_key(&id).await else { continue };
+            let Some(document) = self.storage.get(&key).await? else { continue };
+            match self.parse(document).await {
+                Ok(state) => sessions.push(state),
+                Err(e) => tracing::warn!(%key, error = %e, "skipping unreadable metadata.json"),
+            }
+        }
+        sessions.sort_by_key(|s| s.start_unix_nanos);
+        Ok(sessions)
+    }
+
+    /// The raw objects stored for a session, in no set order. Files that are
+    /// not objects of the layout are skipped with a warning.
+    pub async fn raw_objects(&self, id: &str) -> Result<Vec<StoredObject>, TapError> {
+        let metadata_key = self.metadata_key(id).await?;
+        let prefix = format!("{}raw/", metadata_key.strip_suffix("metadata.json").unwrap_or(&metadata_key));
+        let listed = self.storage.list(&prefix).await?;
+        let keys: Vec<String> = listed.iter().map(|o| o.key.clone()).collect();
+        let parsed =
+            self.pool.call(move |i| Ok(keys.iter().map(|k| i.parse_object_key(k)).collect::<Vec<_>>())).await?;
+        let mut objects = Vec::with_capacity(listed.len());
+        for (object, info) in listed.into_iter().zip(parsed) {
+            match info {
+                Ok(info) if info.session_id == id => objects.push(StoredObject {
+                    key: object.key,
+                    signal: info.signal,
+                    capture_unix_millis: info.capture_unix_millis,
+                    size: object.size,
+                }),
+                _ => tracing::warn!(key = %object.key, "skipping a file that is not an object of the layout"),
+            }
+        }
+        Ok(objects)
+    }
+
+    /// The signal a raw object key names; `Internal` for a key that is not
+    /// one of the layout.
+    pub async fn object_signal(&self, key: &str) -> Result<Signal, TapError> {
+        let key = key.to_owned();
+        Ok(self.pool.call(move |i| i.parse_object_key(&key)).await?.signal)
+    }
+
+    /// An object's bytes; `None` when there is no such object.
+    pub async fn object(&self, key: &str) -> Result<Option<Bytes>, TapError> {
+        Ok(self.storage.get(key).await?)
+    }
+
+    /// The metadata.json document of a state, exactly as it is written.
+    pub async fn render(&self, state: SessionState) -> Result<serde_json::Value, TapError> {
+        let text = self.pool.call(move |i| i.render_metadata(&state)).await?;
+        serde_json::from_str(&text).map_err(|e| TapError::Internal(format!("component rendered invalid JSON: {e}")))
+    }
+
+    async fn parse(&self, document: Bytes) -> Result<SessionState, TapError> {
+        let text = String::from_utf8_lossy(&document).into_owned();
+        Ok(self.pool.call(move |i| i.parse_metadata(&text)).await?)
+    }
+}

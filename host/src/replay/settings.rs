@@ -1,0 +1,279 @@
+//! What a replay sends and how, typed at the edges: [`ReplayChoices`] is
+//! both the command line's flags and the control API's JSON fields, and
+//! [`ReplaySettings::choose`] fills in every default in one place and
+//! checks what was chosen.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::plan::Speed;
+use crate::exporters::retry::RetryPolicy;
+use crate::exporters::{ExportProtocol, Exporter};
+use crate::otlp::Signal;
+
+/// How timestamps are rewritten on replay (see DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TimestampMode {
+    /// As recorded.
+    None,
+    /// One offset for the whole replay: replay start minus the session's first timestamp.
+    Relative,
+    /// Per object: its newest timestamp becomes the moment it is sent.
+    Current,
+}
+
+impl TimestampMode {
+    /// `none`, `relative` or `current`, as the flag and the API spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampMode::None => "none",
+            TimestampMode::Relative => "relative",
+            TimestampMode::Current => "current",
+        }
+    }
+}
+
+/// A telemetry time given as unix nanoseconds or RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelemetryTime(pub u64);
+
+impl FromStr for TelemetryTime {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(nanos) = text.parse::<u64>() {
+            return Ok(TelemetryTime(nanos));
+        }
+        let time = humantime::parse_rfc3339_weak(text)
+            .map_err(|_| format!("{text:?} is neither unix nanoseconds nor RFC 3339"))?;
+        let since_epoch = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| format!("{text:?} is before 1970, which is no telemetry time"))?;
+        Ok(TelemetryTime(u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)))
+    }
+}
+
+/// A JSON value that is a number or a string, for fields the API takes in
+/// either form (speed, times).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrText {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl NumberOrText {
+    fn text(self) -> String {
+        match self {
+            NumberOrText::Number(n) => n.to_string(),
+            NumberOrText::Text(t) => t,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TelemetryTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        NumberOrText::deserialize(deserializer)?.text().parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Speed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        NumberOrText::deserialize(deserializer)?.text().parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A replay's options as a user gives them, on the command line (flags) or
+/// to the control API (camelCase JSON fields); unset ones take the defaults
+/// of [`ReplaySettings::choose`].
+#[derive(Debug, Clone, Default, PartialEq, clap::Args, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayChoices {
+    /// Timestamp rewriting (default current; see below).
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub timestamps: Option<TimestampMode>,
+    /// Replay speed: a factor (1 is real time, 50 is 50x) or max (default 1).
+    #[arg(long)]
+    #[serde(default)]
+    pub speed: Option<Speed>,
+    /// Signals to replay (default all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    #[serde(default)]
+    pub signals: Option<Vec<Signal>>,
+    /// Export protocol: http (OTLP/HTTP protobuf) or grpc (OTLP/gRPC, e.g.
+    /// --endpoint http://collector:4317) (default http).
+    #[arg(long)]
+    #[serde(default)]
+    pub protocol: Option<ExportProtocol>,
+    /// Longest wait between two objects, in seconds (caps long idle gaps).
+    #[arg(long = "max-idle", value_name = "SECONDS")]
+    #[serde(default)]
+    pub max_idle_seconds: Option<f64>,
+    /// Only resources of this service.name (repeatable).
+    #[arg(long = "service", value_name = "NAME")]
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Only items at or after this telemetry time (RFC 3339 or unix nanoseconds).
+    #[arg(long, value_name = "TIME")]
+    #[serde(default)]
+    pub from: Option<TelemetryTime>,
+    /// Only items at or before this telemetry time (RFC 3339 or unix nanoseconds).
+    #[arg(long, value_name = "TIME")]
+    #[serde(default)]
+    pub to: Option<TelemetryTime>,
+    /// Replay the session this many times (default 1).
+    #[arg(long = "loop", value_name = "N")]
+    #[serde(default, rename = "loop")]
+    pub loops: Option<u32>,
+    /// Remap trace and span ids consistently, with a new seed each run and
+    /// loop, so a session can be replayed into one backend many times.
+    #[arg(long)]
+    #[serde(default)]
+    pub rewrite_ids: bool,
+    /// Seed of --rewrite-ids (random by default).
+    #[arg(long)]
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Seconds to wait for the endpoint to answer one request (default 30).
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(default)]
+    pub timeout: Option<u64>,
+}
+
+/// What to replay and how, checked, every default filled in.
+#[derive(Debug, Clone)]
+pub struct ReplaySettings {
+    /// The session.
+    pub session_id: String,
+    /// Signals to send.
+    pub signals: Vec<Signal>,
+    /// Timestamp rewriting.
+    pub timestamps: TimestampMode,
+    /// Pacing.
+    pub speed: Speed,
+    /// Longest wait between two objects, after scaling by the speed.
+    pub max_idle: Option<Duration>,
+    /// Only these services (resource service.name); empty for all.
+    pub services: Vec<String>,
+    /// Only items at or after this telemetry time (unix nanos; 0 for no bound).
+    pub from_unix_nanos: u64,
+    /// Only items at or before this telemetry time (0 for no bound).
+    pub to_unix_nanos: u64,
+    /// Times to replay the session, at least 1.
+    pub loops: u32,
+    /// Remap trace and span ids, with a new seed every loop.
+    pub rewrite_ids: bool,
+    /// The first loop's remapping seed (random when none).
+    pub seed: Option<u64>,
+    /// The transport to the endpoint.
+    pub protocol: ExportProtocol,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// Objects read ahead of the one being sent.
+    pub prefetch: usize,
+    /// Retries of each export.
+    pub retry: RetryPolicy,
+    /// Largest object accepted, inflated, in bytes.
+    pub max_object_bytes: u64,
+}
+
+impl ReplaySettings {
+    /// Settings for `session_id` from a user's choices, defaults filled in;
+    /// the message says what is wrong.
+    pub fn choose(session_id: &str, choices: &ReplayChoices) -> Result<Self, String> {
+        let max_idle = match choices.max_idle_seconds {
+            None => None,
+            Some(idle) if idle.is_finite() && idle >= 0.0 => Some(Duration::from_secs_f64(idle)),
+            Some(idle) => return Err(format!("the longest idle wait must be a number of seconds, not {idle}")),
+        };
+        let loops = choices.loops.unwrap_or(1);
+        if loops == 0 {
+            return Err("a replay loops at least once".into());
+        }
+        let timeout = choices.timeout.unwrap_or(30);
+        if timeout == 0 {
+            return Err("the timeout must be at least 1 second".into());
+        }
+        let mut signals = choices.signals.clone().unwrap_or_else(|| Signal::ALL.to_vec());
+        signals.dedup();
+        if signals.is_empty() {
+            return Err("choose at least one signal to replay".into());
+        }
+        Ok(ReplaySettings {
+            session_id: session_id.to_owned(),
+            signals,
+            timestamps: choices.timestamps.unwrap_or(TimestampMode::Current),
+            speed: choices.speed.unwrap_or(Speed::Factor(1.0)),
+            max_idle,
+            services: choices.services.clone(),
+            from_unix_nanos: choices.from.map_or(0, |t| t.0),
+            to_unix_nanos: choices.to.map_or(0, |t| t.0),
+            loops,
+            rewrite_ids: choices.rewrite_ids,
+            seed: choices.seed,
+            protocol: choices.protocol.unwrap_or(ExportProtocol::Http),
+            timeout: Duration::from_secs(timeout),
+            prefetch: 4,
+            retry: RetryPolicy::default(),
+            max_object_bytes: 256 << 20,
+        })
+    }
+
+    /// The exporter these settings send to `endpoint` with.
+    pub fn exporter(&self, endpoint: &str) -> Result<Exporter, String> {
+        Exporter::new(endpoint, self.protocol, self.timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_one_place() {
+        let settings = ReplaySettings::choose("s", &ReplayChoices::default()).unwrap();
+        assert_eq!(settings.timestamps, TimestampMode::Current);
+        assert_eq!(settings.speed, Speed::Factor(1.0));
+        assert_eq!(settings.signals, Signal::ALL);
+        assert_eq!(
+            (settings.loops, settings.protocol, settings.timeout),
+            (1, ExportProtocol::Http, Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn the_api_spells_every_choice_in_json() {
+        let choices: ReplayChoices = serde_json::from_value(serde_json::json!({
+            "timestamps": "relative", "speed": "max", "signals": ["logs"], "protocol": "grpc",
+            "maxIdleSeconds": 2.5, "services": ["cart"], "from": "2025-11-24T16:00:00Z", "to": 1764000001000000000u64,
+            "loop": 2, "rewriteIds": true, "seed": 7, "timeout": 5
+        }))
+        .unwrap();
+        let settings = ReplaySettings::choose("s", &choices).unwrap();
+        assert_eq!((settings.timestamps, settings.speed), (TimestampMode::Relative, Speed::Max));
+        assert_eq!((settings.signals, settings.protocol), (vec![Signal::Logs], ExportProtocol::Grpc));
+        assert_eq!(
+            (settings.from_unix_nanos, settings.to_unix_nanos),
+            (1_764_000_000_000_000_000, 1_764_000_001_000_000_000)
+        );
+        assert_eq!((settings.loops, settings.rewrite_ids, settings.seed), (2, true, Some(7)));
+        assert_eq!(settings.max_idle, Some(Duration::from_millis(2500)));
+        let speed: ReplayChoices = serde_json::from_value(serde_json::json!({ "speed": 10 })).unwrap();
+        assert_eq!(speed.speed, Some(Speed::Factor(10.0)));
+    }
+
+    #[test]
+    fn nonsense_is_refused_with_a_reason() {
+        let zero_loops = ReplayChoices { loops: Some(0), ..Default::default() };
+        assert!(ReplaySettings::choose("s", &zero_loops).unwrap_err().contains("at least once"));
+        let idle = ReplayChoices { max_idle_seconds: Some(-1.0), ..Default::default() };
+        assert!(ReplaySettings::choose("s", &idle).is_err());
+        assert!(serde_json::from_value::<ReplayChoices>(serde_json::json!({ "speed": 0 })).is_err());
+        assert!(serde_json::from_value::<ReplayChoices>(serde_json::json!({ "timestamps": "later" })).is_err());
+        assert!("yesterday".parse::<TelemetryTime>().is_err());
+    }
+}
