@@ -21,8 +21,11 @@ toolchain:
 guest: toolchain
 	$(CARGO) build --target wasm32-wasip2 --release -p otlp-capture-guest
 
+# The whole workspace, so cargo resolves the same features as `make test`
+# does (the test support crate is a member) and `make run` after `make test`
+# reuses its build instead of compiling the host's dependencies again.
 build: guest
-	$(CARGO) build --release -p otlp-capture
+	$(CARGO) build --release --workspace
 
 run: build
 	$(BIN) serve --store $(STORE)

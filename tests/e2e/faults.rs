@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::support::generate;
 use crate::support::otlp::decode_object;
 use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
+use crate::support::wait;
 
 /// Spans in a session's objects in S3 (requests are batched into objects).
 fn stored_spans(s3: &S3Server, session: &str) -> u64 {
@@ -61,14 +62,6 @@ fn metric(client: &Client, tap: &TapProcess, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("{name} missing"))
 }
 
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn a_30_second_s3_outage_loses_nothing_acknowledged() {
     let mut s3 = S3Server::start();
@@ -93,7 +86,7 @@ fn a_30_second_s3_outage_loses_nothing_acknowledged() {
         "objects went to the spool during the outage"
     );
     s3.restart();
-    wait_for("the spool to drain", Duration::from_secs(60), || {
+    wait::until_true("the spool to drain", Duration::from_secs(60), || {
         metric(&client, &tap, "otlp_capture_spool_objects") == 0
             && metric(&client, &tap, "otlp_capture_upload_queue_objects") == 0
     });

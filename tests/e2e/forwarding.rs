@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use reqwest_blocking::StatusCode;
@@ -17,6 +17,7 @@ use crate::support::otlp::{stored_requests, untagged};
 use crate::support::processes::{TapProcess, run_cli_ok};
 use crate::support::receiver::Receiver;
 use crate::support::sdk::{emit, emit_grpc};
+use crate::support::wait;
 
 /// Every stored request of a session, by signal, with the session tags taken off.
 fn stored(store: &Path, session: &str) -> HashMap<&'static str, Vec<OtlpRequest>> {
@@ -66,18 +67,13 @@ fn items(requests: &[OtlpRequest]) -> u64 {
 /// Waits until a session's live metadata (refreshed every second) shows
 /// `spans` spans and `logs` log records.
 fn wait_for_items(store: &Path, session: &str, spans: u64, logs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    wait::until_true(&format!("{session} reaching {spans} spans and {logs} logs"), Duration::from_secs(30), || {
         let metadata: Option<Value> = std::fs::read(store.join(format!("sessions/{session}/metadata.json")))
             .ok()
             .map(|d| serde_json::from_slice(&d).unwrap());
         let count = |field: &str| metadata.as_ref().and_then(|m| m[field].as_u64());
-        if count("spanCount") == Some(spans) && count("logRecordCount") == Some(logs) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{session} never reached {spans} spans: {metadata:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        count("spanCount") == Some(spans) && count("logRecordCount") == Some(logs)
+    });
 }
 
 #[test]

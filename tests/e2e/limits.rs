@@ -1,7 +1,7 @@
 //! Session limits: maxSizeMB and maxDurationMinutes end a session as
 //! completed, with the reason in metadata.json.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use reqwest_blocking::blocking::Client;
@@ -9,19 +9,18 @@ use serde_json::{Value, json};
 
 use crate::support::generate;
 use crate::support::processes::TapProcess;
+use crate::support::wait;
 
 fn wait_until_completed(client: &Client, tap: &TapProcess, id: &str, mut between: impl FnMut()) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    wait::until(&format!("{id} ending"), Duration::from_secs(15), || {
         let shown: Value =
             client.get(format!("{}/api/capture/sessions/{id}", tap.base)).send().unwrap().json().unwrap();
         if shown["status"] == "completed" {
-            return shown;
+            return Some(shown);
         }
-        assert!(Instant::now() < deadline, "{id} never ended: {shown}");
         between();
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        None
+    })
 }
 
 #[test]

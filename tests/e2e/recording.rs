@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::keys::parse_object_key;
@@ -14,6 +14,7 @@ use crate::support::otlp::{decode_object, resource_attributes, tagged_with};
 use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
 use crate::support::receiver::Receiver;
 use crate::support::sdk::{Emitted, emit};
+use crate::support::wait;
 
 /// Every file below `dir`, as (key relative to `root`, bytes).
 fn files_under(root: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -43,18 +44,12 @@ fn record(tap: &TapProcess, session: &str, rounds: u64, live: impl Fn() -> Optio
     assert_eq!(started["status"], "active");
     let emitted = emit(&tap.base, "checkout", rounds);
     // The tap runs with --refresh-seconds 1.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait::until_true("live counts catching up", Duration::from_secs(10), || {
         let metadata = live().expect("metadata.json exists while active");
         assert_eq!(metadata["status"], "active");
-        if metadata["spanCount"].as_u64() == Some(emitted.spans)
+        metadata["spanCount"].as_u64() == Some(emitted.spans)
             && metadata["logRecordCount"].as_u64() == Some(emitted.logs)
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "live counts never caught up: {metadata}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    });
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", session, "--tap", &tap.base], &[])).unwrap();
     (stopped, emitted)

@@ -17,6 +17,7 @@ use crate::support::processes::{TapProcess, run_cli, run_cli_ok};
 use crate::support::receiver::{Received, Receiver};
 use crate::support::sdk::emit;
 use crate::support::sessions::write_session;
+use crate::support::wait;
 
 fn now_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
@@ -309,15 +310,10 @@ fn a_running_tap_replays_on_request() {
         .json()
         .unwrap();
     let id = started["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
+    let status = wait::until("the replay finishing", Duration::from_secs(20), || {
         let status: Value = client.get(format!("{}/api/replay/{id}", tap.base)).send().unwrap().json().unwrap();
-        if status["state"] != "running" {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the replay never finished: {status}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        (status["state"] != "running").then_some(status)
+    });
     assert_eq!(status["state"], "completed", "{status}");
     assert_eq!(status["counts"]["dataPoints"], 3 * 5 * 2);
     let received = received_requests(&receiver.accepted());
