@@ -34,7 +34,7 @@ pub enum Command {
     Inspect {
         /// A session id, or an object key (sessions/ID/raw/...).
         target: String,
-        /// The store.
+        /// Where sessions are read from (and which component build reads them).
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -55,7 +55,7 @@ pub struct ReplayArgs {
     /// The OTLP endpoint's base URL (`/v1/traces` etc. are added), e.g. http://collector:4318.
     #[arg(long)]
     pub endpoint: String,
-    /// The store.
+    /// Where sessions are read from (and which component build reads them).
     #[command(flatten)]
     pub store: StoreArgs,
     /// How to replay.
@@ -81,7 +81,7 @@ pub struct StoreArgs {
 /// `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The store and component.
+    /// Where sessions are recorded (and which component build records them).
     #[command(flatten)]
     pub store: StoreArgs,
     /// Address of the OTLP/HTTP receiver, control API and /health.
@@ -98,6 +98,24 @@ pub struct ServeArgs {
     /// else grpc for port 4317 and http otherwise).
     #[arg(long, value_name = "PROTOCOL")]
     pub forward_protocol: Option<String>,
+    /// A header sent to the upstream with every forwarded request, over the client's of the
+    /// same name (repeatable; also $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`).
+    #[arg(long = "forward-header", value_name = "KEY=VALUE")]
+    pub forward_headers: Vec<String>,
+    /// Require `authorization: Bearer TOKEN` of every OTLP client (HTTP 401, gRPC UNAUTHENTICATED).
+    #[arg(long, env = "OTLP_CAPTURE_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Read the receivers' token from this file (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Require `authorization: Bearer TOKEN` of every control API request. Without it the
+    /// control API answers loopback clients only.
+    #[arg(long, env = "OTLP_CAPTURE_CONTROL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub control_token: Option<String>,
+    /// A URL prefix replays started through the control API may send to (repeatable).
+    /// Without one, only loopback endpoints are allowed. The CLI's own replay is not restricted.
+    #[arg(long = "replay-allow", value_name = "PREFIX")]
+    pub replay_allow: Vec<String>,
     /// Component instances (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -135,13 +153,13 @@ pub enum SessionCommand {
     Stop {
         /// The session id.
         id: String,
-        /// The tap's HTTP address.
-        #[arg(long, default_value = "http://127.0.0.1:4318")]
-        tap: String,
+        /// The tap to stop it on.
+        #[command(flatten)]
+        tap: TapArgs,
     },
     /// List the sessions in a store.
     List {
-        /// The store.
+        /// Where sessions are read from (and which component build reads them).
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -149,7 +167,7 @@ pub enum SessionCommand {
     Show {
         /// The session id.
         id: String,
-        /// The store.
+        /// Where sessions are read from (and which component build reads them).
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -188,7 +206,18 @@ pub struct StartArgs {
     /// 6 stores about a fourth less at four to six times the CPU.
     #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
     pub gzip_level: Option<u8>,
+    /// The tap to start it on.
+    #[command(flatten)]
+    pub tap: TapArgs,
+}
+
+/// A running tap's control API.
+#[derive(Debug, Args, Clone)]
+pub struct TapArgs {
     /// The tap's HTTP address.
     #[arg(long, default_value = "http://127.0.0.1:4318")]
     pub tap: String,
+    /// The tap's control token, when it was started with one.
+    #[arg(long, env = "OTLP_CAPTURE_CONTROL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub control_token: Option<String>,
 }

@@ -4,9 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum::http::HeaderMap;
+
+use crate::auth::{ControlAccess, Token};
 use crate::capture::BatchLimits;
 use crate::cli::ServeArgs;
 use crate::exporters::ExportProtocol;
+use crate::exporters::headers;
 use crate::storage::StoreLocation;
 
 /// Everything `serve` needs, checked.
@@ -22,6 +26,15 @@ pub struct ServeSettings {
     pub forward: Option<(String, ExportProtocol)>,
     /// How long the upstream may take to answer.
     pub forward_timeout: Duration,
+    /// Sent to the upstream with every forwarded request, over the client's.
+    pub forward_headers: HeaderMap,
+    /// Required of every OTLP client when set.
+    pub token: Option<Token>,
+    /// Who may use the control API.
+    pub control: ControlAccess,
+    /// URL prefixes replays started through the control API may send to;
+    /// empty allows loopback endpoints only.
+    pub replay_allow: Vec<String>,
     /// Where objects wait when the store fails; none to retry in memory.
     pub spool: Option<PathBuf>,
     /// Bound of the spool.
@@ -52,6 +65,10 @@ impl ServeSettings {
             grpc: Some(SocketAddr::from(([0, 0, 0, 0], 4317))),
             forward: None,
             forward_timeout: Duration::from_secs(10),
+            forward_headers: HeaderMap::new(),
+            token: None,
+            control: ControlAccess::Loopback,
+            replay_allow: Vec::new(),
             spool: None,
             spool_bytes: 1 << 30,
             component: None,
@@ -86,6 +103,35 @@ impl ServeSettings {
             };
             settings.forward = Some((endpoint, protocol));
         }
+        if let Ok(list) = std::env::var("OTEL_EXPORTER_OTLP_HEADERS") {
+            settings.forward_headers =
+                headers::parse_list(&list).map_err(|e| format!("OTEL_EXPORTER_OTLP_HEADERS: {e}"))?;
+        }
+        for pair in &args.forward_headers {
+            let (name, value) = headers::parse_pair(pair).map_err(|e| format!("--forward-header: {e}"))?;
+            settings.forward_headers.insert(name, value);
+        }
+        let token = match (&args.token, &args.token_file) {
+            (_, Some(file)) => {
+                let text =
+                    std::fs::read_to_string(file).map_err(|e| format!("--token-file {}: {e}", file.display()))?;
+                let token = Token::new(text.lines().next().unwrap_or(""));
+                Some(token.ok_or_else(|| format!("--token-file {} holds no token", file.display()))?)
+            }
+            (Some(secret), None) => Some(Token::new(secret).ok_or("--token is empty")?),
+            (None, None) => None,
+        };
+        settings.token = token;
+        if let Some(secret) = &args.control_token {
+            settings.control = ControlAccess::Token(Token::new(secret).ok_or("--control-token is empty")?);
+        }
+        for prefix in &args.replay_allow {
+            let url = url::Url::parse(prefix).map_err(|e| format!("--replay-allow {prefix:?}: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(format!("--replay-allow {prefix:?} must be an http:// or https:// URL prefix"));
+            }
+        }
+        settings.replay_allow = args.replay_allow.clone();
         // A local directory is its own durable store; remote stores get a spool by default.
         settings.spool = match (&args.spool, &settings.store) {
             (Some(dir), _) if dir.as_os_str() == "off" => None,

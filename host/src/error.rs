@@ -36,6 +36,16 @@ pub enum TapError {
     /// A session of that id exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The request lacks the token the tap requires.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The request may not do this from where it came (the control API off loopback,
+    /// a replay towards an endpoint that is not allowed).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request already passed through this tap: forwarding it again would loop.
+    #[error("{0}")]
+    Loop(String),
     /// A fault of the tap, its component or its store.
     #[error("{0}")]
     Internal(String),
@@ -54,6 +64,9 @@ impl TapError {
             TapError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             TapError::NotFound(_) => StatusCode::NOT_FOUND,
             TapError::Conflict(_) => StatusCode::CONFLICT,
+            TapError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            TapError::Forbidden(_) => StatusCode::FORBIDDEN,
+            TapError::Loop(_) => StatusCode::LOOP_DETECTED,
             TapError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +80,10 @@ impl TapError {
             TapError::Busy { .. } => Code::Unavailable,
             TapError::NotFound(_) => Code::NotFound,
             TapError::Conflict(_) => Code::AlreadyExists,
+            TapError::Unauthenticated(_) => Code::Unauthenticated,
+            TapError::Forbidden(_) => Code::PermissionDenied,
+            // Not retryable: a loop must not be tried again.
+            TapError::Loop(_) => Code::FailedPrecondition,
             TapError::Internal(_) => Code::Internal,
         }
     }

@@ -7,6 +7,7 @@
 //! layer shares; `server` wires a tap together and `control` is its API.
 //! ARCHITECTURE.md draws both flows.
 
+pub mod auth;
 pub mod capture;
 pub mod catalog;
 pub mod cli;

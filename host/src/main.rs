@@ -22,9 +22,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the one-line error; exit 2 for settings refused before serving, 1 otherwise.
 fn fail(error: &anyhow::Error) -> ExitCode {
     eprintln!("otlp-capture: {error:#}");
-    ExitCode::FAILURE
+    match error.downcast_ref::<server::ServeError>() {
+        Some(server::ServeError::Refused(_)) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

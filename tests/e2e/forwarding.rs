@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::support::generate;
 use crate::support::otlp::{stored_requests, untagged};
-use crate::support::processes::{TapProcess, run_cli_ok};
-use crate::support::receiver::Receiver;
+use crate::support::processes::{TapProcess, run_cli, run_cli_ok};
+use crate::support::receiver::{Received, Receiver};
 use crate::support::sdk::{emit, emit_grpc};
 use crate::support::wait;
 
@@ -170,4 +170,110 @@ fn the_session_header_routes_a_request_into_one_session() {
     let b: Value = serde_json::from_str(&run_cli_ok(&["session", "stop", "b", "--tap", &tap.base], &[])).unwrap();
     assert_eq!(a["logRecordCount"], 8, "routed, and unrouted");
     assert_eq!(b["logRecordCount"], 4, "unrouted only");
+}
+
+/// What an upstream saw of a header.
+fn seen(received: &Received, name: &str) -> Option<String> {
+    received.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[test]
+fn the_clients_headers_and_metadata_reach_the_upstream_over_http_and_grpc() {
+    let payload = OtlpRequest::Traces(generate::traces("checkout", 1, 2, 1_700_000_000_000_000_000)).encode_protobuf();
+    for protocol in ["http", "grpc"] {
+        let upstream = Receiver::start(0);
+        let dir = tempfile::tempdir().unwrap();
+        let tap = TapProcess::start_with(
+            dir.path().to_str().unwrap(),
+            &[("OTEL_EXPORTER_OTLP_HEADERS".into(), "x-from-env=env%20value,x-overridden=env".into())],
+            &["--forward", &upstream.base, "--forward-protocol", protocol, "--forward-header", "x-overridden=flag"],
+        );
+        // Over HTTP from the client, and over gRPC with the same headers as metadata.
+        let answer = Client::new()
+            .post(format!("{}/v1/traces", tap.base))
+            .header("content-type", "application/x-protobuf")
+            .header("authorization", "Bearer backend-secret")
+            .header("x-scope-orgid", "tenant1")
+            .header("x-overridden", "client")
+            .body(payload.clone())
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{protocol}");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let channel = tonic::transport::Endpoint::from_shared(tap.grpc.clone()).unwrap().connect().await.unwrap();
+            let mut grpc = tonic::client::Grpc::new(channel);
+            grpc.ready().await.unwrap();
+            let mut request = tonic::Request::new(bytes::Bytes::from(payload.clone()));
+            request.metadata_mut().insert("authorization", "Bearer backend-secret".parse().unwrap());
+            request.metadata_mut().insert("x-scope-orgid", "tenant1".parse().unwrap());
+            let path = tonic::codegen::http::uri::PathAndQuery::from_static(otlp_capture::otlp::grpc::TRACES_PATH);
+            grpc.unary(request, path, otlp_capture::otlp::grpc::RawCodec).await.unwrap();
+        });
+        let received = upstream.accepted();
+        assert_eq!(received.len(), 2, "{protocol}");
+        for (n, request) in received.iter().enumerate() {
+            let what = format!("{protocol} upstream, request {n}");
+            assert_eq!(seen(request, "authorization").as_deref(), Some("Bearer backend-secret"), "{what}");
+            assert_eq!(seen(request, "x-scope-orgid").as_deref(), Some("tenant1"), "{what}");
+            assert_eq!(seen(request, "x-from-env").as_deref(), Some("env value"), "{what}");
+            assert_eq!(seen(request, "x-overridden").as_deref(), Some("flag"), "{what}: flags over env over client");
+            assert!(seen(request, "x-otlp-capture-via").is_some(), "{what}: the tap names itself");
+            assert_eq!(request.body, payload, "{what}");
+        }
+        if protocol == "http" {
+            assert_eq!(seen(&received[0], "content-type").as_deref(), Some("application/x-protobuf"));
+        } else {
+            assert!(seen(&received[0], "content-type").unwrap().starts_with("application/grpc"));
+        }
+    }
+}
+
+#[test]
+fn a_tap_with_a_token_keeps_it_and_refuses_clients_without_it() {
+    let upstream = Receiver::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start_with(
+        dir.path().to_str().unwrap(),
+        &[("OTLP_CAPTURE_TOKEN".into(), "tap-token".into())],
+        &["--forward", &upstream.base, "--forward-header", "authorization=Bearer upstream-token"],
+    );
+    let post = |authorization: Option<&str>| {
+        let mut request =
+            Client::new().post(format!("{}/v1/logs", tap.base)).header("content-type", "application/x-protobuf");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send().unwrap().status()
+    };
+    assert_eq!(post(None), StatusCode::UNAUTHORIZED);
+    assert_eq!(post(Some("Bearer wrong")), StatusCode::UNAUTHORIZED);
+    assert!(upstream.accepted().is_empty(), "refused requests are not forwarded");
+    assert_eq!(post(Some("Bearer tap-token")), StatusCode::OK);
+    let received = upstream.accepted();
+    assert_eq!(seen(&received[0], "authorization").as_deref(), Some("Bearer upstream-token"), "the tap's token stays");
+    assert!(tap.log().iter().all(|line| !line.contains("tap-token")), "tokens are never logged");
+}
+
+#[test]
+fn a_tap_refuses_to_forward_to_itself() {
+    // OTEL_EXPORTER_OTLP_ENDPOINT exported for the SDKs, and a tap started in the same shell on that port.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        let own = format!("127.0.0.1:{port}");
+        let output = run_cli(
+            &["serve", "--store", dir.path().to_str().unwrap(), "--http", &own, "--grpc", "off"],
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT".into(), format!("http://localhost:{port}"))],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("Address already in use") {
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("forward to itself"), "{stderr}");
+        assert_eq!(stderr.lines().filter(|l| l.starts_with("otlp-capture:")).count(), 1, "one line: {stderr}");
+        return;
+    }
+    panic!("no free port to try on");
 }

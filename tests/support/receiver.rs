@@ -1,23 +1,29 @@
-//! An OTLP/HTTP receiver for replay tests: records every request it accepts
-//! with its arrival time, and can refuse the first few with 503 and
-//! Retry-After to exercise retries. Runs on 127.0.0.1 until dropped.
+//! An OTLP receiver for replay and forwarding tests, over HTTP and over
+//! gRPC (h2c) on one port: records every request it accepts with its
+//! headers (gRPC metadata) and arrival time, and can refuse the first few
+//! with 503 and Retry-After (gRPC UNAVAILABLE) to exercise retries. Runs on
+//! 127.0.0.1 until dropped.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use otlp_capture::otlp::grpc::RawCodec;
 use tokio::sync::oneshot;
+use tonic::server::{Grpc, UnaryService};
 
 /// One accepted request.
 #[derive(Debug, Clone)]
 pub struct Received {
-    /// `/v1/traces`, `/v1/metrics` or `/v1/logs`.
+    /// `/v1/traces`, `/v1/metrics` or `/v1/logs`; the Export method's path over gRPC.
     pub path: String,
-    /// The protobuf body.
+    /// Its headers, or its gRPC metadata.
+    pub headers: HeaderMap,
+    /// The protobuf body (the message, over gRPC).
     pub body: Vec<u8>,
     /// When it arrived.
     pub at: Instant,
@@ -41,15 +47,51 @@ pub struct Receiver {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-async fn receive(State(log): State<Arc<Mutex<Log>>>, uri: Uri, body: Bytes) -> impl IntoResponse {
-    let mut log = log.lock().unwrap();
-    if log.refused < log.refuse_first {
-        log.refused += 1;
-        return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], Bytes::new());
+impl Log {
+    /// Records a request unless it is one of the first to refuse; whether it was accepted.
+    fn take(&mut self, path: String, headers: HeaderMap, body: &[u8]) -> bool {
+        if self.refused < self.refuse_first {
+            self.refused += 1;
+            return false;
+        }
+        let at_unix_nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+        self.accepted.push(Received { path, headers, body: body.to_vec(), at: Instant::now(), at_unix_nanos });
+        true
     }
-    let at_unix_nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
-    log.accepted.push(Received { path: uri.path().to_owned(), body: body.to_vec(), at: Instant::now(), at_unix_nanos });
-    (StatusCode::OK, [("content-type", "application/x-protobuf")], Bytes::new())
+}
+
+async fn receive(State(log): State<Arc<Mutex<Log>>>, request: Request) -> Response {
+    let is_grpc = request.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    if is_grpc {
+        let path = request.uri().path().to_owned();
+        return Grpc::new(RawCodec).unary(GrpcExport { log, path }, request).await.map(Body::new);
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    if !log.lock().unwrap().take(parts.uri.path().to_owned(), parts.headers, &body) {
+        return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], Bytes::new()).into_response();
+    }
+    (StatusCode::OK, [("content-type", "application/x-protobuf")], Bytes::new()).into_response()
+}
+
+struct GrpcExport {
+    log: Arc<Mutex<Log>>,
+    path: String,
+}
+
+impl UnaryService<Bytes> for GrpcExport {
+    type Response = Bytes;
+    type Future = std::future::Ready<Result<tonic::Response<Bytes>, tonic::Status>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let headers = request.metadata().clone().into_headers();
+        let accepted = self.log.lock().unwrap().take(self.path.clone(), headers, request.get_ref());
+        std::future::ready(if accepted {
+            Ok(tonic::Response::new(Bytes::new()))
+        } else {
+            Err(tonic::Status::unavailable("refused to exercise retries"))
+        })
+    }
 }
 
 impl Receiver {

@@ -9,12 +9,22 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{OpenStore, open_store};
 use crate::cli::ReplayArgs;
+use crate::exporters::headers;
 use crate::otlp::Signal;
 use crate::replay::{self, ReplayCounts, ReplaySettings, plan};
 
 /// Runs `replay`.
 pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
-    let settings = ReplaySettings::choose(&args.id, &args.choices).map_err(anyhow::Error::msg)?;
+    let mut settings = ReplaySettings::choose(&args.id, &args.choices).map_err(anyhow::Error::msg)?;
+    // The SDK's variable, under the flags: only the command line reads the environment.
+    if let Ok(list) = std::env::var("OTEL_EXPORTER_OTLP_HEADERS") {
+        let from_env = headers::parse_list(&list).map_err(|e| anyhow::anyhow!("OTEL_EXPORTER_OTLP_HEADERS: {e}"))?;
+        for (name, value) in &from_env {
+            if !settings.headers.contains_key(name) {
+                settings.headers.append(name.clone(), value.clone());
+            }
+        }
+    }
     let exporter = settings.exporter(&args.endpoint).map_err(anyhow::Error::msg)?;
     let open = open_store(&args.store)?;
     if args.dry_run {

@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 
 use super::open_store;
-use crate::cli::{StartArgs, StoreArgs};
+use crate::cli::{StartArgs, StoreArgs, TapArgs};
 use crate::control::StartRequest;
 use crate::otlp::Signal;
 
@@ -31,16 +31,24 @@ pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
 /// Starts a session on the tap and prints its metadata.
 pub async fn start(args: &StartArgs) -> anyhow::Result<()> {
     let request = start_request(args)?;
-    let url = format!("{}/api/capture/sessions", args.tap.trim_end_matches('/'));
-    let response = reqwest::Client::new().post(&url).json(&request).send().await;
+    let url = format!("{}/api/capture/sessions", args.tap.tap.trim_end_matches('/'));
+    let response = authorized(reqwest::Client::new().post(&url), &args.tap).json(&request).send().await;
     print_answer(response, &url).await
 }
 
 /// Stops a session on the tap and prints its final metadata.
-pub async fn stop(id: &str, tap: &str) -> anyhow::Result<()> {
-    let url = format!("{}/api/capture/sessions/{id}", tap.trim_end_matches('/'));
-    let response = reqwest::Client::new().delete(&url).send().await;
+pub async fn stop(id: &str, tap: &TapArgs) -> anyhow::Result<()> {
+    let url = format!("{}/api/capture/sessions/{id}", tap.tap.trim_end_matches('/'));
+    let response = authorized(reqwest::Client::new().delete(&url), tap).send().await;
     print_answer(response, &url).await
+}
+
+/// Adds the control token, when one was given.
+fn authorized(request: reqwest::RequestBuilder, tap: &TapArgs) -> reqwest::RequestBuilder {
+    match tap.control_token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
 }
 
 async fn print_answer(response: reqwest::Result<reqwest::Response>, url: &str) -> anyhow::Result<()> {

@@ -1,16 +1,25 @@
 //! The control API on the tap's HTTP port: sessions (`sessions`) and the
-//! replays the tap runs (`replays`). Errors answer with the status of
-//! [`TapError`] and a JSON body `{"error": "..."}`.
+//! replays the tap runs (`replays`). Every request passes [`guard`] first:
+//! the control token, or a loopback peer when none is set, and JSON bodies
+//! only. Errors answer with the status of [`TapError`] and a JSON body
+//! `{"error": "..."}`.
 
 mod replays;
 mod sessions;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::extract::connect_info::MockConnectInfo;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+use crate::auth::ControlAccess;
+use crate::otlp::Encoding;
 
 pub use replays::ReplayRequest;
 pub use sessions::StartRequest;
@@ -29,16 +38,46 @@ pub struct Control {
     pub catalog: Catalog,
     /// Replays started through the API.
     pub replays: Arc<ReplayJobs>,
+    /// Who may use the API.
+    pub access: Arc<ControlAccess>,
+    /// URL prefixes replays may send to; empty allows loopback endpoints only.
+    pub replay_allow: Arc<[String]>,
 }
 
-/// The control API's routes.
+/// The control API's routes. The peer's address comes from the server's
+/// `ConnectInfo<SocketAddr>`; without it, only a control token admits.
 pub fn routes(control: Control) -> Router {
+    let access = control.access.clone();
     Router::new()
         .route("/api/capture/sessions", get(sessions::list).post(sessions::start))
         .route("/api/capture/sessions/{id}", get(sessions::show).delete(sessions::stop))
         .route("/api/replay", post(replays::start))
         .route("/api/replay/{id}", get(replays::status))
         .with_state(control)
+        .route_layer(from_fn_with_state(access, guard))
+}
+
+/// Admits a control request by its token or peer, and a body only as JSON:
+/// a browser page can send `text/plain` across origins without asking, so
+/// nothing else is read.
+async fn guard(State(access): State<Arc<ControlAccess>>, request: Request, next: Next) -> Response {
+    // As the ConnectInfo extractor does: the server's, else a test's MockConnectInfo.
+    let extensions = request.extensions();
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer)
+        .or_else(|| extensions.get::<MockConnectInfo<SocketAddr>>().map(|MockConnectInfo(peer)| *peer));
+    if let Err(e) = access.check(peer, request.headers()) {
+        return e.into_response();
+    }
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if request.method() == Method::POST && Encoding::from_content_type(content_type) != Some(Encoding::Json) {
+        let refused = TapError::UnsupportedMediaType(format!(
+            "the control API takes application/json bodies, not {content_type:?}"
+        ));
+        return refused.into_response();
+    }
+    next.run(request).await
 }
 
 impl IntoResponse for TapError {

@@ -32,11 +32,38 @@ pub(super) async fn start(State(control): State<Control>, body: Bytes) -> Result
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a replay request: {e}")))?;
     let settings = ReplaySettings::choose(&request.session_id, &request.choices).map_err(TapError::InvalidRequest)?;
     let exporter = settings.exporter(&request.endpoint).map_err(TapError::InvalidRequest)?;
+    allowed(&request.endpoint, &control.replay_allow)?;
     if control.sessions.get(&settings.session_id).await?.is_none() {
         return Err(TapError::NotFound(format!("no session {}", settings.session_id)));
     }
     let status = control.replays.start(exporter, settings);
     Ok((StatusCode::ACCEPTED, axum::Json(status)).into_response())
+}
+
+/// Refuses an endpoint outside the allowed prefixes (loopback hosts only
+/// when none is configured), so the API cannot be made to send stored data
+/// anywhere else.
+fn allowed(endpoint: &str, prefixes: &[String]) -> Result<(), TapError> {
+    let url = url::Url::parse(endpoint).map_err(|e| TapError::InvalidRequest(format!("endpoint {endpoint:?}: {e}")))?;
+    let permitted = if prefixes.is_empty() {
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => false,
+        }
+    } else {
+        prefixes.iter().any(|prefix| url.as_str().starts_with(prefix.as_str()))
+    };
+    if permitted {
+        return Ok(());
+    }
+    let rule = if prefixes.is_empty() {
+        "loopback endpoints only (serve --replay-allow PREFIX allows more)"
+    } else {
+        "the --replay-allow prefixes only"
+    };
+    Err(TapError::Forbidden(format!("replays started through the API may go to {rule}")))
 }
 
 pub(super) async fn status(State(control): State<Control>, Path(id): Path<String>) -> Result<Response, TapError> {

@@ -21,7 +21,7 @@ pub struct StartRequest {
     /// The incident or load test it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostic_session_id: Option<String>,
-    /// Free text.
+    /// Free text for people; shown by `session show`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Feature flags enabled during the session, tagged on every resource.

@@ -4,6 +4,7 @@
 //! requests and answers through ([`Exporter::forward_message`] and
 //! [`otlp_http::HttpExporter::forward`]).
 
+pub mod headers;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod retry;
@@ -11,6 +12,7 @@ pub mod retry;
 use std::str::FromStr;
 use std::time::Duration;
 
+use axum::http::HeaderMap;
 use bytes::Bytes;
 
 use crate::otlp::Signal;
@@ -79,15 +81,21 @@ pub enum Exporter {
 
 impl Exporter {
     /// An exporter to `endpoint` (a base URL, http:// or https://); each
-    /// request may take `timeout`. Connects on first use.
-    pub fn new(endpoint: &str, protocol: ExportProtocol, timeout: Duration) -> Result<Self, String> {
+    /// request may take `timeout` and carries `headers` (replacing a
+    /// forwarded client's headers of the same names). Connects on first use.
+    pub fn new(
+        endpoint: &str,
+        protocol: ExportProtocol,
+        timeout: Duration,
+        headers: HeaderMap,
+    ) -> Result<Self, String> {
         let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("endpoint {endpoint:?} must be an http:// or https:// URL"));
         }
         Ok(match protocol {
-            ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, timeout)?),
-            ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, timeout)?),
+            ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, timeout, headers)?),
+            ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, timeout, headers)?),
         })
     }
 
@@ -108,13 +116,19 @@ impl Exporter {
         }
     }
 
-    /// Forwards one protobuf request message and returns the response
-    /// message, or the answer as a gRPC status (an HTTP endpoint's answer
-    /// translated through the status table).
-    pub async fn forward_message(&self, signal: Signal, message: Bytes) -> Result<Bytes, tonic::Status> {
+    /// Forwards one protobuf request message with a client's `headers`
+    /// (already filtered by [`headers::forwardable`]) and returns the
+    /// response message, or the answer as a gRPC status (an HTTP endpoint's
+    /// answer translated through the status table).
+    pub async fn forward_message(
+        &self,
+        signal: Signal,
+        message: Bytes,
+        headers: HeaderMap,
+    ) -> Result<Bytes, tonic::Status> {
         match self {
-            Exporter::Http(http) => http.forward_message(signal, message).await,
-            Exporter::Grpc(grpc) => grpc.unary(signal, message).await,
+            Exporter::Http(http) => http.forward_message(signal, message, headers).await,
+            Exporter::Grpc(grpc) => grpc.unary(signal, message, headers).await,
         }
     }
 

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use prost::Message;
 use tonic::codegen::http::uri::PathAndQuery;
+use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 
 use super::{Accepted, ExportError, ExportResponse};
@@ -18,17 +20,19 @@ use crate::otlp::status::grpc_retryable;
 pub struct GrpcExporter {
     channel: Channel,
     endpoint: String,
+    /// Sent as metadata with every call, over the client's of the same name.
+    headers: HeaderMap,
 }
 
 impl GrpcExporter {
     /// An endpoint such as `http://collector:4317`; connects on first use.
-    pub fn new(endpoint: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(endpoint: &str, timeout: Duration, headers: HeaderMap) -> Result<Self, String> {
         let channel = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| format!("endpoint {endpoint:?}: {e}"))?
             .timeout(timeout)
             .connect_timeout(timeout)
             .connect_lazy();
-        Ok(GrpcExporter { channel, endpoint: endpoint.to_owned() })
+        Ok(GrpcExporter { channel, endpoint: endpoint.to_owned(), headers })
     }
 
     /// The endpoint as given.
@@ -36,19 +40,26 @@ impl GrpcExporter {
         &self.endpoint
     }
 
-    /// One unary Export call with the message bytes as they are; the
-    /// response message, or the endpoint's status (UNAVAILABLE when it
+    /// One unary Export call with the message bytes as they are and
+    /// `metadata` (a client's forwarded headers; the configured ones win);
+    /// the response message, or the endpoint's status (UNAVAILABLE when it
     /// cannot be reached).
-    pub async fn unary(&self, signal: Signal, message: Bytes) -> Result<Bytes, tonic::Status> {
+    pub async fn unary(&self, signal: Signal, message: Bytes, mut metadata: HeaderMap) -> Result<Bytes, tonic::Status> {
+        // The body's HTTP framing is gRPC's own, set by the client.
+        metadata.remove(header::CONTENT_TYPE);
+        metadata.remove(header::CONTENT_ENCODING);
+        super::headers::apply(&mut metadata, &self.headers);
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("{}: {e}", self.endpoint)))?;
         let path = PathAndQuery::from_static(signal.grpc_path());
-        grpc.unary(tonic::Request::new(message), path, RawCodec).await.map(tonic::Response::into_inner)
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = MetadataMap::from_headers(metadata);
+        grpc.unary(request, path, RawCodec).await.map(tonic::Response::into_inner)
     }
 
     /// Sends one request once; classifies the status per the OTLP spec.
     pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
-        match self.unary(signal, payload).await {
+        match self.unary(signal, payload, HeaderMap::new()).await {
             Ok(response) => Ok(ExportResponse::decode(response).map(Accepted::from).unwrap_or_default()),
             Err(status) => {
                 let reason = format!("{} answered {:?}: {}", self.endpoint, status.code(), status.message());

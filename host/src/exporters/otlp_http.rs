@@ -18,6 +18,8 @@ use crate::otlp::{Encoding, Signal};
 pub struct HttpExporter {
     client: reqwest::Client,
     base: String,
+    /// Sent with every request, over the client's of the same name.
+    headers: HeaderMap,
 }
 
 /// An endpoint's answer, as it came: what forwarding passes to its client.
@@ -34,9 +36,9 @@ pub struct HttpAnswer {
 impl HttpExporter {
     /// An endpoint at `base`, the URL the `/v1/{signal}` paths are added to
     /// (as in `OTEL_EXPORTER_OTLP_ENDPOINT`).
-    pub fn new(base: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(base: &str, timeout: Duration, headers: HeaderMap) -> Result<Self, String> {
         let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
-        Ok(HttpExporter { client, base: base.trim_end_matches('/').to_owned() })
+        Ok(HttpExporter { client, base: base.trim_end_matches('/').to_owned(), headers })
     }
 
     /// The base URL, without a trailing `/`.
@@ -48,12 +50,13 @@ impl HttpExporter {
         format!("{}{}", self.base, signal.http_path())
     }
 
-    /// Posts `body` with the given content headers and reads the whole answer.
-    async fn post(&self, signal: Signal, content: HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
+    /// Posts `body` with `sent` and the configured headers, and reads the whole answer.
+    async fn post(&self, signal: Signal, mut sent: HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
         let url = self.url(signal);
         let unreachable =
             |e: reqwest::Error| ExportError::Retryable { reason: format!("{url}: {e}"), retry_after: None };
-        let response = self.client.post(&url).headers(content).body(body).send().await.map_err(unreachable)?;
+        super::headers::apply(&mut sent, &self.headers);
+        let response = self.client.post(&url).headers(sent).body(body).send().await.map_err(unreachable)?;
         let status = response.status();
         let mut headers = HeaderMap::new();
         for name in [CONTENT_TYPE, CONTENT_ENCODING, RETRY_AFTER] {
@@ -85,25 +88,27 @@ impl HttpExporter {
         }
     }
 
-    /// Forwards a client's body with its Content-Type and Content-Encoding
-    /// (so a gzipped body stays byte-exact) and returns the answer as it came.
-    pub async fn forward(&self, signal: Signal, client: &HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
-        let mut content = HeaderMap::new();
-        for name in [CONTENT_TYPE, CONTENT_ENCODING] {
-            if let Some(value) = client.get(&name) {
-                content.insert(name, value.clone());
-            }
-        }
-        self.post(signal, content, body).await
+    /// Forwards a client's body as it came with the client's `headers`
+    /// (already filtered by [`super::headers::forwardable`]; Content-Type and
+    /// Content-Encoding among them, so a gzipped body stays byte-exact) and
+    /// returns the answer as it came.
+    pub async fn forward(&self, signal: Signal, headers: HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
+        self.post(signal, headers, body).await
     }
 
-    /// Sends a protobuf message and returns the response message, or the
-    /// answer translated to a gRPC status (for gRPC clients of the tap).
-    pub async fn forward_message(&self, signal: Signal, message: Bytes) -> Result<Bytes, tonic::Status> {
-        let answer = self
-            .post(signal, Self::protobuf_headers(), message)
-            .await
-            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    /// Sends a protobuf message with a client's `headers` and returns the
+    /// response message, or the answer translated to a gRPC status (for
+    /// gRPC clients of the tap, and HTTP clients whose body was converted).
+    pub async fn forward_message(
+        &self,
+        signal: Signal,
+        message: Bytes,
+        mut headers: HeaderMap,
+    ) -> Result<Bytes, tonic::Status> {
+        headers.remove(CONTENT_ENCODING);
+        headers.extend(Self::protobuf_headers());
+        let answer =
+            self.post(signal, headers, message).await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
         if answer.status.is_success() {
             return Ok(answer.body);
         }

@@ -9,8 +9,13 @@ pub mod response;
 
 use std::sync::Arc;
 
+use axum::http::{HeaderMap, HeaderValue};
+
+use crate::auth::Token;
 use crate::capture::Recorder;
+use crate::error::TapError;
 use crate::exporters::Exporter;
+use crate::exporters::headers::{VIA_HEADER, forwardable};
 
 /// Limits of the receivers.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +31,47 @@ pub struct Receiver {
     pub recorder: Arc<Recorder>,
     /// The upstream requests are forwarded to; `None` when the tap answers itself.
     pub upstream: Option<Arc<Exporter>>,
-    /// Body limits.
+    /// How large a body may be.
     pub limits: ReceiverLimits,
+    /// Required of every client as `authorization: Bearer` when set.
+    pub token: Option<Token>,
+    /// This tap's id in the `x-otlp-capture-via` header of what it forwards.
+    pub tap_id: Arc<str>,
+}
+
+impl Receiver {
+    /// Refuses a request without the receivers' token, or one that this tap
+    /// already forwarded once (it came back through other proxies).
+    pub fn admit(&self, headers: &HeaderMap) -> Result<(), TapError> {
+        if let Some(token) = &self.token {
+            token.check(headers)?;
+        }
+        let passed_here = headers
+            .get_all(VIA_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|id| id.trim() == &*self.tap_id);
+        if passed_here {
+            return Err(TapError::Loop(format!(
+                "this request already passed through this tap ({VIA_HEADER}); forwarding it again would loop"
+            )));
+        }
+        Ok(())
+    }
+
+    /// What goes to the upstream with a client's request: the client's
+    /// headers but the hop-by-hop ones (and its authorization, when that was
+    /// the tap's own token), with this tap added to the via header.
+    pub fn forwarded_headers(&self, client: &HeaderMap) -> HeaderMap {
+        let mut headers = forwardable(client, self.token.is_none());
+        let via = match client.get(VIA_HEADER).and_then(|v| v.to_str().ok()) {
+            Some(earlier) => format!("{earlier}, {}", self.tap_id),
+            None => self.tap_id.to_string(),
+        };
+        if let Ok(value) = HeaderValue::try_from(via) {
+            headers.insert(VIA_HEADER, value);
+        }
+        headers
+    }
 }

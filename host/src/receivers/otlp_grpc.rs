@@ -3,7 +3,6 @@
 //! HTTP/2 on its own port.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -14,8 +13,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::server::{Grpc, UnaryService};
 
 use super::Receiver;
-use crate::capture::{Recorder, SESSION_HEADER};
-use crate::exporters::Exporter;
+use crate::capture::SESSION_HEADER;
 use crate::metrics::{Outcome, Protocol};
 use crate::otlp::grpc::RawCodec;
 use crate::otlp::{Encoding, Signal};
@@ -34,13 +32,12 @@ async fn export(State(receiver): State<Receiver>, signal: Signal, request: Reque
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(receiver.limits.max_body_bytes);
-    let service = ExportService { recorder: receiver.recorder, upstream: receiver.upstream, signal };
+    let service = ExportService { receiver, signal };
     grpc.unary(service, request).await.map(axum::body::Body::new)
 }
 
 struct ExportService {
-    recorder: Arc<Recorder>,
-    upstream: Option<Arc<Exporter>>,
+    receiver: Receiver,
     signal: Signal,
 }
 
@@ -51,13 +48,16 @@ impl UnaryService<Bytes> for ExportService {
     type Future = ExportFuture;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> ExportFuture {
-        let (recorder, upstream, signal) = (self.recorder.clone(), self.upstream.clone(), self.signal);
+        let (receiver, signal) = (self.receiver.clone(), self.signal);
+        let recorder = receiver.recorder.clone();
         let route = request.metadata().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let message = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let headers = metadata.into_headers();
         let counters = recorder.counters().clone();
         let size = message.len();
         let handled = async move {
-            let Some(upstream) = upstream else {
+            receiver.admit(&headers).map_err(|e| e.grpc_status())?;
+            let Some(upstream) = receiver.upstream.clone() else {
                 return match recorder.record(signal, Encoding::Protobuf, message, route.as_deref()).await {
                     // An empty Export*ServiceResponse: full success.
                     Ok(_) => Ok(tonic::Response::new(Bytes::new())),
@@ -65,7 +65,7 @@ impl UnaryService<Bytes> for ExportService {
                 };
             };
             let reservation = recorder.reserve(signal, route.as_deref()).map_err(|e| e.grpc_status())?;
-            let answer = upstream.forward_message(signal, message.clone()).await;
+            let answer = upstream.forward_message(signal, message.clone(), receiver.forwarded_headers(&headers)).await;
             if let (Ok(_), Some(reservation)) = (&answer, reservation) {
                 recorder.record_later(reservation, signal, Encoding::Protobuf, move || Ok(message), route);
             }

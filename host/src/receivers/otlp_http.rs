@@ -53,6 +53,9 @@ async fn export(
 }
 
 async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = receiver.admit(&headers) {
+        return otlp_error(&e, encoding_of(&headers).unwrap_or(Encoding::Protobuf));
+    }
     let encoding = match encoding_of(&headers) {
         Ok(encoding) => encoding,
         // The error body goes out as protobuf, OTLP's default.
@@ -93,8 +96,9 @@ async fn forward(
         Err(e) => return otlp_error(&e, encoding),
     };
     let limit = receiver.limits.max_body_bytes;
+    let forwarded = receiver.forwarded_headers(&headers);
     let response = match upstream.as_ref() {
-        Exporter::Http(http) => match http.forward(signal, &headers, body.clone()).await {
+        Exporter::Http(http) => match http.forward(signal, forwarded, body.clone()).await {
             Ok(answer) => (answer.status, answer.headers, answer.body).into_response(),
             Err(e) => upstream_unreachable(format!("upstream {e}")),
         },
@@ -104,7 +108,7 @@ async fn forward(
                 Err(e) => Err(e),
             };
             match message {
-                Ok(message) => from_grpc(upstream.forward_message(signal, message).await, encoding),
+                Ok(message) => from_grpc(upstream.forward_message(signal, message, forwarded).await, encoding),
                 Err(e) => return otlp_error(&e, encoding),
             }
         }

@@ -71,7 +71,7 @@ impl ReplayCounts {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayReport {
-    /// The totals.
+    /// What was sent, skipped and lost, all loops.
     pub counts: ReplayCounts,
     /// Wall time taken, all loops.
     pub elapsed_seconds: f64,

@@ -6,11 +6,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use axum::http::HeaderMap;
 use serde::{Deserialize, Deserializer};
 
 use super::plan::Speed;
 use crate::exporters::retry::RetryPolicy;
-use crate::exporters::{ExportProtocol, Exporter};
+use crate::exporters::{ExportProtocol, Exporter, headers};
 use crate::otlp::Signal;
 
 /// How timestamps are rewritten on replay (see DESIGN.md).
@@ -142,18 +143,23 @@ pub struct ReplayChoices {
     #[arg(long, value_name = "SECONDS")]
     #[serde(default)]
     pub timeout: Option<u64>,
+    /// A header sent with every request (repeatable; the command line also takes
+    /// $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`, under these).
+    #[arg(long = "header", value_name = "KEY=VALUE")]
+    #[serde(default)]
+    pub headers: Vec<String>,
 }
 
 /// What to replay and how, checked, every default filled in.
 #[derive(Debug, Clone)]
 pub struct ReplaySettings {
-    /// The session.
+    /// The session replayed (a valid id; its existence is checked when the replay runs).
     pub session_id: String,
-    /// Signals to send.
+    /// Signals to send, each at most once, never empty.
     pub signals: Vec<Signal>,
-    /// Timestamp rewriting.
+    /// How timestamps move.
     pub timestamps: TimestampMode,
-    /// Pacing.
+    /// How capture gaps become send gaps.
     pub speed: Speed,
     /// Longest wait between two objects, after scaling by the speed.
     pub max_idle: Option<Duration>,
@@ -173,6 +179,8 @@ pub struct ReplaySettings {
     pub protocol: ExportProtocol,
     /// How long one request may take.
     pub timeout: Duration,
+    /// Sent with every request.
+    pub headers: HeaderMap,
     /// Objects read ahead of the one being sent.
     pub prefetch: usize,
     /// Retries of each export.
@@ -203,6 +211,11 @@ impl ReplaySettings {
         if signals.is_empty() {
             return Err("choose at least one signal to replay".into());
         }
+        let mut headers = HeaderMap::new();
+        for pair in &choices.headers {
+            let (name, value) = headers::parse_pair(pair)?;
+            headers.insert(name, value);
+        }
         Ok(ReplaySettings {
             session_id: session_id.to_owned(),
             signals,
@@ -217,6 +230,7 @@ impl ReplaySettings {
             seed: choices.seed,
             protocol: choices.protocol.unwrap_or(ExportProtocol::Http),
             timeout: Duration::from_secs(timeout),
+            headers,
             prefetch: 4,
             retry: RetryPolicy::default(),
             max_object_bytes: 256 << 20,
@@ -225,7 +239,7 @@ impl ReplaySettings {
 
     /// The exporter these settings send to `endpoint` with.
     pub fn exporter(&self, endpoint: &str) -> Result<Exporter, String> {
-        Exporter::new(endpoint, self.protocol, self.timeout)
+        Exporter::new(endpoint, self.protocol, self.timeout, self.headers.clone())
     }
 }
 

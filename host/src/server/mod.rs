@@ -5,6 +5,7 @@
 
 mod tickers;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +57,10 @@ pub enum ServeError {
     /// The spool directory is not usable.
     #[error("{0}")]
     Spool(String),
+    /// The settings contradict themselves (the tap would forward to itself):
+    /// refused before serving, exit code 2.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The write-behind uploader behind the storage import: a full queue is
@@ -86,6 +91,8 @@ pub struct Tap {
     counters: Arc<TapCounters>,
     clock: Arc<dyn Clock>,
     settings: ServeSettings,
+    /// Names this tap in the via header of what it forwards.
+    id: Arc<str>,
 }
 
 impl Tap {
@@ -122,18 +129,41 @@ impl Tap {
             Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.max_queued_calls * 4));
         let upstream = match &settings.forward {
             Some((endpoint, protocol)) => Some(Arc::new(
-                Exporter::new(endpoint, *protocol, settings.forward_timeout)
+                Exporter::new(endpoint, *protocol, settings.forward_timeout, settings.forward_headers.clone())
                     .map_err(|e| ServeError::Forward(format!("upstream: {e}")))?,
             )),
             None => None,
         };
         let replays = Arc::new(ReplayJobs::new(catalog.clone(), pool.clone()));
-        Ok(Arc::new(Tap { sessions, recorder, catalog, uploader, replays, upstream, pool, counters, clock, settings }))
+        let id = Arc::from(format!("{:016x}", fastrand::u64(..)));
+        Ok(Arc::new(Tap {
+            sessions,
+            recorder,
+            catalog,
+            uploader,
+            replays,
+            upstream,
+            pool,
+            counters,
+            clock,
+            settings,
+            id,
+        }))
+    }
+
+    /// The name this tap adds to the via header of what it forwards.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     fn receiver(&self) -> Receiver {
-        let limits = ReceiverLimits { max_body_bytes: self.settings.max_body_bytes };
-        Receiver { recorder: self.recorder.clone(), upstream: self.upstream.clone(), limits }
+        Receiver {
+            recorder: self.recorder.clone(),
+            upstream: self.upstream.clone(),
+            limits: ReceiverLimits { max_body_bytes: self.settings.max_body_bytes },
+            token: self.settings.token.clone(),
+            tap_id: self.id.clone(),
+        }
     }
 
     /// The tap's gRPC routes: the OTLP/gRPC receiver.
@@ -143,8 +173,13 @@ impl Tap {
 
     /// The tap's HTTP routes: OTLP receiver, control API, `/health` and `/metrics`.
     pub fn app(self: &Arc<Self>) -> Router {
-        let control =
-            Control { sessions: self.sessions.clone(), catalog: self.catalog.clone(), replays: self.replays.clone() };
+        let control = Control {
+            sessions: self.sessions.clone(),
+            catalog: self.catalog.clone(),
+            replays: self.replays.clone(),
+            access: Arc::new(self.settings.control.clone()),
+            replay_allow: self.settings.replay_allow.clone().into(),
+        };
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
             .route("/metrics", get(metrics).with_state(self.clone()))
@@ -195,11 +230,12 @@ impl Tap {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
         let grpc_server = grpc.map(|listener| {
-            let app = self.grpc_app();
+            let app = self.grpc_app().into_make_service_with_connect_info::<SocketAddr>();
             let stopped = until_stopped(stopped.clone());
             tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
         });
-        let served = axum::serve(http, self.app()).with_graceful_shutdown(until_stopped(stopped)).await;
+        let app = self.app().into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(http, app).with_graceful_shutdown(until_stopped(stopped)).await;
         if let Some(grpc_server) = grpc_server {
             match grpc_server.await {
                 Ok(Err(e)) => tracing::error!(error = %e, "gRPC receiver failed"),
@@ -228,9 +264,38 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
         Some(address) => Some(TcpListener::bind(address).await?),
         None => None,
     };
+    let mut own = vec![http.local_addr()?];
+    own.extend(grpc.as_ref().and_then(|l| l.local_addr().ok()));
+    if let Some((endpoint, _)) = &settings.forward {
+        refuse_forwarding_to(endpoint, &own).await?;
+    }
     let grpc_address = grpc.as_ref().and_then(|l| l.local_addr().ok()).map_or("off".to_owned(), |a| a.to_string());
     tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, store = %settings.store, "otlp-capture tap ready");
     tap.serve(http, grpc, shutdown_signal()).await
+}
+
+/// Refuses an upstream that resolves to one of the tap's own listeners
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT` pointing at the tap, exported in the shell
+/// that starts it): every request would come back to be forwarded again.
+async fn refuse_forwarding_to(endpoint: &str, own: &[SocketAddr]) -> Result<(), ServeError> {
+    let Ok(url) = url::Url::parse(endpoint) else { return Ok(()) };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return Ok(()) };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(resolved) = tokio::net::lookup_host((host, port)).await else { return Ok(()) };
+    for target in resolved {
+        let is_own = own.iter().any(|listener| {
+            listener.port() == target.port()
+                && (listener.ip() == target.ip()
+                    || (listener.ip().is_unspecified() && (target.ip().is_loopback() || target.ip().is_unspecified())))
+        });
+        if is_own {
+            return Err(ServeError::Refused(format!(
+                "the upstream {endpoint} is this tap's own listener {target}: it would forward to itself \
+                 (is OTEL_EXPORTER_OTLP_ENDPOINT set to the tap? pass --forward or unset it)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -20,7 +20,7 @@ pub enum StoreLocation {
     /// An S3 bucket, optionally under a key prefix. Endpoint, region and
     /// credentials come from the standard AWS environment variables.
     S3 {
-        /// Bucket name.
+        /// The bucket, as S3 names it (no `s3://`, no `/`).
         bucket: String,
         /// Key prefix without leading or trailing `/`; empty for the root.
         prefix: String,

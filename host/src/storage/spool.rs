@@ -30,7 +30,7 @@ pub struct Spooled {
     pub key: String,
     /// The media type.
     pub content_type: String,
-    /// The body.
+    /// The object's bytes, as the store will get them.
     pub body: Bytes,
 }
 

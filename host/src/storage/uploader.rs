@@ -26,9 +26,9 @@ pub enum QueueError {
     /// The queue holds as many bytes as it may.
     #[error("upload queue full ({queued} bytes queued, limit {limit})")]
     Full {
-        /// Bytes waiting.
+        /// Bytes waiting or being sent when the put came.
         queued: usize,
-        /// The bound.
+        /// The queue's bound in bytes.
         limit: usize,
     },
     /// The uploader is shutting down.
@@ -91,7 +91,7 @@ struct Shared {
 pub struct Backoff {
     /// Delay after the first failure.
     pub first: Duration,
-    /// Longest delay.
+    /// The delay stops doubling here.
     pub max: Duration,
 }
 
@@ -106,9 +106,9 @@ impl Default for Backoff {
 pub struct UploadSettings {
     /// Bound of the in-memory queue, in bytes.
     pub max_queued_bytes: usize,
-    /// Concurrent uploads.
+    /// Uploads under way at once.
     pub workers: usize,
-    /// Retry pacing.
+    /// How failed uploads are paced.
     pub backoff: Backoff,
     /// Where objects go when the store keeps failing; none to retry in memory forever.
     pub spool: Option<Arc<Spool>>,
