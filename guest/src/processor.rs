@@ -16,6 +16,18 @@ pub const OBJECT_CONTENT_TYPE: &str = "application/gzip";
 /// Media type of metadata.json.
 pub const METADATA_CONTENT_TYPE: &str = "application/json";
 
+/// Most enabled flags a session may have: each is written to every resource.
+pub const MAX_FLAGS: usize = 64;
+/// Longest enabled flag, in bytes.
+pub const MAX_FLAG_BYTES: usize = 256;
+/// Longest description, diagnostic session id or creator, in bytes.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// A tagged request may be at most this many times its input...
+pub const MAX_GROWTH: usize = 4;
+/// ... plus this many bytes, so that small requests with a resource or two
+/// are always taken.
+pub const GROWTH_SLACK: usize = 64 << 10;
+
 /// Checks a configuration before a session may start.
 pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
     session_id::validate(&config.session_id)?;
@@ -28,6 +40,17 @@ pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
     }
     if config.enabled_flags.iter().any(|f| f.trim().is_empty()) {
         return invalid("an enabled flag is empty");
+    }
+    if config.enabled_flags.len() > MAX_FLAGS || config.enabled_flags.iter().any(|f| f.len() > MAX_FLAG_BYTES) {
+        return Err(ProcessorError::InvalidConfig(format!(
+            "at most {MAX_FLAGS} enabled flags of at most {MAX_FLAG_BYTES} bytes each: they are written to every resource"
+        )));
+    }
+    let texts = [&config.description, &config.diagnostic_session_id, &Some(config.created_by.clone())];
+    if texts.iter().any(|t| t.as_ref().is_some_and(|t| t.len() > MAX_TEXT_BYTES)) {
+        return Err(ProcessorError::InvalidConfig(format!(
+            "description, diagnosticSessionId and createdBy take at most {MAX_TEXT_BYTES} bytes each"
+        )));
     }
     if config.max_size_bytes == Some(0) || config.max_duration_millis == Some(0) {
         return invalid("maxSizeMB and maxDurationMinutes must be greater than 0 when set");
@@ -133,8 +156,26 @@ pub fn prepare(
         return Ok(None);
     }
     let attributes = wire::SessionAttributes::new(&config.session_id, &config.enabled_flags);
+    check_growth(payload.len(), scan.summary(signal).resources, attributes.encoded_len())?;
     let protobuf = wire::tag(payload, &attributes).map_err(invalid_protobuf)?;
     Ok(Some(PreparedCapture { protobuf, summary: scan.summary(signal), bytes_in: payload.len() as u64 }))
+}
+
+/// Refuses a request whose tagging would grow it past [`MAX_GROWTH`] times
+/// its size plus [`GROWTH_SLACK`]: a few KiB of gzip holding many empty
+/// resources must not become gigabytes once each resource is tagged.
+/// `per_resource` is what tagging adds to one resource, framing aside.
+fn check_growth(input: usize, resources: u64, per_resource: usize) -> Result<(), ProcessorError> {
+    // A resource field's own header and the attributes' framing: at most 16 bytes.
+    let added = usize::try_from(resources).unwrap_or(usize::MAX).saturating_mul(per_resource.saturating_add(16));
+    let allowed = input.saturating_mul(MAX_GROWTH).saturating_add(GROWTH_SLACK);
+    if input.saturating_add(added) > allowed {
+        return Err(ProcessorError::InvalidPayload(format!(
+            "tagging {resources} resources would grow this {input}-byte request by {added} bytes, more than \
+             {MAX_GROWTH} times its size; send fewer resources per request"
+        )));
+    }
+    Ok(())
 }
 
 /// The error for a protobuf payload the wire scan refused.
@@ -155,6 +196,8 @@ pub fn prepare_by_decoding(
     if !config.records(signal) || !sampling::apply(&mut request, config.sample_ratio) {
         return Ok(None);
     }
+    let per_resource = wire::SessionAttributes::new(&config.session_id, &config.enabled_flags).encoded_len();
+    check_growth(payload.len(), summary::of(&mut request).resources, per_resource)?;
     tagging::tag(&mut request, &config.session_id, &config.enabled_flags);
     let summary = summary::of(&mut request);
     Ok(Some(PreparedCapture { protobuf: request.encode_protobuf(), summary, bytes_in: payload.len() as u64 }))
@@ -328,6 +371,40 @@ mod tests {
                 .is_ok_and(|r| r.is_some()),
             "kept at ratio 1"
         );
+    }
+
+    #[test]
+    fn many_flags_or_long_texts_are_refused_at_start() {
+        let sink = MemorySink::default();
+        let clock = FixedClock(NOW);
+        let many = SessionConfig { enabled_flags: (0..=MAX_FLAGS).map(|n| format!("f{n}")).collect(), ..config() };
+        assert!(matches!(start_session(many, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        let long = SessionConfig { enabled_flags: vec!["x".repeat(MAX_FLAG_BYTES + 1)], ..config() };
+        assert!(matches!(start_session(long, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        let wordy = SessionConfig { description: Some("d".repeat(MAX_TEXT_BYTES + 1)), ..config() };
+        assert!(matches!(start_session(wordy, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        let most = SessionConfig {
+            enabled_flags: (0..MAX_FLAGS).map(|n| "x".repeat(MAX_FLAG_BYTES - 3) + &n.to_string()).collect(),
+            ..config()
+        };
+        assert!(start_session(most, &clock, &sink).is_ok(), "the bounds themselves are allowed");
+    }
+
+    #[test]
+    fn empty_resources_cannot_amplify_a_request() {
+        // 20,000 empty resource batches: two bytes each on the wire, about 60 once tagged.
+        let payload: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 20_000).flatten().collect();
+        let flags = SessionConfig { enabled_flags: vec!["paymentServiceFailure".into()], ..config() };
+        for encoding_path in [prepare, prepare_by_decoding] {
+            let refused = encoding_path(&flags, Signal::Traces, PayloadEncoding::Protobuf, &payload);
+            assert!(
+                matches!(&refused, Err(ProcessorError::InvalidPayload(m)) if m.contains("fewer resources")),
+                "{refused:?}"
+            );
+        }
+        // A few resources in a small request are always taken.
+        let few: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 10).flatten().collect();
+        assert!(prepare(&flags, Signal::Traces, PayloadEncoding::Protobuf, &few).unwrap().is_some());
     }
 
     #[test]

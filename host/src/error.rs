@@ -126,7 +126,12 @@ impl From<CallError> for TapError {
         match e {
             CallError::Busy(_) => TapError::Busy { reason: e.to_string(), retry_after: RETRY_AFTER },
             CallError::Guest(e) => e.into(),
-            CallError::Closed | CallError::Trap(_) => TapError::Internal(e.to_string()),
+            // The trap's details (a wasm backtrace) are logged where it happened, not sent to clients.
+            CallError::Trap(_) => TapError::Busy {
+                reason: "the component failed on this request and was replaced; retry later".into(),
+                retry_after: RETRY_AFTER,
+            },
+            CallError::Closed => TapError::Internal(e.to_string()),
         }
     }
 }

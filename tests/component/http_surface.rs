@@ -291,3 +291,30 @@ async fn paths_the_tap_does_not_serve_are_404_whatever_their_body() {
     let answer = call(&app, "POST", "/nowhere/v1/logs", &[("content-type", "application/x-protobuf")], "").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "not the control API's guard: {:?}", answer.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_requests_are_refused_with_a_4xx_and_no_backtrace() {
+    let tap = tap();
+    let app = app(&tap);
+    let flags: Vec<String> = (0..10_000).map(|n| format!("flag-{n}")).collect();
+    let too_many = post_json(&app, "/api/capture/sessions", json!({"sessionId": "s1", "enabledFlags": flags})).await;
+    assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+    assert!(too_many.json()["error"].as_str().unwrap().contains("enabled flags"));
+    let started = post_json(&app, "/api/capture/sessions", json!({"sessionId": "s1", "enabledFlags": ["cartFailure"]}));
+    assert_eq!(started.await.status, StatusCode::CREATED);
+
+    // A few KiB of gzip holding a MiB of empty resource batches: tagged, each would carry the session.
+    let empty_resources: Vec<u8> = std::iter::repeat_n([0x0a_u8, 0x00], 500_000).flatten().collect();
+    let bomb = gzip(&empty_resources);
+    assert!(bomb.len() < 8 << 10, "{}", bomb.len());
+    for path in ["/v1/traces", "/v1/metrics", "/v1/logs"] {
+        let headers = [("content-type", "application/x-protobuf"), ("content-encoding", "gzip")];
+        let refused = call(&app, "POST", path, &headers, bomb.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
+        let status = RpcStatus::decode(refused.body).unwrap();
+        assert!(status.message.contains("fewer resources"), "{path}: {}", status.message);
+        assert!(!status.message.contains("wasm") && !status.message.contains("backtrace"), "{}", status.message);
+    }
+    tap.uploader.flush().await;
+    assert!(tap.uploader.storage().list("sessions/s1/raw/").await.unwrap().is_empty(), "nothing stored");
+}

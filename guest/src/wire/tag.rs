@@ -43,6 +43,11 @@ impl SessionAttributes {
         }
         SessionAttributes(attributes)
     }
+
+    /// Bytes the attributes take in one resource.
+    pub fn encoded_len(&self) -> usize {
+        self.0.iter().map(|a| a.field.len()).sum()
+    }
 }
 
 fn attribute(key: &'static str, value: Value) -> Attribute {

@@ -177,6 +177,9 @@ impl Instance {
         self.store.set_epoch_deadline(self.runtime.call_deadline_ticks);
         let outcome = f(&self.bindings, &mut self.store);
         let grown = self.store.data().limits.largest_memory > self.runtime.limits.recycle_memory_bytes;
+        if let Err(trap) = &outcome {
+            tracing::error!(error = format!("{trap:#}"), "a component call trapped; its instance is replaced");
+        }
         if outcome.is_err() || grown {
             match self.runtime.instantiate(self.capabilities.clone()) {
                 Ok(fresh) => *self = fresh,
