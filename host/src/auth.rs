@@ -64,6 +64,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     difference == 0
 }
 
+/// The address a request came from, as the server's listener saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
 /// Who may use the control API.
 #[derive(Debug, Clone)]
 pub enum ControlAccess {

@@ -64,6 +64,17 @@ pub struct ReplayArgs {
     /// Say what would be sent and how long it would take, and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// TLS towards an https:// endpoint: a private CA's PEM file, trusted besides the system's
+    /// roots (default: $OTEL_EXPORTER_OTLP_CERTIFICATE).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) for an endpoint that requires mutual TLS
+    /// (default: $OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM) (default: $OTEL_EXPORTER_OTLP_CLIENT_KEY).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 }
 
 /// Where sessions are stored.
@@ -102,6 +113,26 @@ pub struct ServeArgs {
     /// same name (repeatable; also $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`).
     #[arg(long = "forward-header", value_name = "KEY=VALUE")]
     pub forward_headers: Vec<String>,
+    /// TLS towards an https:// upstream: a private CA's PEM file, trusted besides the system's
+    /// roots (default: $OTEL_EXPORTER_OTLP_CERTIFICATE).
+    #[arg(long, value_name = "FILE")]
+    pub forward_ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) for an upstream that requires mutual TLS
+    /// (default: $OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE).
+    #[arg(long, value_name = "FILE", requires = "forward_client_key")]
+    pub forward_client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM) (default: $OTEL_EXPORTER_OTLP_CLIENT_KEY).
+    #[arg(long, value_name = "FILE", requires = "forward_client_cert")]
+    pub forward_client_key: Option<PathBuf>,
+    /// Serve both receivers and the control API over TLS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM) on both listeners (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Require `authorization: Bearer TOKEN` of every OTLP client (HTTP 401, gRPC UNAUTHENTICATED).
     #[arg(long, env = "OTLP_CAPTURE_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,

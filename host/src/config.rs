@@ -9,8 +9,10 @@ use axum::http::HeaderMap;
 use crate::auth::{ControlAccess, Token};
 use crate::capture::BatchLimits;
 use crate::cli::ServeArgs;
-use crate::exporters::ExportProtocol;
 use crate::exporters::headers;
+use crate::exporters::tls::{ClientTls, ClientTlsFiles};
+use crate::exporters::{ExportProtocol, ExportSettings};
+use crate::server::tls::ServerTls;
 use crate::storage::StoreLocation;
 
 /// Everything `serve` needs, checked.
@@ -28,6 +30,10 @@ pub struct ServeSettings {
     pub forward_timeout: Duration,
     /// Sent to the upstream with every forwarded request, over the client's.
     pub forward_headers: HeaderMap,
+    /// CA and client certificate towards an https:// upstream.
+    pub forward_tls: ClientTls,
+    /// TLS of the tap's own listeners; `None` serves plain TCP.
+    pub tls: Option<ServerTls>,
     /// Required of every OTLP client when set.
     pub token: Option<Token>,
     /// Who may use the control API.
@@ -56,6 +62,18 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
+    /// How the tap's exporter talks to the upstream, when there is one.
+    pub fn forward_export(&self) -> Option<(String, ExportSettings)> {
+        let (endpoint, protocol) = self.forward.clone()?;
+        let export = ExportSettings {
+            protocol,
+            timeout: self.forward_timeout,
+            headers: self.forward_headers.clone(),
+            tls: self.forward_tls.clone(),
+        };
+        Some((endpoint, export))
+    }
+
     /// Settings with the documented defaults, for `store`.
     pub fn new(store: StoreLocation) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -66,6 +84,8 @@ impl ServeSettings {
             forward: None,
             forward_timeout: Duration::from_secs(10),
             forward_headers: HeaderMap::new(),
+            forward_tls: ClientTls::default(),
+            tls: None,
             token: None,
             control: ControlAccess::Loopback,
             replay_allow: Vec::new(),
@@ -110,6 +130,16 @@ impl ServeSettings {
         for pair in &args.forward_headers {
             let (name, value) = headers::parse_pair(pair).map_err(|e| format!("--forward-header: {e}"))?;
             settings.forward_headers.insert(name, value);
+        }
+        let forward_tls = ClientTlsFiles {
+            ca: args.forward_ca_file.clone(),
+            client_certificate: args.forward_client_cert.clone(),
+            client_key: args.forward_client_key.clone(),
+        };
+        settings.forward_tls = forward_tls.or_from_env().load().map_err(|e| format!("upstream TLS: {e}"))?;
+        if let (Some(certificate), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            let tls = ServerTls::load(certificate, key, args.tls_client_ca.as_deref())?;
+            settings.tls = Some(tls);
         }
         let token = match (&args.token, &args.token_file) {
             (_, Some(file)) => {

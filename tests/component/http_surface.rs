@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::StatusCode;
-use otlp_capture::auth::{ControlAccess, Token};
+use otlp_capture::auth::{ControlAccess, Peer, Token};
 use otlp_capture::config::ServeSettings;
 use otlp_capture::runtime::state::FixedClock;
 use otlp_capture::server::Tap;
@@ -49,7 +49,7 @@ fn tap_with(adjust: impl FnOnce(&mut ServeSettings)) -> Arc<Tap> {
 
 /// The tap's routes as a client at `peer` reaches them.
 fn app_from(tap: &Arc<Tap>, peer: [u8; 4]) -> Router {
-    tap.app().layer(MockConnectInfo(SocketAddr::from((peer, 40000))))
+    tap.app().layer(MockConnectInfo(Peer(SocketAddr::from((peer, 40000)))))
 }
 
 /// The tap's routes as a loopback client reaches them.

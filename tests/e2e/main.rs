@@ -12,3 +12,4 @@ mod limits;
 mod recording;
 mod replay;
 mod sampling;
+mod tls;

@@ -9,6 +9,9 @@ pub mod generate;
 pub mod timing;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod tls;
+
+#[cfg(not(target_arch = "wasm32"))]
 pub mod app;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{OpenStore, open_store};
 use crate::cli::ReplayArgs;
 use crate::exporters::headers;
+use crate::exporters::tls::ClientTlsFiles;
 use crate::otlp::Signal;
 use crate::replay::{self, ReplayCounts, ReplaySettings, plan};
 
@@ -25,6 +26,12 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             }
         }
     }
+    let tls = ClientTlsFiles {
+        ca: args.ca_file.clone(),
+        client_certificate: args.client_cert.clone(),
+        client_key: args.client_key.clone(),
+    };
+    settings.tls = tls.or_from_env().load().map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
     let exporter = settings.exporter(&args.endpoint).map_err(anyhow::Error::msg)?;
     let open = open_store(&args.store)?;
     if args.dry_run {

@@ -7,7 +7,6 @@
 mod replays;
 mod sessions;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,7 +17,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::auth::ControlAccess;
+use crate::auth::{ControlAccess, Peer};
 use crate::otlp::Encoding;
 
 pub use replays::ReplayRequest;
@@ -45,7 +44,7 @@ pub struct Control {
 }
 
 /// The control API's routes. The peer's address comes from the server's
-/// `ConnectInfo<SocketAddr>`; without it, only a control token admits.
+/// `ConnectInfo<Peer>`; without it, only a control token admits.
 pub fn routes(control: Control) -> Router {
     let access = control.access.clone();
     Router::new()
@@ -64,9 +63,9 @@ async fn guard(State(access): State<Arc<ControlAccess>>, request: Request, next:
     // As the ConnectInfo extractor does: the server's, else a test's MockConnectInfo.
     let extensions = request.extensions();
     let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer)
-        .or_else(|| extensions.get::<MockConnectInfo<SocketAddr>>().map(|MockConnectInfo(peer)| *peer));
+        .get::<ConnectInfo<Peer>>()
+        .map(|ConnectInfo(Peer(peer))| *peer)
+        .or_else(|| extensions.get::<MockConnectInfo<Peer>>().map(|MockConnectInfo(Peer(peer))| *peer));
     if let Err(e) = access.check(peer, request.headers()) {
         return e.into_response();
     }

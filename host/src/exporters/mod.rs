@@ -8,6 +8,7 @@ pub mod headers;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod retry;
+pub mod tls;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -70,6 +71,19 @@ impl FromStr for ExportProtocol {
     }
 }
 
+/// How an exporter talks to its endpoint, besides where the endpoint is.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// The transport.
+    pub protocol: ExportProtocol,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// Sent with every request, over a forwarded client's of the same names.
+    pub headers: HeaderMap,
+    /// Private CA and client certificate for https endpoints.
+    pub tls: tls::ClientTls,
+}
+
 /// An OTLP endpoint.
 #[derive(Debug, Clone)]
 pub enum Exporter {
@@ -80,22 +94,16 @@ pub enum Exporter {
 }
 
 impl Exporter {
-    /// An exporter to `endpoint` (a base URL, http:// or https://); each
-    /// request may take `timeout` and carries `headers` (replacing a
-    /// forwarded client's headers of the same names). Connects on first use.
-    pub fn new(
-        endpoint: &str,
-        protocol: ExportProtocol,
-        timeout: Duration,
-        headers: HeaderMap,
-    ) -> Result<Self, String> {
+    /// An exporter to `endpoint` (a base URL, http:// or https://, TLS by
+    /// the system's roots and `settings.tls`). Connects on first use.
+    pub fn new(endpoint: &str, settings: &ExportSettings) -> Result<Self, String> {
         let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("endpoint {endpoint:?} must be an http:// or https:// URL"));
         }
-        Ok(match protocol {
-            ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, timeout, headers)?),
-            ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, timeout, headers)?),
+        Ok(match settings.protocol {
+            ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, settings)?),
+            ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, settings)?),
         })
     }
 

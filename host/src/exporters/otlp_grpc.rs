@@ -1,16 +1,14 @@
 //! OTLP/gRPC export: the collector services' Export methods over a tonic
 //! channel, the request bytes sent as they are.
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use prost::Message;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataMap;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-use super::{Accepted, ExportError, ExportResponse};
+use super::{Accepted, ExportError, ExportResponse, ExportSettings};
 use crate::otlp::Signal;
 use crate::otlp::grpc::RawCodec;
 use crate::otlp::status::grpc_retryable;
@@ -26,13 +24,26 @@ pub struct GrpcExporter {
 
 impl GrpcExporter {
     /// An endpoint such as `http://collector:4317`; connects on first use.
-    pub fn new(endpoint: &str, timeout: Duration, headers: HeaderMap) -> Result<Self, String> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())
+    pub fn new(endpoint: &str, settings: &ExportSettings) -> Result<Self, String> {
+        let mut target = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| format!("endpoint {endpoint:?}: {e}"))?
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .connect_lazy();
-        Ok(GrpcExporter { channel, endpoint: endpoint.to_owned(), headers })
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout);
+        if endpoint.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = &settings.tls.ca_pem {
+                tls = tls.ca_certificate(Certificate::from_pem(ca));
+            }
+            if let Some((certificate, key)) = &settings.tls.identity_pem {
+                tls = tls.identity(Identity::from_pem(certificate, key));
+            }
+            target = target.tls_config(tls).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
+        }
+        Ok(GrpcExporter {
+            channel: target.connect_lazy(),
+            endpoint: endpoint.to_owned(),
+            headers: settings.headers.clone(),
+        })
     }
 
     /// The endpoint as given.

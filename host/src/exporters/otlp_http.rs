@@ -9,7 +9,7 @@ use bytes::Bytes;
 use prost::Message;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
-use super::{Accepted, ExportError, ExportResponse};
+use super::{Accepted, ExportError, ExportResponse, ExportSettings};
 use crate::otlp::status::{RpcStatus, grpc_for_http, http_retryable};
 use crate::otlp::{Encoding, Signal};
 
@@ -36,9 +36,20 @@ pub struct HttpAnswer {
 impl HttpExporter {
     /// An endpoint at `base`, the URL the `/v1/{signal}` paths are added to
     /// (as in `OTEL_EXPORTER_OTLP_ENDPOINT`).
-    pub fn new(base: &str, timeout: Duration, headers: HeaderMap) -> Result<Self, String> {
-        let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
-        Ok(HttpExporter { client, base: base.trim_end_matches('/').to_owned(), headers })
+    pub fn new(base: &str, settings: &ExportSettings) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder().timeout(settings.timeout);
+        if let Some(ca) = &settings.tls.ca_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| format!("the CA file: {e}"))?;
+            builder = builder.tls_certs_merge(roots);
+        }
+        if let Some((certificate, key)) = &settings.tls.identity_pem {
+            let pem = [certificate.as_slice(), b"\n", key.as_slice()].concat();
+            builder = builder.identity(
+                reqwest::Identity::from_pem(&pem).map_err(|e| format!("the client certificate or key: {e}"))?,
+            );
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(HttpExporter { client, base: base.trim_end_matches('/').to_owned(), headers: settings.headers.clone() })
     }
 
     /// The base URL, without a trailing `/`.

@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer};
 
 use super::plan::Speed;
 use crate::exporters::retry::RetryPolicy;
-use crate::exporters::{ExportProtocol, Exporter, headers};
+use crate::exporters::tls::ClientTls;
+use crate::exporters::{ExportProtocol, ExportSettings, Exporter, headers};
 use crate::otlp::Signal;
 
 /// How timestamps are rewritten on replay (see DESIGN.md).
@@ -181,6 +182,9 @@ pub struct ReplaySettings {
     pub timeout: Duration,
     /// Sent with every request.
     pub headers: HeaderMap,
+    /// CA and client certificate towards an https:// endpoint (the command
+    /// line's flags; the control API sends with the system's roots only).
+    pub tls: ClientTls,
     /// Objects read ahead of the one being sent.
     pub prefetch: usize,
     /// Retries of each export.
@@ -231,6 +235,7 @@ impl ReplaySettings {
             protocol: choices.protocol.unwrap_or(ExportProtocol::Http),
             timeout: Duration::from_secs(timeout),
             headers,
+            tls: ClientTls::default(),
             prefetch: 4,
             retry: RetryPolicy::default(),
             max_object_bytes: 256 << 20,
@@ -239,7 +244,13 @@ impl ReplaySettings {
 
     /// The exporter these settings send to `endpoint` with.
     pub fn exporter(&self, endpoint: &str) -> Result<Exporter, String> {
-        Exporter::new(endpoint, self.protocol, self.timeout, self.headers.clone())
+        let settings = ExportSettings {
+            protocol: self.protocol,
+            timeout: self.timeout,
+            headers: self.headers.clone(),
+            tls: self.tls.clone(),
+        };
+        Exporter::new(endpoint, &settings)
     }
 }
 

@@ -4,6 +4,7 @@
 //! socket, and serves them until SIGINT/SIGTERM, then flushes.
 
 mod tickers;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +16,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
+use crate::auth::Peer;
 use crate::capture::{Recorder, Sessions};
 use crate::catalog::Catalog;
 use crate::config::ServeSettings;
@@ -32,6 +36,7 @@ use crate::storage::spool::Spool;
 use crate::storage::uploader::{QueueError, UploadSettings, Uploader};
 use crate::storage::{Storage, StorageError};
 use tickers::Tickers;
+use tls::TlsListener;
 
 /// How long a starting tap waits for a previous run's spool to reach the store.
 const SPOOL_DRAIN_AT_START: Duration = Duration::from_secs(30);
@@ -127,10 +132,9 @@ impl Tap {
             Sessions::new(pool.clone(), uploader.clone(), catalog.clone(), settings.batching, counters.clone());
         let recorder =
             Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.max_queued_calls * 4));
-        let upstream = match &settings.forward {
-            Some((endpoint, protocol)) => Some(Arc::new(
-                Exporter::new(endpoint, *protocol, settings.forward_timeout, settings.forward_headers.clone())
-                    .map_err(|e| ServeError::Forward(format!("upstream: {e}")))?,
+        let upstream = match settings.forward_export() {
+            Some((endpoint, export)) => Some(Arc::new(
+                Exporter::new(&endpoint, &export).map_err(|e| ServeError::Forward(format!("upstream: {e}")))?,
             )),
             None => None,
         };
@@ -229,18 +233,22 @@ impl Tap {
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        let grpc_server = grpc.map(|listener| {
-            let app = self.grpc_app().into_make_service_with_connect_info::<SocketAddr>();
-            let stopped = until_stopped(stopped.clone());
-            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
-        });
-        let app = self.app().into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(http, app).with_graceful_shutdown(until_stopped(stopped)).await;
-        if let Some(grpc_server) = grpc_server {
-            match grpc_server.await {
-                Ok(Err(e)) => tracing::error!(error = %e, "gRPC receiver failed"),
-                Err(e) => tracing::error!(error = %e, "gRPC receiver panicked"),
+        let tls = |alpn: &[&[u8]]| self.settings.tls.as_ref().map(|tls| tls.acceptor(alpn)).transpose();
+        let http_tls = tls(&[b"h2", b"http/1.1"]).map_err(ServeError::Refused)?;
+        let grpc_tls = tls(&[b"h2"]).map_err(ServeError::Refused)?;
+        let grpc_server =
+            grpc.map(|listener| spawn_server(listener, self.grpc_app(), grpc_tls, until_stopped(stopped.clone())));
+        let http_server = spawn_server(http, self.app(), http_tls, until_stopped(stopped));
+        let mut served = Ok(());
+        for (server, name) in [(Some(http_server), "HTTP"), (grpc_server, "gRPC")] {
+            let Some(server) = server else { continue };
+            match server.await {
                 Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "the {name} listener failed");
+                    served = Err(e);
+                }
+                Err(e) => tracing::error!(error = %e, "the {name} listener panicked"),
             }
         }
         tickers.stop();
@@ -249,6 +257,26 @@ impl Tap {
         self.uploader.flush().await;
         served.map_err(ServeError::Io)
     }
+}
+
+/// Serves `app` on `listener` (over TLS with `tls`) until `stopped`, each
+/// request knowing its [`Peer`].
+fn spawn_server(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    stopped: impl Future<Output = ()> + Send + 'static,
+) -> JoinHandle<std::io::Result<()>> {
+    let app = app.into_make_service_with_connect_info::<Peer>();
+    tokio::spawn(async move {
+        match tls {
+            None => axum::serve(listener, app).with_graceful_shutdown(stopped).await,
+            Some(acceptor) => {
+                let listener = TlsListener::new(listener, acceptor)?;
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await
+            }
+        }
+    })
 }
 
 /// `GET /metrics`: the tap's counters and gauges in the Prometheus text format.
@@ -270,7 +298,8 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
         refuse_forwarding_to(endpoint, &own).await?;
     }
     let grpc_address = grpc.as_ref().and_then(|l| l.local_addr().ok()).map_or("off".to_owned(), |a| a.to_string());
-    tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, store = %settings.store, "otlp-capture tap ready");
+    let tls = settings.tls.is_some();
+    tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, tls, store = %settings.store, "otlp-capture tap ready");
     tap.serve(http, grpc, shutdown_signal()).await
 }
 
