@@ -8,7 +8,7 @@ BIN     := target/release/otlp-capture
 STORE   ?= ./otel-data
 S3S_FS_VERSION := 0.14.1
 
-.PHONY: all toolchain guest build run test test-tools lint fmt bench clean
+.PHONY: all toolchain guest hostile build run test test-tools lint fmt bench clean
 
 all: build
 
@@ -34,13 +34,17 @@ run: build
 test-tools:
 	@command -v s3s-fs >/dev/null 2>&1 || $(CARGO) install s3s-fs@$(S3S_FS_VERSION) --locked --features binary
 
-test: guest test-tools
+# The hostile component the sandbox tests load (tests/hostile).
+hostile: toolchain
+	$(CARGO) build --target wasm32-wasip2 --release -p otlp-capture-hostile
+
+test: guest hostile test-tools
 	$(CARGO) test --release --workspace
 
-lint: guest
+lint: guest hostile
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --release -p otlp-capture-guest --target wasm32-wasip2 -- -D warnings
+	$(CARGO) clippy --release -p otlp-capture-guest -p otlp-capture-hostile --target wasm32-wasip2 -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

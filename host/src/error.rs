@@ -115,8 +115,11 @@ impl From<GuestError> for TapError {
                 TapError::InvalidRequest(e.to_string())
             }
             GuestError::InvalidMetadata(_) => TapError::Internal(e.to_string()),
-            GuestError::Storage(PutError::Busy(m)) => TapError::Busy { reason: m, retry_after: RETRY_AFTER },
-            GuestError::Storage(e) => TapError::Internal(e.to_string()),
+            // A failing backend may well take the object later: the client retries.
+            GuestError::Storage(PutError::Busy(m) | PutError::Backend(m)) => {
+                TapError::Busy { reason: format!("storage: {m}"), retry_after: RETRY_AFTER }
+            }
+            GuestError::Storage(e @ PutError::InvalidKey(_)) => TapError::Internal(e.to_string()),
         }
     }
 }

@@ -7,4 +7,5 @@ use otlp_capture_test_support as support;
 mod capture;
 mod http_surface;
 mod replay;
+mod sandbox;
 mod sessions;

@@ -56,3 +56,13 @@ impl Harness {
         objects
     }
 }
+
+/// The hostile component `make test` builds (tests/hostile), for sandbox tests.
+pub fn hostile_component() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("wasm32-wasip2/release/otlp_capture_hostile.wasm");
+    assert!(path.is_file(), "{} is missing: `make test` builds it (make hostile)", path.display());
+    path
+}

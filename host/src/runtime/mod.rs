@@ -128,7 +128,9 @@ impl Runtime {
         let pre = CaptureProcessorPre::new(linker.instantiate_pre(&component).map_err(RuntimeError::Wasm)?)
             .map_err(RuntimeError::Wasm)?;
         start_epoch_ticker(&engine);
-        Ok(Runtime { engine, pre, limits, call_deadline_ticks: 300 })
+        let ticks = limits.call_deadline.as_millis() / EPOCH_TICK.as_millis();
+        let call_deadline_ticks = u64::try_from(ticks).unwrap_or(u64::MAX).max(1);
+        Ok(Runtime { engine, pre, limits, call_deadline_ticks })
     }
 
     /// A new instance serving its imports with `capabilities`.

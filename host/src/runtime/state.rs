@@ -4,7 +4,7 @@
 //! that calls them; backends implement them where the tap is wired together.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -69,11 +69,19 @@ pub struct InstanceLimits {
     pub recycle_memory_bytes: usize,
     /// Largest object the guest may put; a larger one is a storage error.
     pub max_object_bytes: usize,
+    /// How long one call may run before it traps (checked at the engine's
+    /// epoch ticks, so to within 100 ms).
+    pub call_deadline: Duration,
 }
 
 impl Default for InstanceLimits {
     fn default() -> Self {
-        InstanceLimits { max_memory_bytes: 1 << 30, recycle_memory_bytes: 128 << 20, max_object_bytes: 256 << 20 }
+        InstanceLimits {
+            max_memory_bytes: 1 << 30,
+            recycle_memory_bytes: 128 << 20,
+            max_object_bytes: 256 << 20,
+            call_deadline: Duration::from_secs(30),
+        }
     }
 }
 
