@@ -8,7 +8,7 @@ BIN     := target/release/otlp-capture
 STORE   ?= ./otel-data
 S3S_FS_VERSION := 0.14.1
 
-.PHONY: all toolchain guest hostile build run test test-tools lint fmt bench clean
+.PHONY: all toolchain guest hostile build run test test-tools lint fmt bench fuzz clean
 
 all: build
 
@@ -60,6 +60,22 @@ bench: build
 	$(CARGO) bench -p otlp-capture --bench tap_throughput
 	$(CARGO) bench -p otlp-capture --bench forward_latency
 	$(CARGO) bench -p otlp-capture --bench replay_memory
+
+# Fuzzes every decoder the network or the store reaches (guest/src/fuzzing.rs)
+# for FUZZ_SECONDS each (default 600) on nightly; not part of CI. Inputs that
+# break a property land in fuzz/artifacts/TARGET/: copy them to
+# tests/fixtures/fuzz/TARGET/ so that `make test` replays them on stable.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := otlp_protobuf otlp_json stored_object gzip_stream metadata_json object_key
+
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$target ../tests/fixtures/fuzz/$$target && \
+		cargo +nightly fuzz run $$target corpus/$$target ../tests/fixtures/fuzz/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -24,6 +24,7 @@ impl OtlpRequest {
     /// Decodes `payload` as an export request of `signal`, then checks the
     /// trace and span ids it carries have OTLP's lengths.
     pub fn decode(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> Result<Self, ProcessorError> {
+        check_decode_cost(signal, encoding, payload)?;
         let request = match (signal, encoding) {
             (Signal::Traces, PayloadEncoding::Protobuf) => OtlpRequest::Traces(decode_protobuf(payload)?),
             (Signal::Metrics, PayloadEncoding::Protobuf) => OtlpRequest::Metrics(decode_protobuf(payload)?),
@@ -92,6 +93,37 @@ impl OtlpRequest {
     }
 }
 
+/// Most memory decoding one request may take, about: past it the instance
+/// would run out of memory (and be replaced) instead of answering.
+pub const DECODE_BUDGET_BYTES: u64 = 384 << 20;
+/// What one decoded message (a resource, scope, span, data point, record or
+/// attribute) takes in memory, about.
+const BYTES_PER_MESSAGE: u64 = 160;
+
+/// Refuses a request whose decoded form would outgrow
+/// [`DECODE_BUDGET_BYTES`]: a few bytes of `{}` or of empty protobuf
+/// messages each become a struct of a hundred bytes and more. JSON counts
+/// its objects (braces inside strings too, which only errs on the safe
+/// side); protobuf counts resources and items with the wire scan.
+fn check_decode_cost(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> Result<(), ProcessorError> {
+    let messages = match encoding {
+        PayloadEncoding::Json => payload.iter().filter(|b| **b == b'{').count() as u64,
+        PayloadEncoding::Protobuf => match crate::wire::Scan::of(signal, payload, crate::wire::Collect::Summary) {
+            Ok(scan) => scan.items.saturating_add(scan.resources),
+            // Decoding refuses it with prost's own words.
+            Err(_) => return Ok(()),
+        },
+    };
+    if messages.saturating_mul(BYTES_PER_MESSAGE) > DECODE_BUDGET_BYTES {
+        return Err(ProcessorError::InvalidPayload(format!(
+            "this request holds about {messages} messages; decoding them would take more than {} MiB; send \
+             smaller requests",
+            DECODE_BUDGET_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_id(field: &str, id: &[u8], len: usize) -> Result<(), ProcessorError> {
     if id.is_empty() || id.len() == len {
         Ok(())
@@ -117,6 +149,24 @@ pub(crate) mod tests {
     pub(crate) fn spec_example(name: &str) -> Vec<u8> {
         let path = format!("{}/../tests/fixtures/otlp-spec-examples/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn requests_that_would_decode_into_gigabytes_are_refused() {
+        let empty_resources = [b"{\"resourceSpans\":[".to_vec(), b"{},".repeat(3_000_000), b"{}]}".to_vec()].concat();
+        let refused = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &empty_resources);
+        assert!(
+            matches!(&refused, Err(ProcessorError::InvalidPayload(m)) if m.contains("smaller requests")),
+            "{refused:?}"
+        );
+        let protobuf: Vec<u8> = std::iter::repeat_n([0x0a_u8, 0x00], 3_000_000).flatten().collect();
+        let refused = OtlpRequest::decode(Signal::Traces, PayloadEncoding::Protobuf, &protobuf);
+        assert!(
+            matches!(&refused, Err(ProcessorError::InvalidPayload(m)) if m.contains("smaller requests")),
+            "{refused:?}"
+        );
+        let fine = [b"{\"resourceSpans\":[".to_vec(), b"{},".repeat(1000), b"{}]}".to_vec()].concat();
+        assert!(OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &fine).is_ok());
     }
 
     #[test]

@@ -9,6 +9,8 @@
 pub mod capabilities;
 pub mod codec;
 pub mod filter;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod gzip;
 pub mod id_remap;
 pub mod keys;
