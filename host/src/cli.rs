@@ -251,4 +251,7 @@ pub struct TapArgs {
     /// The tap's control token, when it was started with one.
     #[arg(long, env = "OTLP_CAPTURE_CONTROL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub control_token: Option<String>,
+    /// A private CA's PEM file to trust for an https:// tap, besides the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }

@@ -166,3 +166,45 @@ fn replay_reaches_an_https_endpoint_over_http_and_grpc() {
         assert!(with_flag.status.success(), "{protocol}: {}", String::from_utf8_lossy(&with_flag.stderr));
     }
 }
+
+#[test]
+fn the_session_commands_reach_a_tap_over_tls_with_a_control_token() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let tap = TapProcess::start_with(
+        dir.path().to_str().unwrap(),
+        &[("OTLP_CAPTURE_CONTROL_TOKEN".into(), "c0ntrol".into())],
+        &["--tls-cert", &pki.file("server.pem"), "--tls-key", &pki.file("server-key.pem")],
+    );
+    let base = https(&tap);
+    let start = |extra: &[&str]| {
+        let mut args = vec!["session", "start", "tls-1", "--tap", base.as_str()];
+        args.extend_from_slice(extra);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let untrusted = run(start(&["--control-token", "c0ntrol"]));
+    assert!(!untrusted.status.success(), "the test CA is no system root");
+    let tokenless = run(start(&["--ca-file", &pki.file("ca.pem")]));
+    assert!(
+        String::from_utf8_lossy(&tokenless.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&tokenless.stderr)
+    );
+    let started = run(start(&["--ca-file", &pki.file("ca.pem"), "--control-token", "c0ntrol"]));
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let stop = [
+        "session",
+        "stop",
+        "tls-1",
+        "--tap",
+        &https(&tap),
+        "--ca-file",
+        &pki.file("ca.pem"),
+        "--control-token",
+        "c0ntrol",
+    ];
+    let stopped = run_cli(&stop, &[]);
+    assert!(stopped.status.success(), "{}", String::from_utf8_lossy(&stopped.stderr));
+    assert!(String::from_utf8_lossy(&stopped.stdout).contains("completed"));
+}

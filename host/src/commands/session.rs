@@ -32,15 +32,27 @@ pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
 pub async fn start(args: &StartArgs) -> anyhow::Result<()> {
     let request = start_request(args)?;
     let url = format!("{}/api/capture/sessions", args.tap.tap.trim_end_matches('/'));
-    let response = authorized(reqwest::Client::new().post(&url), &args.tap).json(&request).send().await;
+    let response = authorized(client(&args.tap)?.post(&url), &args.tap).json(&request).send().await;
     print_answer(response, &url).await
 }
 
 /// Stops a session on the tap and prints its final metadata.
 pub async fn stop(id: &str, tap: &TapArgs) -> anyhow::Result<()> {
     let url = format!("{}/api/capture/sessions/{id}", tap.tap.trim_end_matches('/'));
-    let response = authorized(reqwest::Client::new().delete(&url), tap).send().await;
+    let response = authorized(client(tap)?.delete(&url), tap).send().await;
     print_answer(response, &url).await
+}
+
+/// A client for the tap's control API, trusting `--ca-file` besides the system's roots.
+fn client(tap: &TapArgs) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = &tap.ca_file {
+        let pem = std::fs::read(path).with_context(|| format!("--ca-file {}", path.display()))?;
+        let roots =
+            reqwest::Certificate::from_pem_bundle(&pem).with_context(|| format!("--ca-file {}", path.display()))?;
+        builder = builder.tls_certs_merge(roots);
+    }
+    Ok(builder.build()?)
 }
 
 /// Adds the control token, when one was given.
