@@ -106,8 +106,11 @@ pub fn object_key(data: &[u8]) {
     }
 }
 
+/// A property: panics when `data` breaks it.
+pub type Property = fn(&[u8]);
+
 /// Every fuzz target by its name in `fuzz/fuzz_targets/` and `tests/fixtures/fuzz/`.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Property); 6] = [
     ("otlp_protobuf", otlp_protobuf),
     ("otlp_json", otlp_json),
     ("stored_object", stored_object),

@@ -183,11 +183,15 @@ fn iso(unix_nanos: u64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Reads a time as metadata.json carries it, to the millisecond `iso`
+/// writes (finer digits from another writer are dropped, so that a document
+/// read and written again says the same).
 fn parse_iso(text: &str) -> Result<u64, ProcessorError> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .and_then(|t| t.timestamp_nanos_opt())
         .and_then(|n| u64::try_from(n).ok())
+        .map(|n| n - n % 1_000_000)
         .ok_or_else(|| ProcessorError::InvalidMetadata(format!("{text:?} is not an RFC 3339 time after 1970")))
 }
 
