@@ -12,7 +12,7 @@ use crate::cli::ServeArgs;
 use crate::exporters::headers;
 use crate::exporters::tls::{ClientTls, ClientTlsFiles};
 use crate::exporters::{ExportProtocol, ExportSettings};
-use crate::server::tls::ServerTls;
+use crate::listener_tls::ServerTls;
 use crate::storage::StoreLocation;
 
 /// Everything `serve` needs, checked.

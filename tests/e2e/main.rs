@@ -8,6 +8,7 @@ use otlp_capture_test_support as support;
 mod faults;
 mod forwarding;
 mod grpc_status;
+mod hostile_input;
 mod limits;
 mod recording;
 mod replay;

@@ -4,7 +4,6 @@
 //! socket, and serves them until SIGINT/SIGTERM, then flushes.
 
 mod tickers;
-pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +24,7 @@ use crate::catalog::Catalog;
 use crate::config::ServeSettings;
 use crate::control::{self, Control};
 use crate::exporters::Exporter;
+use crate::listener_tls::TlsListener;
 use crate::metrics::{Gauges, TapCounters};
 use crate::receivers::{Receiver, ReceiverLimits, otlp_grpc, otlp_http};
 use crate::replay::jobs::ReplayJobs;
@@ -36,7 +36,6 @@ use crate::storage::spool::Spool;
 use crate::storage::uploader::{QueueError, UploadSettings, Uploader};
 use crate::storage::{Storage, StorageError};
 use tickers::Tickers;
-use tls::TlsListener;
 
 /// How long a starting tap waits for a previous run's spool to reach the store.
 const SPOOL_DRAIN_AT_START: Duration = Duration::from_secs(30);
