@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use otlp_capture::cli::{Cli, Command, SessionCommand};
-use otlp_capture::commands::{inspect, replay, session};
+use otlp_capture::commands::{inspect, output, replay, session};
 use otlp_capture::config::ServeSettings;
 use otlp_capture::server;
 
@@ -22,8 +22,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints the one-line error; exit 2 for settings refused before serving, 1 otherwise.
+/// Prints the one-line error; exit 2 for settings refused before serving, 1 otherwise,
+/// and 0 without a word when the reader of stdout went away.
 fn fail(error: &anyhow::Error) -> ExitCode {
+    if error.downcast_ref::<output::ClosedPipe>().is_some() {
+        return ExitCode::SUCCESS;
+    }
     eprintln!("otlp-capture: {error:#}");
     match error.downcast_ref::<server::ServeError>() {
         Some(server::ServeError::Refused(_)) => ExitCode::from(2),

@@ -5,6 +5,7 @@
 
 use otlp_capture_test_support as support;
 
+mod cli_conventions;
 mod faults;
 mod forwarding;
 mod grpc_status;

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 
-use super::open_store;
+use super::{open_store, output};
 use crate::cli::StoreArgs;
 use crate::replay::plan;
 
@@ -24,7 +24,7 @@ pub async fn run(target: &str, store: &StoreArgs) -> anyhow::Result<()> {
     for (key, signal) in keys {
         let object = open.catalog.object(&key).await?.with_context(|| format!("no object {key}"))?;
         let json = open.pool.call(move |i| i.object_to_json(signal, &object, MAX_INFLATED)).await?;
-        println!("{json}");
+        output::line(json)?;
     }
     Ok(())
 }

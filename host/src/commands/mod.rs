@@ -4,6 +4,7 @@
 //! catalog and one read-only component instance, no tap.
 
 pub mod inspect;
+pub mod output;
 pub mod replay;
 pub mod session;
 
@@ -28,6 +29,14 @@ pub struct OpenStore {
 /// may not write.
 pub fn open_store(args: &StoreArgs) -> anyhow::Result<OpenStore> {
     let location: StoreLocation = args.store.parse().map_err(anyhow::Error::msg)?;
+    // Reading must not create a store where there is none (a typo, another working directory).
+    if let StoreLocation::Directory(path) = &location {
+        anyhow::ensure!(
+            path.is_dir(),
+            "no store at {}: nothing was recorded there (pass --store or set OTLP_CAPTURE_STORE)",
+            path.display()
+        );
+    }
     let storage = Storage::open(&location)?;
     let runtime = Runtime::load(args.component.as_deref(), InstanceLimits::default())?;
     let capabilities = Capabilities { sink: Arc::new(NoWrites), clock: Arc::new(SystemClock) };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{OpenStore, open_store};
+use super::{OpenStore, open_store, output};
 use crate::cli::ReplayArgs;
 use crate::exporters::headers;
 use crate::exporters::tls::ClientTlsFiles;
@@ -63,7 +63,7 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     for failure in &report.failures {
         eprintln!("not delivered: {failure}");
     }
-    println!("replayed {} to {}: {}", args.id, exporter.endpoint(), report.summary_line());
+    output::line(format_args!("replayed {} to {}: {}", args.id, exporter.endpoint(), report.summary_line()))?;
     if !report.delivered_all() {
         bail!("{} objects were not delivered", report.counts.objects_failed.max(report.failures.len() as u64));
     }
@@ -81,7 +81,7 @@ async fn dry_run(open: &OpenStore, settings: &ReplaySettings) -> anyhow::Result<
     let per_signal = |signal| objects.iter().filter(|o| o.signal == signal).count();
     let bytes: u64 = objects.iter().map(|o| o.size).sum();
     let seconds = schedule.last().map_or(0.0, Duration::as_secs_f64) * f64::from(settings.loops);
-    println!(
+    output::line(format_args!(
         "would send {} objects ({} traces, {} metrics, {} logs; {} bytes stored) {} time(s), over about {:.1}s plus send time; timestamps {}, speed {}",
         objects.len(),
         per_signal(Signal::Traces),
@@ -92,6 +92,6 @@ async fn dry_run(open: &OpenStore, settings: &ReplaySettings) -> anyhow::Result<
         seconds,
         settings.timestamps.name(),
         settings.speed,
-    );
+    ))?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 
-use super::open_store;
+use super::{open_store, output};
 use crate::cli::{StartArgs, StoreArgs, TapArgs};
 use crate::control::StartRequest;
 use crate::otlp::Signal;
@@ -72,21 +72,21 @@ async fn print_answer(response: reqwest::Result<reqwest::Response>, url: &str) -
         let message = body.get("error").and_then(|e| e.as_str()).unwrap_or("no message");
         bail!("{status}: {message}");
     }
-    println!("{}", serde_json::to_string_pretty(&body)?);
+    output::line(serde_json::to_string_pretty(&body)?)?;
     Ok(())
 }
 
 /// Prints one line per session in the store.
 pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
     let open = open_store(store)?;
-    println!(
+    output::line(format_args!(
         "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
         "SESSION", "STATUS", "STARTED", "OBJECTS", "SPANS", "POINTS", "LOGS", "BYTES"
-    );
+    ))?;
     for state in open.catalog.list().await? {
         let metadata = open.catalog.render(state.clone()).await?;
         let c = &state.counts;
-        println!(
+        output::line(format_args!(
             "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
             state.id(),
             metadata["status"].as_str().unwrap_or("?"),
@@ -96,7 +96,7 @@ pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
             c.data_points,
             c.log_records,
             c.compressed_bytes,
-        );
+        ))?;
     }
     Ok(())
 }
@@ -105,6 +105,6 @@ pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
 pub async fn show(id: &str, store: &StoreArgs) -> anyhow::Result<()> {
     let open = open_store(store)?;
     let state = open.catalog.get(id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
-    println!("{}", serde_json::to_string_pretty(&open.catalog.render(state).await?)?);
+    output::line(serde_json::to_string_pretty(&open.catalog.render(state).await?)?)?;
     Ok(())
 }

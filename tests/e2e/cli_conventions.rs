@@ -1,0 +1,50 @@
+//! The command line as shell users meet it: a reader that closes the pipe
+//! early ends a command quietly with exit 0, and reading a store that is
+//! not there is an error that creates nothing.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use otlp_capture_guest::codec::OtlpRequest;
+
+use crate::support::generate;
+use crate::support::processes::{binary, run_cli};
+use crate::support::sessions::write_session;
+
+#[test]
+fn a_closed_pipe_ends_a_command_with_exit_0() {
+    let store = tempfile::tempdir().unwrap();
+    // About 2 MB of OTLP/JSON: more than a pipe holds, so the writer meets the closed end.
+    let objects = (0..30).map(|n| {
+        let base = 1_700_000_000_000_000_000 + n * 1_000_000_000;
+        (1_700_000_000_000 + n * 1000, OtlpRequest::Traces(generate::traces("checkout", 20, 10, base)))
+    });
+    write_session(store.path(), "big", objects);
+    let store = store.path().to_str().unwrap();
+    for args in [vec!["inspect", "big", "--store", store], vec!["session", "list", "--store", store]] {
+        let mut child =
+            Command::new(binary()).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?} printed a line");
+        // Like `| head -1`: the reader is gone now.
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {:?} {stderr}", output.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn reading_a_store_that_is_not_there_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("otel-data");
+    for args in [vec!["session", "list"], vec!["session", "show", "s1"], vec!["inspect", "s1"]] {
+        let mut args = args;
+        args.extend(["--store", missing.to_str().unwrap()]);
+        let output = run_cli(&args, &[]);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("no store at"), "{args:?}");
+        assert!(!missing.exists(), "{args:?} created the store");
+    }
+}
