@@ -20,21 +20,24 @@ fn grpcs(tap: &TapProcess) -> String {
     tap.grpc.replacen("http://", "https://", 1)
 }
 
-/// POSTs `body` over https, trusting the test CA, presenting the client
-/// certificate when asked to; the status, or the connection error.
+/// A client trusting only the test CA, presenting its client certificate when asked to.
+fn tls_client(pki: &TestPki, with_client_certificate: bool) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.file("ca.pem")).unwrap()).unwrap();
+    let mut client = reqwest::Client::builder().tls_certs_only([ca]);
+    if with_client_certificate {
+        let pem = [std::fs::read(pki.file("client.pem")).unwrap(), std::fs::read(pki.file("client-key.pem")).unwrap()]
+            .concat();
+        client = client.identity(reqwest::Identity::from_pem(&pem).unwrap());
+    }
+    client.build().unwrap()
+}
+
+/// POSTs `body` over https with [`tls_client`]; the status, or the connection error.
 fn post(url: &str, pki: &TestPki, with_client_certificate: bool, body: Vec<u8>) -> Result<u16, String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.file("ca.pem")).unwrap()).unwrap();
-        let mut client = reqwest::Client::builder().tls_certs_only([ca]);
-        if with_client_certificate {
-            let pem =
-                [std::fs::read(pki.file("client.pem")).unwrap(), std::fs::read(pki.file("client-key.pem")).unwrap()]
-                    .concat();
-            client = client.identity(reqwest::Identity::from_pem(&pem).unwrap());
-        }
-        let client = client.build().unwrap();
-        let answer = client.post(url).header("content-type", "application/x-protobuf").body(body).send().await;
+        let request = tls_client(pki, with_client_certificate).post(url);
+        let answer = request.header("content-type", "application/x-protobuf").body(body).send().await;
         answer.map(|a| a.status().as_u16()).map_err(|e| format!("{e:?}"))
     })
 }
@@ -53,15 +56,8 @@ fn post_plain(tap: &TapProcess, spans: &[u8]) -> StatusCode {
 fn items(url: &str, pki: &TestPki) -> u64 {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let text = runtime.block_on(async {
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.file("ca.pem")).unwrap()).unwrap();
-        let pem = [std::fs::read(pki.file("client.pem")).unwrap(), std::fs::read(pki.file("client-key.pem")).unwrap()]
-            .concat();
-        let client = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .identity(reqwest::Identity::from_pem(&pem).unwrap())
-            .build()
-            .unwrap();
-        client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap()
+        let answer = tls_client(pki, true).get(format!("{url}/metrics")).send().await.unwrap();
+        answer.text().await.unwrap()
     });
     let line = text.lines().find(|l| l.starts_with("otlp_capture_items_total{signal=\"traces\"}")).unwrap();
     line.rsplit(' ').next().unwrap().parse().unwrap()
