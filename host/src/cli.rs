@@ -156,10 +156,20 @@ pub struct ServeArgs {
     /// Bound of the write-behind upload queue, in MiB; past it the tap answers 503.
     #[arg(long, default_value_t = 512)]
     pub upload_queue_mib: usize,
-    /// Where objects wait when the store fails (S3 down), drained when it is back; `off` to
-    /// keep retrying in memory (default: ./otel-spool for s3:// stores, off for directories).
-    #[arg(long, value_name = "DIR")]
-    pub spool: Option<PathBuf>,
+    /// The local directory of the write-ahead journal (durable mode) and of the objects that
+    /// wait while the store fails, drained when it is back. One tap per directory. `off`
+    /// (memory mode only) retries in memory.
+    #[arg(long, value_name = "DIR", default_value = "./otel-spool")]
+    pub spool: PathBuf,
+    /// `durable`: a request is answered once it is on local disk (the journal, synced), so a
+    /// crash loses nothing acknowledged. `memory`: answered once it is in memory, faster, and
+    /// a crash loses what waits to be stored.
+    #[arg(long, value_enum, default_value = "durable")]
+    pub durability: Durability,
+    /// Past this many MiB answered but not yet in the store (the store failing or full, and
+    /// the spool full too), new requests get 503 with Retry-After.
+    #[arg(long, default_value_t = 256)]
+    pub backlog_mib: u64,
     /// Bound of the spool, in MiB; past it (and a full queue) the tap answers 503.
     #[arg(long, default_value_t = 1024)]
     pub spool_mib: u64,
@@ -173,6 +183,15 @@ pub struct ServeArgs {
     /// Seconds between rewrites of active sessions' metadata.json.
     #[arg(long, default_value_t = 5)]
     pub refresh_seconds: u64,
+}
+
+/// When the tap answers a request it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// Once the request is in the local journal, synced to disk.
+    Durable,
+    /// Once the request is in memory.
+    Memory,
 }
 
 /// `session ...`.

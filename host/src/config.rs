@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 
 use crate::auth::{ControlAccess, Token};
 use crate::capture::BatchLimits;
-use crate::cli::ServeArgs;
+use crate::cli::{Durability, ServeArgs};
 use crate::exporters::headers;
 use crate::exporters::tls::{ClientTls, ClientTlsFiles};
 use crate::exporters::{ExportProtocol, ExportSettings};
@@ -43,6 +43,10 @@ pub struct ServeSettings {
     pub replay_allow: Vec<String>,
     /// Where objects wait when the store fails; none to retry in memory.
     pub spool: Option<PathBuf>,
+    /// Whether answers wait for the journal (kept in the spool directory).
+    pub durability: Durability,
+    /// Past this many bytes answered but not stored, requests are refused.
+    pub backlog_bytes: u64,
     /// Bound of the spool.
     pub spool_bytes: u64,
     /// A component to load instead of the embedded one.
@@ -90,6 +94,8 @@ impl ServeSettings {
             control: ControlAccess::Loopback,
             replay_allow: Vec::new(),
             spool: None,
+            durability: Durability::Memory,
+            backlog_bytes: 256 << 20,
             spool_bytes: 1 << 30,
             component: None,
             workers: cores,
@@ -162,13 +168,17 @@ impl ServeSettings {
             }
         }
         settings.replay_allow = args.replay_allow.clone();
-        // A local directory is its own durable store; remote stores get a spool by default.
-        settings.spool = match (&args.spool, &settings.store) {
-            (Some(dir), _) if dir.as_os_str() == "off" => None,
-            (Some(dir), _) => Some(dir.clone()),
-            (None, StoreLocation::S3 { .. }) => Some(PathBuf::from("./otel-spool")),
-            (None, _) => None,
-        };
+        settings.spool = (args.spool.as_os_str() != "off").then(|| args.spool.clone());
+        settings.durability = args.durability;
+        if settings.durability == Durability::Durable && settings.spool.is_none() {
+            return Err(
+                "durable mode keeps its journal in the spool directory: --spool off needs --durability memory".into()
+            );
+        }
+        if args.backlog_mib == 0 {
+            return Err("--backlog-mib must be at least 1".into());
+        }
+        settings.backlog_bytes = args.backlog_mib << 20;
         settings.spool_bytes = args.spool_mib.max(1) << 20;
         if let Some(workers) = args.workers {
             if workers == 0 {

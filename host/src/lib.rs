@@ -16,6 +16,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod exporters;
+pub mod journal;
 pub mod listener_tls;
 pub mod locks;
 pub mod metrics;

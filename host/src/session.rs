@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::otlp::{PayloadSummary, Signal};
 
 /// What a session records, fixed when it starts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionConfig {
     /// 1-128 characters of `[A-Za-z0-9._-]`, starting with a letter or digit
     /// (checked by the component).
@@ -61,7 +61,7 @@ pub enum SessionStatus {
 }
 
 /// A session's running totals, summed from the receipts of its objects.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionCounts {
     /// Trace objects (`capturedTraces`).
     pub trace_batches: u64,
@@ -112,7 +112,7 @@ impl SessionCounts {
 }
 
 /// Everything metadata.json says about a session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionState {
     /// The configuration it was started with.
     pub config: SessionConfig,
@@ -138,7 +138,7 @@ impl SessionState {
 }
 
 /// What storing one object wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaptureReceipt {
     /// The object key, `sessions/{id}/raw/YYYY-MM-DD/HH/{signal}-{epochMillis}-{uuid}.otlp.gz`.
     pub key: String,

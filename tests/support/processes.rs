@@ -93,6 +93,8 @@ fn strip_ansi(line: &str) -> String {
 /// A running `otlp-capture serve`.
 pub struct TapProcess {
     child: Child,
+    /// The tap's working directory, so its default spool is its own.
+    _workdir: tempfile::TempDir,
     /// `http://127.0.0.1:PORT`: OTLP/HTTP and the control API.
     pub base: String,
     /// `http://127.0.0.1:PORT`: OTLP/gRPC.
@@ -108,7 +110,9 @@ impl TapProcess {
 
     /// Starts a tap with extra `serve` arguments, on ports it chooses.
     pub fn start_with(store: &str, env: &[(String, String)], args: &[&str]) -> Self {
+        let workdir = tempfile::tempdir().expect("a working directory for the tap");
         let mut child = Command::new(binary())
+            .current_dir(workdir.path())
             .args([
                 "serve",
                 "--store",
@@ -150,7 +154,7 @@ impl TapProcess {
         });
         let http = address_in(&ready, "http").expect("the ready line names the HTTP address");
         let grpc = address_in(&ready, "grpc").expect("the ready line names the gRPC address");
-        TapProcess { child, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
+        TapProcess { child, _workdir: workdir, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
     }
 
     /// The process id.
@@ -161,6 +165,12 @@ impl TapProcess {
     /// The tap's log lines so far.
     pub fn log(&self) -> Vec<String> {
         self.log.try_iter().collect()
+    }
+
+    /// Kills the tap with SIGKILL, as a crash or an OOM killer would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for the exit; returns whether it exited 0.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::RwLock as Gate;
 
-use super::batch::{Backlogged, BatchLimits, Batches};
+use super::batch::{Backlogged, BatchLimits, BatchParts, Batches};
 use crate::error::{RETRY_AFTER, TapError};
 use crate::locks::MutexExt;
 use crate::otlp::Signal;
@@ -70,22 +70,28 @@ impl ActiveSession {
     pub fn add_to_batch(
         &self,
         part: PreparedCapture,
+        seq: u64,
         limits: BatchLimits,
-    ) -> Result<Option<Vec<PreparedCapture>>, TapError> {
-        self.batches.locked().add(part, limits).map_err(|Backlogged| TapError::Busy {
+    ) -> Result<Option<BatchParts>, TapError> {
+        self.batches.locked().add(part, seq, limits).map_err(|Backlogged| TapError::Busy {
             reason: "the session's batches cannot be stored now".into(),
             retry_after: RETRY_AFTER,
         })
     }
 
     /// Takes the batches of every signal that waited `max_age` (all when `None`).
-    pub(super) fn take_batches(&self, max_age: Option<Duration>) -> Vec<(Signal, Vec<PreparedCapture>)> {
+    pub(super) fn take_batches(&self, max_age: Option<Duration>) -> Vec<(Signal, BatchParts)> {
         self.batches.locked().take_due(max_age)
     }
 
     /// Puts back a batch that could not be stored, ahead of newer requests.
-    pub(super) fn restore_batch(&self, signal: Signal, parts: Vec<PreparedCapture>) {
+    pub(super) fn restore_batch(&self, signal: Signal, parts: BatchParts) {
         self.batches.locked().restore(signal, parts);
+    }
+
+    /// Adds a part a previous run acknowledged, from the journal.
+    pub(super) fn add_recovered(&self, part: PreparedCapture, seq: u64) {
+        self.batches.locked().add_recovered(part, seq);
     }
 
     /// Runs `work` unless the session has stopped; `None` when it has.

@@ -10,6 +10,7 @@
 
 mod active;
 mod batch;
+pub mod commit;
 mod sessions;
 
 use std::sync::Arc;
@@ -173,6 +174,9 @@ impl Recorder {
             self.counters.items(signal, summary.items);
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
+        if admission == Admission::Refuse {
+            self.sessions.committer().admit()?;
+        }
         let captures =
             targets.into_iter().map(|session| self.capture_into(session, signal, encoding, payload.clone(), admission));
         let mut recorded = Recorded::default();
@@ -218,11 +222,14 @@ impl Recorder {
             // When storage is busy, it waits in the batch like any other.
             if encoding == Encoding::Protobuf && payload.len() >= limits.max_bytes {
                 let (config, payload) = (config.clone(), payload.clone());
-                let direct = move |i: &mut Instance| i.capture(&config, signal, encoding, &payload);
+                let direct = move |i: &mut Instance| {
+                    let (receipt, puts) = i.staging(|i| i.capture(&config, signal, encoding, &payload));
+                    Ok((receipt?, puts))
+                };
                 match admission.run(&pool, direct).await {
-                    Ok(None) => return Ok(None),
-                    Ok(Some(receipt)) => {
-                        self.sessions.recorded(&session, &receipt);
+                    Ok((None, _)) => return Ok(None),
+                    Ok((Some(receipt), puts)) => {
+                        self.sessions.commit_capture(&session, &receipt, puts).await?;
                         return Ok(Some(receipt.summary.items));
                     }
                     Err(CallError::Guest(GuestError::Storage(_))) => {}
@@ -232,7 +239,8 @@ impl Recorder {
             let prepare = move |i: &mut Instance| i.prepare_capture(&config, signal, encoding, &payload);
             let Some(part) = admission.run(&pool, prepare).await? else { return Ok(None) };
             let items = part.summary.items;
-            if let Some(full) = session.add_to_batch(part, limits)?
+            let seq = self.sessions.committer().log_part(session.id(), &part).await?;
+            if let Some(full) = session.add_to_batch(part, seq, limits)?
                 && let Err(e) = self.sessions.store_batch(&session, signal, full).await
             {
                 // The batch waits for the next flush; this request is in it.

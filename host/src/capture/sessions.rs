@@ -9,16 +9,17 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::active::ActiveSession;
-use super::batch::BatchLimits;
+use super::batch::{BatchLimits, BatchParts};
+use super::commit::{CommitContent, Committer};
 use crate::catalog::Catalog;
 use crate::error::TapError;
+use crate::journal::Recovered;
 use crate::locks::RwLockExt;
 use crate::metrics::TapCounters;
 use crate::otlp::Signal;
-use crate::runtime::calls::PreparedCapture;
+use crate::runtime::calls::{PreparedCapture, StagedPut};
 use crate::runtime::pool::ProcessorPool;
 use crate::session::{CaptureReceipt, SessionConfig, SessionState, SessionStatus};
-use crate::storage::uploader::Uploader;
 
 /// How long a stop or a shutdown keeps retrying batches the store refuses.
 const FLUSH_PATIENCE: Duration = Duration::from_secs(60);
@@ -26,7 +27,7 @@ const FLUSH_PATIENCE: Duration = Duration::from_secs(60);
 /// The sessions a tap records into, shared by receivers and the control API.
 pub struct Sessions {
     pool: ProcessorPool,
-    uploader: Uploader,
+    committer: Committer,
     catalog: Catalog,
     batching: BatchLimits,
     counters: Arc<TapCounters>,
@@ -36,18 +37,18 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// An empty registry: `pool`'s instances put into `uploader`, and
-    /// `catalog` reads what the store already holds.
+    /// An empty registry: what `pool`'s instances make goes through
+    /// `committer`, and `catalog` reads what the store already holds.
     pub fn new(
         pool: ProcessorPool,
-        uploader: Uploader,
+        committer: Committer,
         catalog: Catalog,
         batching: BatchLimits,
         counters: Arc<TapCounters>,
     ) -> Arc<Self> {
         Arc::new(Sessions {
             pool,
-            uploader,
+            committer,
             catalog,
             batching,
             counters,
@@ -61,32 +62,60 @@ impl Sessions {
         self.batching
     }
 
+    /// Where parts and objects go.
+    pub fn committer(&self) -> &Committer {
+        &self.committer
+    }
+
     /// Stores a batch of `session` as one object and counts it. A batch that
     /// cannot be stored now goes back to wait for the next try.
     pub async fn store_batch(
         self: &Arc<Self>,
         session: &Arc<ActiveSession>,
         signal: Signal,
-        parts: Vec<PreparedCapture>,
+        waiting: BatchParts,
     ) -> Result<(), TapError> {
         let config = session.config().clone();
-        let (stored, parts) = match self.pool.call(move |i| Ok(i.store_batch(&config, signal, parts))).await {
+        let BatchParts { parts, seqs } = waiting;
+        let store = move |i: &mut crate::runtime::Instance| Ok(i.staging(|i| i.store_batch(&config, signal, parts)));
+        let ((stored, parts), puts) = match self.pool.call(store).await {
             Ok(called) => called,
             Err(e) => {
                 tracing::error!(session = %session.id(), error = %e, "the component pool failed; a batch is lost");
                 return Err(e.into());
             }
         };
-        match stored {
+        let committed = match stored {
+            Ok(receipt) => {
+                let content = CommitContent { covers: seqs.clone(), receipt: Some(&receipt), state: None };
+                self.committer.commit(session.id(), content, puts).await.map(|()| receipt)
+            }
+            Err(e) => Err(e.into()),
+        };
+        match committed {
             Ok(receipt) => {
                 self.recorded(session, &receipt);
                 Ok(())
             }
             Err(e) => {
-                session.restore_batch(signal, parts);
-                Err(e.into())
+                session.restore_batch(signal, BatchParts { parts, seqs });
+                Err(e)
             }
         }
+    }
+
+    /// Commits a capture the component stored in one call (a request as
+    /// large as a batch) and counts it.
+    pub async fn commit_capture(
+        self: &Arc<Self>,
+        session: &ActiveSession,
+        receipt: &CaptureReceipt,
+        puts: Vec<StagedPut>,
+    ) -> Result<(), TapError> {
+        let content = CommitContent { receipt: Some(receipt), ..CommitContent::default() };
+        self.committer.commit(session.id(), content, puts).await?;
+        self.recorded(session, receipt);
+        Ok(())
     }
 
     /// Counts an object stored for `session`, and ends the session when that
@@ -188,8 +217,11 @@ impl Sessions {
         if self.catalog.storage().get(&key).await?.is_some() {
             return Err(TapError::Conflict(format!("the store already holds a session {id}; choose another id")));
         }
-        let state = self.pool.call(move |i| i.start_session(&config)).await?;
-        self.uploader.flush().await;
+        let (state, puts) = self.pool.call(move |i| Ok(i.staging(|i| i.start_session(&config)))).await?;
+        let state = state?;
+        let content = CommitContent { state: Some(&state), ..CommitContent::default() };
+        self.committer.commit(&id, content, puts).await?;
+        self.committer.uploader().flush().await;
         self.activate(Arc::new(ActiveSession::new(state.clone())));
         Ok(state)
     }
@@ -210,13 +242,20 @@ impl Sessions {
         let outcome = async {
             self.flush_all(&session).await?;
             let state = session.snapshot();
-            Ok::<_, TapError>(self.pool.call(move |i| i.stop_session(&state, status, reason.as_deref())).await?)
+            let stop = move |i: &mut crate::runtime::Instance| {
+                Ok(i.staging(|i| i.stop_session(&state, status, reason.as_deref())))
+            };
+            let (final_state, puts) = self.pool.call(stop).await?;
+            let final_state = final_state?;
+            let content = CommitContent { state: Some(&final_state), ..CommitContent::default() };
+            self.committer.commit(session.id(), content, puts).await?;
+            Ok::<_, TapError>(final_state)
         };
         match outcome.await {
             Ok(final_state) => {
                 *stopped = true;
                 drop(stopped);
-                self.uploader.flush().await;
+                self.committer.uploader().flush().await;
                 Ok(final_state)
             }
             Err(e) => {
@@ -236,7 +275,9 @@ impl Sessions {
             }
             let refresh = async {
                 let state = session.snapshot();
-                self.pool.call(move |i| i.refresh_metadata(&state)).await
+                let (refreshed, puts) = self.pool.call(move |i| Ok(i.staging(|i| i.refresh_metadata(&state)))).await?;
+                refreshed?;
+                self.committer.commit(session.id(), CommitContent::default(), puts).await
             };
             if let Some(Err(e)) = session.while_active(refresh).await {
                 session.dirty.store(true, Ordering::Release);
@@ -255,15 +296,38 @@ impl Sessions {
             session.dirty.store(true, Ordering::Release);
         }
         self.refresh().await;
-        self.uploader.flush().await;
+        self.committer.uploader().flush().await;
     }
 
-    /// Takes up the sessions a previous tap left active in the store.
+    /// Takes up what this tap's journal holds from its previous run: its
+    /// active sessions with their exact counts, and the acknowledged parts no
+    /// object holds yet, back into their batches. The objects it had not
+    /// stored are queued again by the caller.
+    pub fn recover(&self, recovered: &Recovered) -> Vec<String> {
+        for state in recovered.sessions.values() {
+            self.activate(Arc::new(ActiveSession::new(state.clone())));
+        }
+        for (meta, body) in &recovered.parts {
+            let Some(session) = self.find_active(&meta.session) else {
+                tracing::error!(session = %meta.session, seq = meta.seq, "the journal holds a part of a session that is not active; it is dropped");
+                continue;
+            };
+            let part = PreparedCapture { protobuf: body.to_vec(), summary: meta.summary, bytes_in: meta.bytes_in };
+            session.add_recovered(part, meta.seq);
+        }
+        recovered.sessions.keys().cloned().collect()
+    }
+
+    /// Takes up the sessions a previous tap left active in the store that
+    /// the journal did not hold (a tap without one, or in memory mode): their
+    /// counts are those of their last metadata.json.
     pub async fn resume(&self) -> Result<Vec<String>, TapError> {
         let mut resumed = Vec::new();
         for state in self.catalog.list().await? {
             if state.status == SessionStatus::Active && self.find_active(state.id()).is_none() {
                 resumed.push(state.id().to_owned());
+                let content = CommitContent { state: Some(&state), ..CommitContent::default() };
+                self.committer.commit(state.id(), content, Vec::new()).await?;
                 self.activate(Arc::new(ActiveSession::new(state)));
             }
         }

@@ -122,7 +122,7 @@ impl Encoding {
 }
 
 /// What an OTLP payload holds: its item count, resources and time bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayloadSummary {
     /// The signal of the payload.
     pub signal: Signal,

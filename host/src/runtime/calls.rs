@@ -69,6 +69,18 @@ pub struct ReplayBatch {
     pub applied_shift: i64,
 }
 
+/// An object the component put while its instance was staging puts: held
+/// back for the caller to make durable before it goes to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedPut {
+    /// The object key, under `sessions/`.
+    pub key: String,
+    /// The object's bytes.
+    pub body: bytes::Bytes,
+    /// Its media type.
+    pub content_type: String,
+}
+
 /// Why the storage import did not take an object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PutError {

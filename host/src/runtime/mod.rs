@@ -18,7 +18,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use bindings::otlp::capture::types as wit;
 use bindings::{CaptureProcessor, CaptureProcessorPre};
-use calls::{CallError, GuestError, ObjectKeyInfo, PreparedCapture, ReplayBatch, ReplayOptions};
+use calls::{CallError, GuestError, ObjectKeyInfo, PreparedCapture, ReplayBatch, ReplayOptions, StagedPut};
 use state::{Capabilities, HostState, InstanceLimits};
 
 use crate::otlp::{Encoding, PayloadSummary, Signal};
@@ -193,6 +193,16 @@ impl Instance {
             Ok(Err(e)) => Err(CallError::Guest(GuestError::from(e))),
             Err(trap) => Err(CallError::Trap(trap)),
         }
+    }
+
+    /// Runs `f` with this instance's puts held back and returned instead of
+    /// going to its sink, so the caller can make them durable first. A call
+    /// that traps loses what it staged with its instance.
+    pub fn staging<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> (T, Vec<StagedPut>) {
+        self.store.data_mut().staged = Some(Vec::new());
+        let value = f(self);
+        let puts = self.store.data_mut().staged.take().unwrap_or_default();
+        (value, puts)
     }
 
     /// The largest linear memory this instance has grown to, in bytes.

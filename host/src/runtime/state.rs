@@ -12,7 +12,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::calls::PutError;
+use super::calls::{PutError, StagedPut};
 
 /// Where the storage import puts objects.
 pub trait ObjectSink: Send + Sync {
@@ -101,6 +101,8 @@ pub struct HostState {
     pub(super) limits: MemoryTracker,
     pub(super) max_object_bytes: usize,
     pub(super) capabilities: Capabilities,
+    /// While `Some`, puts are kept here instead of going to the sink.
+    pub(super) staged: Option<Vec<StagedPut>>,
 }
 
 impl HostState {
@@ -116,6 +118,7 @@ impl HostState {
             },
             max_object_bytes: limits.max_object_bytes,
             capabilities,
+            staged: None,
         }
     }
 }

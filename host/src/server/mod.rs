@@ -19,11 +19,14 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Peer;
+use crate::capture::commit::Committer;
 use crate::capture::{Recorder, Sessions};
 use crate::catalog::Catalog;
+use crate::cli::Durability;
 use crate::config::ServeSettings;
 use crate::control::{self, Control};
 use crate::exporters::Exporter;
+use crate::journal::{Journal, JournalSettings, Recovered};
 use crate::listener_tls::TlsListener;
 use crate::metrics::{Gauges, TapCounters};
 use crate::receivers::{Receiver, ReceiverLimits, otlp_grpc, otlp_http};
@@ -39,6 +42,9 @@ use tickers::Tickers;
 
 /// How long a starting tap waits for a previous run's spool to reach the store.
 const SPOOL_DRAIN_AT_START: Duration = Duration::from_secs(30);
+
+/// A new journal segment starts past this size.
+const JOURNAL_SEGMENT_BYTES: u64 = 64 << 20;
 
 /// Why the tap could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -119,16 +125,43 @@ impl Tap {
             }
             None => None,
         };
+        let (journal, recovered) = match (settings.durability, &settings.spool) {
+            (Durability::Memory, _) => (None, Recovered::default()),
+            (Durability::Durable, None) => {
+                return Err(ServeError::Spool("durable mode needs a spool directory for its journal".into()));
+            }
+            (Durability::Durable, Some(dir)) => {
+                let journal_settings =
+                    JournalSettings { dir: dir.join("journal"), segment_bytes: JOURNAL_SEGMENT_BYTES };
+                let (journal, recovered) =
+                    Journal::open(&journal_settings).map_err(|e| ServeError::Spool(e.to_string()))?;
+                (Some(journal), recovered)
+            }
+        };
+        for damage in &recovered.damage {
+            tracing::warn!(%damage, "journal");
+        }
         let uploader = Uploader::start(
             storage.clone(),
             UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) },
         );
+        let committer = Committer::new(uploader.clone(), journal, settings.backlog_bytes);
         let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone() };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let catalog = Catalog::new(storage, pool.clone());
         let counters = Arc::new(TapCounters::default());
         let sessions =
-            Sessions::new(pool.clone(), uploader.clone(), catalog.clone(), settings.batching, counters.clone());
+            Sessions::new(pool.clone(), committer.clone(), catalog.clone(), settings.batching, counters.clone());
+        if !recovered.is_empty() {
+            tracing::info!(
+                sessions = recovered.sessions.len(),
+                parts = recovered.parts.len(),
+                objects = recovered.commits.len(),
+                "recovering what the journal holds from the previous run"
+            );
+        }
+        sessions.recover(&recovered);
+        committer.requeue(recovered.commits);
         let recorder =
             Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.max_queued_calls * 4));
         let upstream = match settings.forward_export() {
@@ -215,9 +248,15 @@ impl Tap {
         grpc: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        // Metadata a previous run spooled is newer than what the store holds: store it first.
-        if !self.uploader.drain_spool(SPOOL_DRAIN_AT_START).await {
-            tracing::warn!("the spool did not drain within 30 s; resuming sessions from the store's metadata");
+        // Metadata a previous run spooled or journaled is newer than what the store holds: store it first.
+        let stored = async {
+            self.uploader.flush().await;
+            self.uploader.drain_spool(SPOOL_DRAIN_AT_START).await
+        };
+        if !tokio::time::timeout(SPOOL_DRAIN_AT_START, stored).await.unwrap_or(false) {
+            tracing::warn!(
+                "the previous run's objects did not reach the store within 30 s; resuming sessions from the store's metadata"
+            );
         }
         let resumed = self.sessions.resume().await.map_err(|e| ServeError::Resume(e.to_string()))?;
         if !resumed.is_empty() {
@@ -285,7 +324,6 @@ async fn metrics(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
 
 /// Runs the tap with `settings` on the system clock until SIGINT or SIGTERM.
 pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
-    let tap = Tap::start(settings.clone(), Arc::new(SystemClock))?;
     let http = TcpListener::bind(settings.http).await?;
     let grpc = match settings.grpc {
         Some(address) => Some(TcpListener::bind(address).await?),
@@ -296,6 +334,7 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
     if let Some((endpoint, _)) = &settings.forward {
         refuse_forwarding_to(endpoint, &own).await?;
     }
+    let tap = Tap::start(settings.clone(), Arc::new(SystemClock))?;
     let grpc_address = grpc.as_ref().and_then(|l| l.local_addr().ok()).map_or("off".to_owned(), |a| a.to_string());
     let tls = settings.tls.is_some();
     tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, tls, store = %settings.store, "otlp-capture tap ready");

@@ -61,9 +61,14 @@ pub struct UploadStats {
     pub spool_objects: usize,
 }
 
+/// Called once an object is safe: in the store, in the spool, or replaced
+/// by a newer version of its key that is itself safe when called.
+pub type OnStored = Box<dyn FnOnce() + Send>;
+
 struct Pending {
     body: Bytes,
     content_type: String,
+    on_stored: Vec<OnStored>,
 }
 
 #[derive(Default)]
@@ -157,6 +162,30 @@ impl Uploader {
 
     /// Queues `body` for `key`. Never blocks on the network.
     pub fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), QueueError> {
+        self.enqueue(key, body, content_type, None, true)
+    }
+
+    /// Queues an object that is already durable elsewhere (the journal):
+    /// taken even past the queue's bound, whose room the journal's backlog
+    /// bound keeps instead; `on_stored` runs once it is safe.
+    pub fn put_committed(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        on_stored: OnStored,
+    ) -> Result<(), QueueError> {
+        self.enqueue(key, body, content_type, Some(on_stored), false)
+    }
+
+    fn enqueue(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        on_stored: Option<OnStored>,
+        bounded: bool,
+    ) -> Result<(), QueueError> {
         let mut queue = self.shared.lock();
         if queue.closed {
             return Err(QueueError::Closed);
@@ -165,13 +194,17 @@ impl Uploader {
         let queued = queue.queued_bytes - replaced;
         // One object larger than the whole bound is still accepted into an
         // empty queue, or it could never be stored.
-        if queued + body.len() > self.shared.max_bytes && queued > 0 {
+        if bounded && queued + body.len() > self.shared.max_bytes && queued > 0 {
             return Err(QueueError::Full { queued: queue.queued_bytes, limit: self.shared.max_bytes });
         }
         queue.queued_bytes = queued + body.len();
-        let pending = Pending { body, content_type: content_type.to_owned() };
-        if queue.pending.insert(key.to_owned(), pending).is_some() {
+        let pending =
+            Pending { body, content_type: content_type.to_owned(), on_stored: on_stored.into_iter().collect() };
+        // A replaced version is superseded by this one, which is queued and safe once stored.
+        let mut superseded = Vec::new();
+        if let Some(old) = queue.pending.insert(key.to_owned(), pending) {
             queue.stats.coalesced += 1;
+            superseded = old.on_stored;
         } else {
             queue.order.push_back(key.to_owned());
         }
@@ -183,6 +216,7 @@ impl Uploader {
             }
         }
         drop(queue);
+        superseded.into_iter().for_each(|f| f());
         self.shared.bump();
         Ok(())
     }
@@ -307,6 +341,7 @@ async fn upload_loop(shared: Arc<Shared>, backoff: Backoff) {
                 }
             };
             shared.finish(&key, pending.body.len(), spooled);
+            pending.on_stored.into_iter().for_each(|f| f());
         }
         if changed.changed().await.is_err() {
             return;

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use crate::runtime::bindings::otlp::capture::storage::{Host, StorageError};
-use crate::runtime::calls::PutError;
+use crate::runtime::calls::{PutError, StagedPut};
 use crate::runtime::state::HostState;
 
 impl Host for HostState {
@@ -22,6 +22,11 @@ impl Host for HostState {
             ))
             .into());
         }
-        self.capabilities.sink.put(&key, Bytes::from(body), &content_type).map_err(StorageError::from)
+        let body = Bytes::from(body);
+        if let Some(staged) = &mut self.staged {
+            staged.push(StagedPut { key, body, content_type });
+            return Ok(());
+        }
+        self.capabilities.sink.put(&key, body, &content_type).map_err(StorageError::from)
     }
 }

@@ -1,0 +1,147 @@
+//! What the tap guarantees across a crash: `kill -9` while clients send,
+//! into a directory and into S3 while S3 is down. After a restart every
+//! acknowledged request is stored exactly once (none twice, whether it was
+//! acknowledged or not), and the session's counts equal what is stored.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use otlp_capture_guest::codec::OtlpRequest;
+use reqwest_blocking::blocking::Client;
+use serde_json::Value;
+
+use crate::support::generate;
+use crate::support::otlp::stored_requests;
+use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
+use crate::support::wait;
+
+/// Log records in each request; their observed times name the request.
+const RECORDS: u64 = 4;
+const T0: u64 = 1_700_000_000_000_000_000;
+const CLIENTS: u64 = 4;
+
+fn request(n: u64) -> Vec<u8> {
+    OtlpRequest::Logs(generate::logs("payments", RECORDS, 1, T0 + n * 1_000_000_000)).encode_protobuf()
+}
+
+/// Clients posting numbered requests until told to stop or the tap is gone.
+struct Senders {
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<u64>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Senders {
+    fn start(base: &str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let threads = (0..CLIENTS)
+            .map(|client_number| {
+                let (stop, acknowledged, base) = (stop.clone(), acknowledged.clone(), base.to_owned());
+                std::thread::spawn(move || {
+                    let client = Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+                    let mut n = client_number;
+                    while !stop.load(Ordering::Relaxed) {
+                        let sent = client
+                            .post(format!("{base}/v1/logs"))
+                            .header("content-type", "application/x-protobuf")
+                            .body(request(n))
+                            .send();
+                        match sent {
+                            Ok(answer) if answer.status().is_success() => acknowledged.lock().unwrap().push(n),
+                            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+                            Err(_) => return,
+                        }
+                        n += CLIENTS;
+                    }
+                })
+            })
+            .collect();
+        Senders { stop, acknowledged, threads }
+    }
+
+    fn count(&self) -> usize {
+        self.acknowledged.lock().unwrap().len()
+    }
+
+    fn finish(self) -> Vec<u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        std::mem::take(&mut *self.acknowledged.lock().unwrap())
+    }
+}
+
+/// How many log records of each request a session's objects hold.
+fn stored_records_by_request(store: &Path, session: &str) -> (BTreeMap<u64, u64>, usize) {
+    let requests = stored_requests(store, session);
+    let mut by_request = BTreeMap::new();
+    for request in &requests {
+        let OtlpRequest::Logs(logs) = request else { panic!("only logs were sent") };
+        for record in logs.resource_logs.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records) {
+            *by_request.entry((record.observed_time_unix_nano - T0) / 1_000_000_000).or_insert(0) += 1;
+        }
+    }
+    (by_request, requests.len())
+}
+
+/// Every acknowledged request stored once, nothing stored twice, and the
+/// final metadata counting exactly what is stored.
+fn assert_exactly_once(store: &Path, session: &str, acknowledged: &[u64], stopped: &Value) {
+    let (by_request, objects) = stored_records_by_request(store, session);
+    let twice: Vec<_> = by_request.iter().filter(|(_, records)| **records != RECORDS).collect();
+    assert!(twice.is_empty(), "requests stored more or less than once: {twice:?}");
+    let lost: Vec<_> = acknowledged.iter().filter(|n| !by_request.contains_key(n)).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged requests lost: {lost:?}", lost.len(), acknowledged.len());
+    let records: u64 = by_request.values().sum();
+    assert_eq!(stopped["logRecordCount"].as_u64(), Some(records), "counts equal what is stored: {stopped}");
+    assert_eq!(stopped["capturedLogs"].as_u64(), Some(objects as u64), "{stopped}");
+    assert_eq!(stopped["status"], "completed");
+}
+
+#[test]
+fn kill_9_mid_stream_into_a_directory_loses_and_repeats_nothing_acknowledged() {
+    let store = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let store_arg = store.path().to_str().unwrap();
+    let args = ["--spool", spool.path().to_str().unwrap(), "--batch-max-kib", "8"];
+    let tap = TapProcess::start_with(store_arg, &[], &args);
+    run_cli_ok(&["session", "start", "crash-dir", "--tap", &tap.base], &[]);
+    let senders = Senders::start(&tap.base);
+    wait::until_true("400 acknowledged requests", Duration::from_secs(60), || senders.count() >= 400);
+    tap.kill();
+    let acknowledged = senders.finish();
+
+    let tap = TapProcess::start_with(store_arg, &[], &args);
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "crash-dir", "--tap", &tap.base], &[])).unwrap();
+    assert_exactly_once(store.path(), "crash-dir", &acknowledged, &stopped);
+}
+
+#[test]
+fn s3_down_then_kill_9_loses_and_repeats_nothing_acknowledged() {
+    let mut s3 = S3Server::start();
+    let spool = tempfile::tempdir().unwrap();
+    let args = ["--spool", spool.path().to_str().unwrap(), "--batch-max-kib", "8"];
+    let tap = TapProcess::start_with("s3://otel-data", &s3.env(), &args);
+    run_cli_ok(&["session", "start", "crash-s3", "--tap", &tap.base], &[]);
+    let senders = Senders::start(&tap.base);
+    wait::until_true("100 acknowledged requests", Duration::from_secs(60), || senders.count() >= 100);
+    s3.stop();
+    let before = senders.count();
+    wait::until_true("200 more acknowledged with S3 down", Duration::from_secs(60), || senders.count() >= before + 200);
+    // Long enough for objects to fail, be retried and move to the spool.
+    std::thread::sleep(Duration::from_secs(3));
+    tap.kill();
+    let acknowledged = senders.finish();
+
+    s3.restart();
+    let tap = TapProcess::start_with("s3://otel-data", &s3.env(), &args);
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "crash-s3", "--tap", &tap.base], &[])).unwrap();
+    assert_exactly_once(&s3.bucket_dir(), "crash-s3", &acknowledged, &stopped);
+}
