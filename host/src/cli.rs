@@ -153,8 +153,8 @@ pub struct ServeArgs {
     /// Largest request body accepted, after decompression, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_request_mib: usize,
-    /// Bound of the write-behind upload queue, in MiB; past it the tap answers 503.
-    #[arg(long, default_value_t = 512)]
+    /// Bound of the write-behind upload queue in memory mode, in MiB; past it the tap answers 503.
+    #[arg(long, default_value_t = 64)]
     pub upload_queue_mib: usize,
     /// The local directory of the write-ahead journal (durable mode) and of the objects that
     /// wait while the store fails, drained when it is back. One tap per directory. `off`
@@ -168,7 +168,7 @@ pub struct ServeArgs {
     pub durability: Durability,
     /// Past this many MiB answered but not yet in the store (the store failing or full, and
     /// the spool full too), new requests get 503 with Retry-After.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 64)]
     pub backlog_mib: u64,
     /// Bound of the spool, in MiB; past it (and a full queue) the tap answers 503.
     #[arg(long, default_value_t = 1024)]
@@ -180,6 +180,10 @@ pub struct ServeArgs {
     /// ... or once the oldest of them has waited this many milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub batch_max_age_ms: u64,
+    /// On SIGTERM or SIGINT, how long to keep storing what waits (while /health answers and new
+    /// requests get 503) before exiting 0; what is left stays in the journal for the next start.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub shutdown_timeout: std::time::Duration,
     /// Seconds between rewrites of active sessions' metadata.json.
     #[arg(long, default_value_t = 5)]
     pub refresh_seconds: u64,

@@ -61,6 +61,8 @@ pub struct ServeSettings {
     pub max_queued_calls: usize,
     /// How often active sessions' metadata.json is rewritten.
     pub refresh_interval: Duration,
+    /// How long a shutdown keeps storing what waits.
+    pub shutdown_timeout: Duration,
     /// When a session's requests become one object.
     pub batching: BatchLimits,
 }
@@ -95,14 +97,15 @@ impl ServeSettings {
             replay_allow: Vec::new(),
             spool: None,
             durability: Durability::Memory,
-            backlog_bytes: 256 << 20,
+            backlog_bytes: 64 << 20,
             spool_bytes: 1 << 30,
             component: None,
             workers: cores,
             max_body_bytes: 64 << 20,
-            upload_queue_bytes: 512 << 20,
+            upload_queue_bytes: 64 << 20,
             max_queued_calls: 64,
             refresh_interval: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
             batching: BatchLimits::default(),
         }
     }
@@ -192,6 +195,7 @@ impl ServeSettings {
         settings.max_body_bytes = args.max_request_mib << 20;
         settings.upload_queue_bytes = args.upload_queue_mib << 20;
         settings.refresh_interval = Duration::from_secs(args.refresh_seconds);
+        settings.shutdown_timeout = args.shutdown_timeout;
         settings.batching =
             BatchLimits { max_bytes: args.batch_max_kib << 10, max_age: Duration::from_millis(args.batch_max_age_ms) };
         Ok(settings)

@@ -90,6 +90,14 @@ pub struct Gauges {
     pub spool_objects: usize,
     /// Objects moved to the spool since start.
     pub spooled_objects: u64,
+    /// Whether the store's last answer was a success.
+    pub store_up: bool,
+    /// Bytes acknowledged but not in the store or the spool yet (durable mode).
+    pub journal_backlog_bytes: u64,
+    /// Whether the journal's last write failed.
+    pub journal_failing: bool,
+    /// Whether `/ready` answers 200.
+    pub ready: bool,
 }
 
 impl TapCounters {
@@ -173,7 +181,7 @@ impl TapCounters {
             "Answered requests that could not be recorded.",
             &self.unrecorded,
         );
-        let scalars: [(&str, &str, &str, u64); 9] = [
+        let scalars: [(&str, &str, &str, u64); 13] = [
             ("otlp_capture_active_sessions", "gauge", "Sessions recording now.", gauges.active_sessions as u64),
             (
                 "otlp_capture_processor_queue",
@@ -208,6 +216,20 @@ impl TapCounters {
             ),
             ("otlp_capture_spool_objects", "gauge", "Objects spooled to local disk.", gauges.spool_objects as u64),
             ("otlp_capture_spooled_objects_total", "counter", "Objects moved to the spool.", gauges.spooled_objects),
+            ("otlp_capture_store_up", "gauge", "1 while the store takes objects.", u64::from(gauges.store_up)),
+            (
+                "otlp_capture_journal_backlog_bytes",
+                "gauge",
+                "Bytes acknowledged but not yet in the store or the spool.",
+                gauges.journal_backlog_bytes,
+            ),
+            (
+                "otlp_capture_journal_failing",
+                "gauge",
+                "1 while the journal cannot be written (requests are refused).",
+                u64::from(gauges.journal_failing),
+            ),
+            ("otlp_capture_ready", "gauge", "1 while /ready answers 200.", u64::from(gauges.ready)),
         ];
         for (name, kind, help, value) in scalars {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");

@@ -145,3 +145,97 @@ fn s3_down_then_kill_9_loses_and_repeats_nothing_acknowledged() {
         serde_json::from_str(&run_cli_ok(&["session", "stop", "crash-s3", "--tap", &tap.base], &[])).unwrap();
     assert_exactly_once(&s3.bucket_dir(), "crash-s3", &acknowledged, &stopped);
 }
+
+/// A directory store that fails every write while it is broken: its root
+/// is moved aside and a file put in its place (root ignores permissions, so
+/// an unwritable directory would not fail).
+struct BreakableStore {
+    root: tempfile::TempDir,
+}
+
+impl BreakableStore {
+    fn new() -> Self {
+        BreakableStore { root: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.root.path().join("store")
+    }
+
+    fn aside(&self) -> std::path::PathBuf {
+        self.root.path().join("store-aside")
+    }
+
+    fn break_it(&self) {
+        std::fs::rename(self.path(), self.aside()).unwrap();
+        std::fs::write(self.path(), b"the disk is full").unwrap();
+    }
+
+    fn repair(&self) {
+        std::fs::remove_file(self.path()).unwrap();
+        std::fs::rename(self.aside(), self.path()).unwrap();
+    }
+}
+
+fn get(client: &Client, url: &str) -> Option<(u16, String)> {
+    let answer = client.get(url).send().ok()?;
+    Some((answer.status().as_u16(), answer.text().unwrap_or_default()))
+}
+
+#[test]
+fn a_full_store_pushes_back_promptly_sigterm_exits_in_time_and_a_restart_stores_everything_once() {
+    let store = BreakableStore::new();
+    std::fs::create_dir(store.path()).unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let store_arg = store.path().to_str().unwrap().to_owned();
+    let args =
+        ["--spool", spool.path().to_str().unwrap(), "--spool-mib", "1", "--backlog-mib", "1", "--batch-max-kib", "8"];
+    let tap = TapProcess::start_with(&store_arg, &[], &[&args[..], &["--shutdown-timeout", "3s"]].concat());
+    let client = Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    run_cli_ok(&["session", "start", "full-disk", "--tap", &tap.base], &[]);
+    assert_eq!(get(&client, &format!("{}/ready", tap.base)).unwrap().0, 200);
+
+    store.break_it();
+    let senders = Senders::start(&tap.base);
+    let mut n = 1_000_000;
+    let refused = wait::until("a 503 with Retry-After once the backlog is full", Duration::from_secs(60), || {
+        let answer = client
+            .post(format!("{}/v1/logs", tap.base))
+            .header("content-type", "application/x-protobuf")
+            .body(request(n))
+            .send()
+            .unwrap();
+        n += 1;
+        (answer.status() == 503).then(|| answer.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()))
+    });
+    assert!(refused.is_some(), "503 carries Retry-After");
+    let (status, body) = get(&client, &format!("{}/ready", tap.base)).unwrap();
+    assert_eq!(status, 503, "{body}");
+    let metrics = get(&client, &format!("{}/metrics", tap.base)).unwrap().1;
+    assert!(metrics.contains("otlp_capture_store_up 0"), "{metrics}");
+    let acknowledged = senders.finish();
+
+    // SIGTERM with the store still failing: /health answers during the drain, exit 0 within the timeout.
+    let mut tap = tap;
+    let asked = std::time::Instant::now();
+    tap.send_sigterm();
+    let mut health_during_drain = 0;
+    while !tap.exited() && asked.elapsed() < Duration::from_secs(20) {
+        if get(&client, &format!("{}/health", tap.base)).is_some_and(|(status, _)| status == 200) {
+            health_during_drain += 1;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = tap.log();
+    assert!(tap.wait_exit(Duration::from_secs(20)), "exit 0 after the shutdown timeout");
+    assert!(asked.elapsed() < Duration::from_secs(10), "exited in {:?} with a 3 s timeout", asked.elapsed());
+    assert!(health_during_drain > 0, "/health answered while draining");
+    let store_errors = log.iter().filter(|l| l.contains("ERROR") && l.contains("the store is failing")).count();
+    assert_eq!(store_errors, 1, "one ERROR line for the outage, not one per object:\n{}", log.join("\n"));
+
+    store.repair();
+    let tap = TapProcess::start_with(&store_arg, &[], &args);
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "full-disk", "--tap", &tap.base], &[])).unwrap();
+    assert_exactly_once(&store.path(), "full-disk", &acknowledged, &stopped);
+}

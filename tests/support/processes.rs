@@ -174,12 +174,24 @@ impl TapProcess {
     }
 
     /// Sends SIGTERM and waits for the exit; returns whether it exited 0.
-    pub fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        wait::until("the tap's exit after SIGTERM", Duration::from_secs(30), || {
-            self.child.try_wait().ok().flatten().map(|status| status.success())
-        })
+    pub fn terminate(self) -> bool {
+        self.send_sigterm();
+        self.wait_exit(Duration::from_secs(40))
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn send_sigterm(&self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+    }
+
+    /// Whether the tap has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits up to `limit` for the tap to exit; returns whether it exited 0.
+    pub fn wait_exit(mut self, limit: Duration) -> bool {
+        wait::until("the tap's exit", limit, || self.child.try_wait().ok().flatten().map(|status| status.success()))
     }
 }
 

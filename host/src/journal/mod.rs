@@ -209,9 +209,15 @@ impl Writer {
             let written = encoded
                 .map_err(|e| e.to_string())
                 .and_then(|()| self.segments.write(&frames, &records, sync).map_err(|e| e.to_string()));
-            self.failing.store(written.is_err(), Ordering::Relaxed);
-            if let Err(e) = &written {
-                tracing::debug!(error = %e, "a journal write failed");
+            let was_failing = self.failing.swap(written.is_err(), Ordering::Relaxed);
+            match (&written, was_failing) {
+                (Err(e), false) => {
+                    tracing::error!(error = %e, "the journal cannot be written; requests are refused until it can")
+                }
+                (Ok(()), true) => tracing::info!("the journal is written again"),
+                _ => {}
+            }
+            if written.is_err() {
                 unwritten = records.into_iter().zip(&waiters).filter(|(_, w)| w.is_none()).map(|(r, _)| r).collect();
             }
             for waiter in waiters.into_iter().flatten() {

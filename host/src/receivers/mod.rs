@@ -8,12 +8,13 @@ pub mod otlp_http;
 pub mod response;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{HeaderMap, HeaderValue};
 
 use crate::auth::Token;
 use crate::capture::Recorder;
-use crate::error::TapError;
+use crate::error::{RETRY_AFTER, TapError};
 use crate::exporters::Exporter;
 use crate::exporters::headers::{VIA_HEADER, forwardable};
 
@@ -37,6 +38,9 @@ pub struct Receiver {
     pub token: Option<Token>,
     /// This tap's id in the `x-otlp-capture-via` header of what it forwards.
     pub tap_id: Arc<str>,
+    /// Set once the tap is shutting down: new requests are pushed back to
+    /// retry elsewhere while what waits is stored.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl Receiver {
@@ -45,6 +49,9 @@ impl Receiver {
     pub fn admit(&self, headers: &HeaderMap) -> Result<(), TapError> {
         if let Some(token) = &self.token {
             token.check(headers)?;
+        }
+        if self.draining.load(Ordering::Relaxed) {
+            return Err(TapError::Busy { reason: "the tap is shutting down; retry".into(), retry_after: RETRY_AFTER });
         }
         let passed_here = headers
             .get_all(VIA_HEADER)

@@ -7,10 +7,12 @@ mod tickers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
@@ -103,6 +105,10 @@ pub struct Tap {
     settings: ServeSettings,
     /// Names this tap in the via header of what it forwards.
     id: Arc<str>,
+    /// What makes parts and objects durable.
+    committer: Committer,
+    /// Set on SIGTERM: new requests are pushed back while what waits is stored.
+    draining: Arc<AtomicBool>,
 }
 
 impl Tap {
@@ -184,6 +190,8 @@ impl Tap {
             clock,
             settings,
             id,
+            committer,
+            draining: Arc::new(AtomicBool::new(false)),
         }))
     }
 
@@ -199,6 +207,7 @@ impl Tap {
             limits: ReceiverLimits { max_body_bytes: self.settings.max_body_bytes },
             token: self.settings.token.clone(),
             tap_id: self.id.clone(),
+            draining: self.draining.clone(),
         }
     }
 
@@ -218,6 +227,7 @@ impl Tap {
         };
         Router::new()
             .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+            .route("/ready", get(ready).with_state(self.clone()))
             .route("/metrics", get(metrics).with_state(self.clone()))
             .merge(otlp_http::routes(self.receiver()))
             .merge(control::routes(control))
@@ -236,6 +246,51 @@ impl Tap {
             spool_bytes: uploads.spool_bytes,
             spool_objects: uploads.spool_objects,
             spooled_objects: uploads.spooled,
+            store_up: !uploads.store_failing,
+            journal_backlog_bytes: self.committer.journal().map_or(0, |j| j.backlog_bytes()),
+            journal_failing: self.committer.journal().is_some_and(|j| j.failing()),
+            ready: self.readiness().is_empty(),
+        }
+    }
+
+    /// Why the tap would refuse new requests now; empty when it takes them.
+    /// A failing store alone is not a reason while the journal and the
+    /// spool keep what it refuses.
+    fn readiness(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if self.draining.load(Ordering::Relaxed) {
+            reasons.push("shutting down".to_owned());
+        }
+        if let Err(e) = self.committer.admit() {
+            reasons.push(e.to_string());
+        }
+        if self.committer.journal().is_some_and(|j| j.failing()) {
+            reasons.push("the journal cannot be written".to_owned());
+        }
+        let uploads = self.uploader.stats();
+        let absorbed = self.committer.journal().is_some() || (self.settings.spool.is_some() && !uploads.spool_full);
+        if uploads.store_failing && !absorbed {
+            reasons.push(format!("the store is failing: {}", uploads.last_error.unwrap_or_default()));
+        }
+        reasons
+    }
+
+    /// Stores what waits, as far as it can before the shutdown timeout.
+    async fn drain(&self) {
+        let stored = async {
+            self.sessions.persist_all().await;
+            self.uploader.close();
+            self.uploader.flush().await;
+        };
+        if tokio::time::timeout(self.settings.shutdown_timeout, stored).await.is_err() {
+            let left = self.uploader.stats().queued_objects;
+            match self.committer.journal() {
+                Some(_) => tracing::warn!(
+                    objects = left,
+                    "shutdown timeout reached; what is not stored stays in the journal for the next start"
+                ),
+                None => tracing::error!(objects = left, "shutdown timeout reached in memory mode; what waits is lost"),
+            }
         }
     }
 
@@ -264,8 +319,13 @@ impl Tap {
         }
         let tickers = Tickers::start(&self.sessions, self.settings.refresh_interval, self.clock.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tap = self.clone();
+        // The listeners stay up while draining: /health answers, requests get 503.
         tokio::spawn(async move {
             shutdown.await;
+            tap.draining.store(true, Ordering::Relaxed);
+            tickers.stop();
+            tap.drain().await;
             let _ = stop.send(true);
         });
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
@@ -289,10 +349,6 @@ impl Tap {
                 Err(e) => tracing::error!(error = %e, "the {name} listener panicked"),
             }
         }
-        tickers.stop();
-        self.sessions.persist_all().await;
-        self.uploader.close();
-        self.uploader.flush().await;
         served.map_err(ServeError::Io)
     }
 }
@@ -315,6 +371,23 @@ fn spawn_server(
             }
         }
     })
+}
+
+/// `GET /ready`: 200 while the tap takes new requests, else 503 with the
+/// reasons (`/health` stays the liveness answer).
+async fn ready(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
+    let reasons = tap.readiness();
+    let uploads = tap.uploader.stats();
+    let body = serde_json::json!({
+        "status": if reasons.is_empty() { "ready" } else { "not ready" },
+        "reasons": reasons,
+        "store": if uploads.store_failing { "failing" } else { "up" },
+        "durability": if tap.committer.journal().is_some() { "durable" } else { "memory" },
+        "backlogBytes": tap.committer.journal().map_or(0, |j| j.backlog_bytes()),
+        "spoolObjects": uploads.spool_objects,
+    });
+    let status = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body))
 }
 
 /// `GET /metrics`: the tap's counters and gauges in the Prometheus text format.

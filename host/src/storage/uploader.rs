@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::spool::Spool;
+use super::spool::{Spool, SpoolError};
 use super::{Storage, StorageError};
 use crate::locks::MutexExt;
 
@@ -51,6 +51,10 @@ pub struct UploadStats {
     pub queued_objects: usize,
     /// The last upload error, if any.
     pub last_error: Option<String>,
+    /// Whether the store's last answer was a failure.
+    pub store_failing: bool,
+    /// Whether the last object that had to go to the spool found it full.
+    pub spool_full: bool,
     /// Objects moved to the spool.
     pub spooled: u64,
     /// Spooled objects later stored.
@@ -306,10 +310,34 @@ impl Shared {
         self.bump();
     }
 
+    /// Counts a failed attempt; the first of a run of failures is logged
+    /// at ERROR, the rest only counted, so a long outage is one line.
     fn failed(&self, error: &StorageError) {
         let mut queue = self.lock();
         queue.stats.failed_attempts += 1;
         queue.stats.last_error = Some(error.to_string());
+        if !std::mem::replace(&mut queue.stats.store_failing, true) {
+            tracing::error!(error = %error, "the store is failing; objects wait (in the spool, or in the journal) and are retried");
+        }
+    }
+
+    /// Notes that the store took an object; logs the end of an outage.
+    fn succeeded(&self) {
+        let mut queue = self.lock();
+        if std::mem::replace(&mut queue.stats.store_failing, false) {
+            tracing::info!("the store is taking objects again");
+        }
+    }
+
+    /// Notes whether the spool took an object; a full spool is logged once.
+    fn spool_answered(&self, full: Option<&SpoolError>) {
+        let mut queue = self.lock();
+        let was_full = std::mem::replace(&mut queue.stats.spool_full, full.is_some());
+        match full {
+            Some(e) if !was_full => tracing::error!(error = %e, "the spool cannot take objects; they wait in memory"),
+            None if was_full => tracing::info!("the spool takes objects again"),
+            _ => {}
+        }
     }
 }
 
@@ -321,20 +349,24 @@ async fn upload_loop(shared: Arc<Shared>, backoff: Backoff) {
             let mut attempts = 0;
             let spooled = loop {
                 match shared.storage.put(&key, pending.body.clone(), &pending.content_type).await {
-                    Ok(()) => break false,
+                    Ok(()) => {
+                        shared.succeeded();
+                        break false;
+                    }
                     Err(e) => {
                         attempts += 1;
                         shared.failed(&e);
                         if let Some(spool) = shared.spool.as_ref().filter(|_| attempts >= shared.spill_after) {
                             match spool.push(&key, &pending.content_type, &pending.body) {
                                 Ok(()) => {
-                                    tracing::warn!(%key, error = %e, "store failing; object spooled to local disk");
+                                    shared.spool_answered(None);
+                                    tracing::debug!(%key, "object spooled to local disk");
                                     break true;
                                 }
-                                Err(full) => tracing::warn!(%key, error = %full, "cannot spool; retrying in memory"),
+                                Err(full) => shared.spool_answered(Some(&full)),
                             }
                         }
-                        tracing::warn!(%key, error = %e, retry_in = ?delay, "upload failed; retrying");
+                        tracing::debug!(%key, error = %e, retry_in = ?delay, "upload failed; retrying");
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(backoff.max);
                     }
@@ -396,6 +428,7 @@ async fn drain_loop(shared: Arc<Shared>, spool: Arc<Spool>, backoff: Backoff) {
         shared.bump();
         match stored {
             Ok(()) => {
+                shared.succeeded();
                 spool.remove(item.sequence);
                 delay = backoff.first;
             }
