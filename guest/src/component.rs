@@ -277,6 +277,8 @@ mirror_record!(
         uncompressed_bytes,
         first_telemetry_unix_nanos,
         last_telemetry_unix_nanos,
+        dropped_requests,
+        dropped_items,
     }
 );
 mirror_record!(

@@ -70,6 +70,10 @@ struct Document {
     #[serde(default)]
     last_telemetry_time_unix_nano: Option<String>,
     #[serde(default)]
+    dropped_requests: u64,
+    #[serde(default)]
+    dropped_items: u64,
+    #[serde(default)]
     s3_prefix: String,
     #[serde(default)]
     created_by: String,
@@ -119,6 +123,8 @@ pub fn render(state: &SessionState) -> String {
         uncompressed_size_bytes: c.uncompressed_bytes,
         first_telemetry_time_unix_nano: nanos(c.first_telemetry_unix_nanos),
         last_telemetry_time_unix_nano: nanos(c.last_telemetry_unix_nanos),
+        dropped_requests: c.dropped_requests,
+        dropped_items: c.dropped_items,
         s3_prefix: keys::session_prefix(&state.config.session_id).unwrap_or_default(),
         created_by: state.config.created_by.clone(),
         updated_at: Some(iso(state.updated_unix_nanos)),
@@ -152,6 +158,8 @@ pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
         uncompressed_bytes: d.uncompressed_size_bytes,
         first_telemetry_unix_nanos: nanos("firstTelemetryTimeUnixNano", &d.first_telemetry_time_unix_nano)?,
         last_telemetry_unix_nanos: nanos("lastTelemetryTimeUnixNano", &d.last_telemetry_time_unix_nano)?,
+        dropped_requests: d.dropped_requests,
+        dropped_items: d.dropped_items,
     };
     Ok(SessionState {
         config: SessionConfig {
@@ -231,6 +239,8 @@ mod tests {
                 uncompressed_bytes: 5678,
                 first_telemetry_unix_nanos: 1_699_999_999_000_000_001,
                 last_telemetry_unix_nanos: 1_700_000_059_999_999_999,
+                dropped_requests: 2,
+                dropped_items: 40,
             },
         }
     }

@@ -145,6 +145,10 @@ pub struct SessionCounts {
     pub first_telemetry_unix_nanos: u64,
     /// Latest telemetry timestamp, 0 when none.
     pub last_telemetry_unix_nanos: u64,
+    /// Requests answered but not recorded.
+    pub dropped_requests: u64,
+    /// Items in those requests.
+    pub dropped_items: u64,
 }
 
 impl SessionCounts {

@@ -147,6 +147,11 @@ pub struct ServeArgs {
     /// Without one, only loopback endpoints are allowed. The CLI's own replay is not restricted.
     #[arg(long = "replay-allow", value_name = "PREFIX")]
     pub replay_allow: Vec<String>,
+    /// Forwarded requests whose recording may wait in memory once their upstream answered;
+    /// past it they wait in the journal (durable mode) or are dropped from the recording and
+    /// counted (memory mode). Forwarding is never refused for it.
+    #[arg(long, default_value_t = 256)]
+    pub recording_queue: usize,
     /// Component instances (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,

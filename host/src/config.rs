@@ -59,6 +59,8 @@ pub struct ServeSettings {
     pub upload_queue_bytes: usize,
     /// Processor calls allowed to wait or run at once.
     pub max_queued_calls: usize,
+    /// Forwarded requests whose recording may wait in memory.
+    pub recording_queue: usize,
     /// How often active sessions' metadata.json is rewritten.
     pub refresh_interval: Duration,
     /// How long a shutdown keeps storing what waits.
@@ -104,6 +106,7 @@ impl ServeSettings {
             max_body_bytes: 64 << 20,
             upload_queue_bytes: 64 << 20,
             max_queued_calls: 64,
+            recording_queue: 256,
             refresh_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
             batching: BatchLimits::default(),
@@ -196,6 +199,10 @@ impl ServeSettings {
         settings.upload_queue_bytes = args.upload_queue_mib << 20;
         settings.refresh_interval = Duration::from_secs(args.refresh_seconds);
         settings.shutdown_timeout = args.shutdown_timeout;
+        if args.recording_queue == 0 {
+            return Err("--recording-queue must be at least 1".into());
+        }
+        settings.recording_queue = args.recording_queue;
         settings.batching =
             BatchLimits { max_bytes: args.batch_max_kib << 10, max_age: Duration::from_millis(args.batch_max_age_ms) };
         Ok(settings)

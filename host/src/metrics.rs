@@ -67,6 +67,9 @@ pub struct TapCounters {
     recorded_objects: [AtomicU64; 3],
     recorded_bytes: [AtomicU64; 3],
     unrecorded: [AtomicU64; 3],
+    dropped_requests: [AtomicU64; 3],
+    dropped_items: [AtomicU64; 3],
+    spilled: [AtomicU64; 3],
 }
 
 /// Values read from the tap's parts at scrape time.
@@ -125,6 +128,17 @@ impl TapCounters {
         self.unrecorded[signal.index()].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a forwarded request whose recording went through the journal.
+    pub fn spilled(&self, signal: Signal) {
+        self.spilled[signal.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a forwarded request dropped from the recording, and its items.
+    pub fn dropped(&self, signal: Signal, items: u64) {
+        self.dropped_requests[signal.index()].fetch_add(1, Ordering::Relaxed);
+        self.dropped_items[signal.index()].fetch_add(items, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition of the counters and `gauges`.
     pub fn render(&self, gauges: Gauges) -> String {
         let mut out = String::new();
@@ -180,6 +194,24 @@ impl TapCounters {
             "otlp_capture_unrecorded_total",
             "Answered requests that could not be recorded.",
             &self.unrecorded,
+        );
+        per_signal(
+            &mut out,
+            "otlp_capture_spilled_requests_total",
+            "Forwarded requests recorded through the journal because recording fell behind.",
+            &self.spilled,
+        );
+        per_signal(
+            &mut out,
+            "otlp_capture_dropped_requests_total",
+            "Forwarded requests dropped from the recording (it fell behind and the journal was full).",
+            &self.dropped_requests,
+        );
+        per_signal(
+            &mut out,
+            "otlp_capture_dropped_items_total",
+            "Items in forwarded requests dropped from the recording.",
+            &self.dropped_items,
         );
         let scalars: [(&str, &str, &str, u64); 13] = [
             ("otlp_capture_active_sessions", "gauge", "Sessions recording now.", gauges.active_sessions as u64),

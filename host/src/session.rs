@@ -83,6 +83,12 @@ pub struct SessionCounts {
     pub first_telemetry_unix_nanos: u64,
     /// Latest telemetry timestamp stored, unix nanos; 0 before any.
     pub last_telemetry_unix_nanos: u64,
+    /// Requests answered (forwarded) but not recorded (`droppedRequests`).
+    #[serde(default)]
+    pub dropped_requests: u64,
+    /// Items in those requests, as far as they could be counted (`droppedItems`).
+    #[serde(default)]
+    pub dropped_items: u64,
 }
 
 impl SessionCounts {

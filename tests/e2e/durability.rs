@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::support::generate;
 use crate::support::otlp::stored_requests;
 use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
+use crate::support::receiver::Receiver;
 use crate::support::wait;
 
 /// Log records in each request; their observed times name the request.
@@ -24,7 +25,12 @@ const T0: u64 = 1_700_000_000_000_000_000;
 const CLIENTS: u64 = 4;
 
 fn request(n: u64) -> Vec<u8> {
-    OtlpRequest::Logs(generate::logs("payments", RECORDS, 1, T0 + n * 1_000_000_000)).encode_protobuf()
+    request_of(n, RECORDS)
+}
+
+/// Request `n`, of `records` log records.
+fn request_of(n: u64, records: u64) -> Vec<u8> {
+    OtlpRequest::Logs(generate::logs("payments", records, 1, T0 + n * 1_000_000_000)).encode_protobuf()
 }
 
 /// Clients posting numbered requests until told to stop or the tap is gone.
@@ -92,8 +98,12 @@ fn stored_records_by_request(store: &Path, session: &str) -> (BTreeMap<u64, u64>
 /// Every acknowledged request stored once, nothing stored twice, and the
 /// final metadata counting exactly what is stored.
 fn assert_exactly_once(store: &Path, session: &str, acknowledged: &[u64], stopped: &Value) {
+    assert_exactly_once_of(store, session, acknowledged, RECORDS, stopped);
+}
+
+fn assert_exactly_once_of(store: &Path, session: &str, acknowledged: &[u64], per_request: u64, stopped: &Value) {
     let (by_request, objects) = stored_records_by_request(store, session);
-    let twice: Vec<_> = by_request.iter().filter(|(_, records)| **records != RECORDS).collect();
+    let twice: Vec<_> = by_request.iter().filter(|(_, records)| **records != per_request).collect();
     assert!(twice.is_empty(), "requests stored more or less than once: {twice:?}");
     let lost: Vec<_> = acknowledged.iter().filter(|n| !by_request.contains_key(n)).collect();
     assert!(lost.is_empty(), "{} of {} acknowledged requests lost: {lost:?}", lost.len(), acknowledged.len());
@@ -238,4 +248,99 @@ fn a_full_store_pushes_back_promptly_sigterm_exits_in_time_and_a_restart_stores_
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", "full-disk", "--tap", &tap.base], &[])).unwrap();
     assert_exactly_once(&store.path(), "full-disk", &acknowledged, &stopped);
+}
+
+/// The sum of a counter's series (every label set) in the tap's /metrics.
+fn counter(client: &Client, tap: &TapProcess, name: &str) -> u64 {
+    let text = get(client, &format!("{}/metrics", tap.base)).unwrap().1;
+    text.lines()
+        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{')))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+const PER_REQUEST: u64 = 300;
+const SENDERS: u64 = 8;
+const EACH: u64 = 25;
+
+/// A tap forwarding to a real receiver, its recording starved (one worker,
+/// room for two recordings in memory), flooded by 8 clients; every
+/// client's answer must be the upstream's.
+fn flood_a_saturated_forwarding_tap(durability: &str) -> (TapProcess, Receiver, tempfile::TempDir, tempfile::TempDir) {
+    let upstream = Receiver::start(0);
+    let store = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let args = [
+        "--forward",
+        &upstream.base,
+        "--forward-protocol",
+        "http",
+        "--spool",
+        spool.path().to_str().unwrap(),
+        "--workers",
+        "1",
+        "--recording-queue",
+        "2",
+        "--durability",
+        durability,
+    ];
+    let tap = TapProcess::start_with(store.path().to_str().unwrap(), &[], &args);
+    run_cli_ok(&["session", "start", "saturated", "--tap", &tap.base], &[]);
+    let answers: Vec<Vec<u16>> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let base = tap.base.clone();
+                scope.spawn(move || {
+                    let client = Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+                    (0..EACH)
+                        .map(|k| {
+                            let answer = client
+                                .post(format!("{base}/v1/logs"))
+                                .header("content-type", "application/x-protobuf")
+                                .body(request_of(s + k * SENDERS, PER_REQUEST))
+                                .send()
+                                .unwrap();
+                            answer.status().as_u16()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        senders.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let refused: Vec<u16> = answers.iter().flatten().copied().filter(|status| *status != 200).collect();
+    assert!(refused.is_empty(), "the tap refused forwarded traffic: {refused:?}");
+    assert_eq!(upstream.accepted().len() as u64, SENDERS * EACH, "every request reached the upstream");
+    (tap, upstream, store, spool)
+}
+
+#[test]
+fn forwarding_while_recording_is_saturated_is_never_refused_and_the_journal_catches_up() {
+    let (tap, _upstream, store, _spool) = flood_a_saturated_forwarding_tap("durable");
+    let client = Client::new();
+    assert!(counter(&client, &tap, "otlp_capture_spilled_requests_total") > 0, "recording fell behind and spilled");
+    wait::until_true("the journal to catch up", Duration::from_secs(120), || {
+        counter(&client, &tap, "otlp_capture_journal_backlog_bytes") == 0
+    });
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "saturated", "--tap", &tap.base], &[])).unwrap();
+    let sent: Vec<u64> = (0..SENDERS * EACH).collect();
+    assert_exactly_once_of(store.path(), "saturated", &sent, PER_REQUEST, &stopped);
+    assert_eq!(stopped["droppedRequests"].as_u64(), Some(0), "{stopped}");
+}
+
+#[test]
+fn in_memory_mode_a_saturated_recording_counts_what_it_drops_and_forwarding_goes_on() {
+    let (tap, _upstream, store, _spool) = flood_a_saturated_forwarding_tap("memory");
+    let client = Client::new();
+    let dropped = counter(&client, &tap, "otlp_capture_dropped_requests_total");
+    assert!(dropped > 0, "with room for two recordings, some of 200 floods are dropped");
+    let stopped: Value =
+        serde_json::from_str(&run_cli_ok(&["session", "stop", "saturated", "--tap", &tap.base], &[])).unwrap();
+    let (by_request, _) = stored_records_by_request(store.path(), "saturated");
+    assert!(by_request.values().all(|records| *records == PER_REQUEST), "none stored twice or in part");
+    assert_eq!(stopped["droppedRequests"].as_u64(), Some(dropped), "{stopped}");
+    assert_eq!(by_request.len() as u64 + dropped, SENDERS * EACH, "stored + dropped = sent: the loss is honest");
+    assert_eq!(stopped["droppedItems"].as_u64().unwrap() % PER_REQUEST, 0, "{stopped}");
+    assert!(tap.log().iter().filter(|l| l.contains("ERROR") && l.contains("dropped from the recording")).count() == 1);
 }

@@ -114,6 +114,14 @@ impl ActiveSession {
             .then(|| format!("maxSizeMB reached: {} of {limit} bytes stored", state.counts.compressed_bytes))
     }
 
+    /// Counts forwarded requests this session could not record.
+    pub fn dropped(&self, requests: u64, items: u64) {
+        let mut state = self.state.locked();
+        state.counts.dropped_requests += requests;
+        state.counts.dropped_items += items;
+        self.dirty.store(true, Ordering::Release);
+    }
+
     /// The reason to end the session when it has run past its duration limit at `now`.
     pub(super) fn expired(&self, now_unix_nanos: u64) -> Option<String> {
         let max = self.config.max_duration_millis?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{RETRY_AFTER, TapError};
-use crate::journal::{Header, Journal, PartMeta, PendingCommit, PutMeta, Record};
+use crate::journal::{Dropped, Header, Journal, PartMeta, PendingCommit, PutMeta, Record};
 use crate::runtime::calls::{PreparedCapture, StagedPut};
 use crate::session::{CaptureReceipt, SessionState};
 use crate::storage::uploader::{QueueError, Uploader};
@@ -66,7 +66,7 @@ impl Committer {
 
     /// Makes a prepared part of `session` durable; its journal number (0 in
     /// memory mode). Returns once a crash can no longer lose it.
-    pub async fn log_part(&self, session: &str, part: &PreparedCapture) -> Result<u64, TapError> {
+    pub async fn log_part(&self, session: &str, part: &PreparedCapture, raw: Option<u64>) -> Result<u64, TapError> {
         let Some(journal) = &self.journal else { return Ok(0) };
         let seq = journal.next_number();
         let meta = PartMeta {
@@ -77,7 +77,7 @@ impl Committer {
             len: part.protobuf.len() as u64,
         };
         let record = Record {
-            header: Header::Prepared { parts: vec![meta] },
+            header: Header::Prepared { parts: vec![meta], raw },
             blobs: vec![bytes::Bytes::copy_from_slice(&part.protobuf)],
         };
         journal.append(record).await.map_err(journal_busy)?;
@@ -110,11 +110,27 @@ impl Committer {
                 .iter()
                 .map(|p| PutMeta { key: p.key.clone(), content_type: p.content_type.clone(), len: p.body.len() as u64 })
                 .collect(),
+            dropped: None,
         };
         let blobs = puts.iter().map(|p| p.body.clone()).collect();
         journal.append(Record { header, blobs }).await.map_err(journal_busy)?;
         self.queue_committed(id, puts.into_iter().map(|p| (p.key, p.body, p.content_type)).collect());
         Ok(())
+    }
+
+    /// Notes forwarded requests `session` could not record, so the loss is
+    /// counted in its metadata across a restart too.
+    pub fn note_dropped(&self, session: &str, dropped: Dropped) {
+        let Some(journal) = &self.journal else { return };
+        journal.note(Record::bare(Header::Commit {
+            id: journal.next_number(),
+            session: session.to_owned(),
+            covers: Vec::new(),
+            receipt: None,
+            state: None,
+            puts: Vec::new(),
+            dropped: Some(dropped),
+        }));
     }
 
     /// Queues commits a previous run left unstored, under the same keys.

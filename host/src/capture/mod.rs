@@ -12,6 +12,7 @@ mod active;
 mod batch;
 pub mod commit;
 mod sessions;
+mod spill;
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ pub use active::ActiveSession;
 pub use batch::BatchLimits;
 pub use sessions::Sessions;
 
-use crate::error::{RETRY_AFTER, TapError};
+use crate::error::TapError;
 use crate::metrics::TapCounters;
 use crate::otlp::{Encoding, Signal};
 use crate::runtime::Instance;
@@ -72,12 +73,16 @@ pub struct Recorder {
     counters: Arc<TapCounters>,
     /// Room for recordings that run after the request was answered.
     background: Arc<Semaphore>,
-    background_limit: usize,
+    /// Forwarded requests waiting in the journal for room.
+    spilled: spill::SpillQueue,
 }
 
-/// A place reserved for recording a request after it is answered.
-pub struct Reservation {
-    _permit: OwnedSemaphorePermit,
+/// How a forwarded request will be recorded once its upstream answered.
+pub enum Reservation {
+    /// In memory, now: there is room.
+    Room(OwnedSemaphorePermit),
+    /// Through the journal, later (or counted as dropped when even that is full).
+    Spill,
 }
 
 impl Recorder {
@@ -89,9 +94,14 @@ impl Recorder {
         counters: Arc<TapCounters>,
         background_limit: usize,
     ) -> Self {
-        let background_limit = background_limit.max(1);
-        let background = Arc::new(Semaphore::new(background_limit));
-        Recorder { sessions, pool, counters, background, background_limit }
+        let background = Arc::new(Semaphore::new(background_limit.max(1)));
+        Recorder { sessions, pool, counters, background, spilled: spill::SpillQueue::default() }
+    }
+
+    /// Starts recording spilled requests as room frees, beginning with
+    /// those a previous run's journal left.
+    pub fn start_spill_drain(self: &Arc<Self>, recovered: Vec<crate::journal::SpilledRequest>) {
+        spill::start_drain(self.clone(), recovered);
     }
 
     /// The counters requests and recordings are counted in.
@@ -107,21 +117,21 @@ impl Recorder {
         targets
     }
 
-    /// Reserves room to record a request once its upstream answered.
-    /// `Ok(None)` when no session would record it; `Busy` when the tap must
-    /// push back rather than drop it later.
-    pub fn reserve(&self, signal: Signal, route: Option<&str>) -> Result<Option<Reservation>, TapError> {
+    /// Decides how a forwarded request will be recorded once its upstream
+    /// answered; `None` when no session would record it. Never refuses:
+    /// recording must not hurt the traffic it taps.
+    pub fn reserve(&self, signal: Signal, route: Option<&str>) -> Option<Reservation> {
         if self.targets(signal, route).is_empty() {
-            return Ok(None);
+            return None;
         }
-        let permit = self.background.clone().try_acquire_owned().map_err(|_| TapError::Busy {
-            reason: format!("{} recordings are waiting; retry later", self.background_limit),
-            retry_after: RETRY_AFTER,
-        })?;
-        Ok(Some(Reservation { _permit: permit }))
+        Some(match self.background.clone().try_acquire_owned() {
+            Ok(permit) => Reservation::Room(permit),
+            Err(_) => Reservation::Spill,
+        })
     }
 
-    /// Records a request in the background, holding its reservation until done.
+    /// Records a forwarded request in the background: now when there was
+    /// room, else through the journal.
     pub fn record_later(
         self: &Arc<Self>,
         reservation: Reservation,
@@ -132,19 +142,49 @@ impl Recorder {
     ) {
         let recorder = self.clone();
         tokio::spawn(async move {
-            // The reservation bounds these; wait for the component rather than drop what the upstream took.
-            let outcome = match payload() {
-                Ok(payload) => {
-                    recorder.record_into_targets(signal, encoding, payload, route.as_deref(), Admission::Wait).await
+            let payload = match payload() {
+                Ok(payload) => payload,
+                Err(e) => {
+                    recorder.counters.unrecorded(signal);
+                    tracing::warn!(%signal, error = %e, "a forwarded request was not recorded");
+                    return;
                 }
-                Err(e) => Err(e),
             };
-            if let Err(e) = outcome {
-                recorder.counters.unrecorded(signal);
-                tracing::warn!(%signal, error = %e, "a forwarded request was not recorded");
+            match reservation {
+                Reservation::Room(permit) => {
+                    let targets = recorder.targets(signal, route.as_deref());
+                    recorder.record_forwarded(targets, signal, encoding, payload, None).await;
+                    drop(permit);
+                }
+                Reservation::Spill => recorder.spill(signal, encoding, payload, route.as_deref()).await,
             }
-            drop(reservation);
         });
+    }
+
+    /// Records a forwarded request into `targets`, waiting for the
+    /// component rather than dropping what the upstream took; a session that
+    /// cannot take it counts the loss.
+    async fn record_forwarded(
+        &self,
+        targets: Vec<Arc<ActiveSession>>,
+        signal: Signal,
+        encoding: Encoding,
+        payload: Bytes,
+        raw: Option<u64>,
+    ) {
+        let mut items = 0;
+        for session in targets {
+            let captured =
+                self.capture_into(session.clone(), signal, encoding, payload.clone(), Admission::Wait, raw).await;
+            match captured {
+                Ok(recorded) => items = items.max(recorded.unwrap_or(0)),
+                Err(e) => {
+                    tracing::debug!(session = %session.id(), error = %e, "a forwarded request could not be recorded");
+                    self.count_dropped(&[session], signal, encoding, &payload).await;
+                }
+            }
+        }
+        self.counters.items(signal, items);
     }
 
     /// Validates `payload` and records it into every active session that
@@ -177,8 +217,9 @@ impl Recorder {
         if admission == Admission::Refuse {
             self.sessions.committer().admit()?;
         }
-        let captures =
-            targets.into_iter().map(|session| self.capture_into(session, signal, encoding, payload.clone(), admission));
+        let captures = targets
+            .into_iter()
+            .map(|session| self.capture_into(session, signal, encoding, payload.clone(), admission, None));
         let mut recorded = Recorded::default();
         for outcome in futures::future::join_all(captures).await {
             if let Some(items) = outcome? {
@@ -209,6 +250,7 @@ impl Recorder {
         encoding: Encoding,
         payload: Bytes,
         admission: Admission,
+        raw: Option<u64>,
     ) -> Result<Option<u64>, TapError> {
         let config = session.config().clone();
         let pool = self.pool.clone();
@@ -220,7 +262,8 @@ impl Recorder {
             // the component and going in again. (Smaller ones batch: fewer,
             // larger objects cost less to write than the copies they take.)
             // When storage is busy, it waits in the batch like any other.
-            if encoding == Encoding::Protobuf && payload.len() >= limits.max_bytes {
+            // A spilled request goes through parts, whose records name it.
+            if encoding == Encoding::Protobuf && payload.len() >= limits.max_bytes && raw.is_none() {
                 let (config, payload) = (config.clone(), payload.clone());
                 let direct = move |i: &mut Instance| {
                     let (receipt, puts) = i.staging(|i| i.capture(&config, signal, encoding, &payload));
@@ -239,7 +282,7 @@ impl Recorder {
             let prepare = move |i: &mut Instance| i.prepare_capture(&config, signal, encoding, &payload);
             let Some(part) = admission.run(&pool, prepare).await? else { return Ok(None) };
             let items = part.summary.items;
-            let seq = self.sessions.committer().log_part(session.id(), &part).await?;
+            let seq = self.sessions.committer().log_part(session.id(), &part, raw).await?;
             if let Some(full) = session.add_to_batch(part, seq, limits)?
                 && let Err(e) = self.sessions.store_batch(&session, signal, full).await
             {

@@ -13,7 +13,7 @@ use super::batch::{BatchLimits, BatchParts};
 use super::commit::{CommitContent, Committer};
 use crate::catalog::Catalog;
 use crate::error::TapError;
-use crate::journal::Recovered;
+use crate::journal::{Recovered, RecoveredPart};
 use crate::locks::RwLockExt;
 use crate::metrics::TapCounters;
 use crate::otlp::Signal;
@@ -307,7 +307,7 @@ impl Sessions {
         for state in recovered.sessions.values() {
             self.activate(Arc::new(ActiveSession::new(state.clone())));
         }
-        for (meta, body) in &recovered.parts {
+        for RecoveredPart { meta, body, .. } in &recovered.parts {
             let Some(session) = self.find_active(&meta.session) else {
                 tracing::error!(session = %meta.session, seq = meta.seq, "the journal holds a part of a session that is not active; it is dropped");
                 continue;

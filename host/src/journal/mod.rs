@@ -24,8 +24,9 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use tokio::sync::oneshot;
 
-pub use record::{Header, PartMeta, PutMeta, Record};
-pub use recovery::{PendingCommit, Recovered};
+pub use record::{Dropped, Header, PartMeta, PutMeta, Record};
+pub use recovery::{PendingCommit, Recovered, RecoveredPart, SpilledRequest};
+pub use segments::Location;
 use segments::{Segments, segment_path};
 
 /// A group's writes stop gathering records past this many bytes.
@@ -59,7 +60,7 @@ pub struct JournalSettings {
     pub segment_bytes: u64,
 }
 
-type Waiter = oneshot::Sender<Result<(), JournalError>>;
+type Waiter = oneshot::Sender<Result<Location, JournalError>>;
 
 /// Handle to the journal; cheap to clone.
 #[derive(Clone)]
@@ -114,11 +115,29 @@ impl Journal {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Appends `record` and waits until it is durable.
-    pub async fn append(&self, record: Record) -> Result<(), JournalError> {
+    /// Appends `record` and waits until it is durable; where it was written.
+    pub async fn append(&self, record: Record) -> Result<Location, JournalError> {
         let (done, durable) = oneshot::channel();
         self.appends.send((record, Some(done))).map_err(|_| JournalError::Closed)?;
         durable.await.map_err(|_| JournalError::Closed)?
+    }
+
+    /// Reads back the record at `location` (one still needed, so its
+    /// segment is still there).
+    pub fn read_at(&self, location: Location) -> Result<Record, JournalError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let read = || -> std::io::Result<Record> {
+            let mut file = File::open(segment_path(&self.dir, location.segment))?;
+            file.seek(SeekFrom::Start(location.offset))?;
+            let mut head = [0u8; 4];
+            file.read_exact(&mut head)?;
+            let length = u32::from_le_bytes(head) as usize;
+            let mut frame = vec![0u8; 8 + length];
+            frame[..4].copy_from_slice(&head);
+            file.read_exact(&mut frame[4..])?;
+            record::decode_one(&bytes::Bytes::from(frame), 0).map(|(r, _)| r).map_err(std::io::Error::other)
+        };
+        read().map_err(|e| JournalError::Write(format!("reading back a record: {e}")))
     }
 
     /// Appends `record` without waiting: it becomes durable with the next
@@ -157,8 +176,13 @@ fn lock_dir(dir: &Path) -> Result<File, String> {
 /// pending objects (without their counts, which the checkpoint holds).
 fn carry_forward(segments: &mut Segments, recovered: &Recovered) -> std::io::Result<()> {
     let mut records = Vec::new();
-    for (meta, body) in &recovered.parts {
-        records.push(Record { header: Header::Prepared { parts: vec![meta.clone()] }, blobs: vec![body.clone()] });
+    for part in &recovered.parts {
+        let header = Header::Prepared { parts: vec![part.meta.clone()], raw: part.raw };
+        records.push(Record { header, blobs: vec![part.body.clone()] });
+    }
+    for raw in &recovered.raws {
+        let header = Header::Raw { id: raw.id, signal: raw.signal, json: raw.json, sessions: raw.sessions.clone() };
+        records.push(Record { header, blobs: vec![raw.payload.clone()] });
     }
     for commit in &recovered.commits {
         let header = Header::Commit {
@@ -168,14 +192,17 @@ fn carry_forward(segments: &mut Segments, recovered: &Recovered) -> std::io::Res
             receipt: None,
             state: None,
             puts: commit.puts.iter().map(|(meta, _)| meta.clone()).collect(),
+            dropped: None,
         };
         records.push(Record { header, blobs: commit.puts.iter().map(|(_, body)| body.clone()).collect() });
     }
     let mut frames = Vec::new();
+    let mut starts = Vec::new();
     for record in &records {
+        starts.push(frames.len());
         record.encode(&mut frames).map_err(std::io::Error::other)?;
     }
-    segments.write(&frames, &records, true)
+    segments.write(&frames, &starts, &records, true).map(|_| ())
 }
 
 /// The thread that writes groups of records.
@@ -204,24 +231,41 @@ impl Writer {
                 waiters.push(waiter);
             }
             let mut frames = Vec::with_capacity(bytes + records.len() * 256);
-            let encoded = records.iter().try_for_each(|r| r.encode(&mut frames));
+            let mut starts = Vec::with_capacity(records.len());
+            let encoded = records.iter().try_for_each(|r| {
+                starts.push(frames.len());
+                r.encode(&mut frames)
+            });
             let sync = waiters.iter().any(Option::is_some);
             let written = encoded
                 .map_err(|e| e.to_string())
-                .and_then(|()| self.segments.write(&frames, &records, sync).map_err(|e| e.to_string()));
+                .and_then(|()| self.segments.write(&frames, &starts, &records, sync).map_err(|e| e.to_string()));
             let was_failing = self.failing.swap(written.is_err(), Ordering::Relaxed);
             match (&written, was_failing) {
                 (Err(e), false) => {
                     tracing::error!(error = %e, "the journal cannot be written; requests are refused until it can")
                 }
-                (Ok(()), true) => tracing::info!("the journal is written again"),
+                (Ok(_), true) => tracing::info!("the journal is written again"),
                 _ => {}
             }
-            if written.is_err() {
-                unwritten = records.into_iter().zip(&waiters).filter(|(_, w)| w.is_none()).map(|(r, _)| r).collect();
-            }
-            for waiter in waiters.into_iter().flatten() {
-                let _ = waiter.send(written.clone().map_err(JournalError::Write));
+            // The records of `unwritten` come first, and nobody waits for them.
+            let earlier = records.len() - waiters.len();
+            match written {
+                Ok(locations) => {
+                    for (waiter, location) in waiters.into_iter().zip(&locations[earlier..]) {
+                        if let Some(waiter) = waiter {
+                            let _ = waiter.send(Ok(*location));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let waiting = waiters.iter().map(Option::is_some);
+                    let unwaited = std::iter::repeat_n(false, earlier).chain(waiting);
+                    unwritten = records.into_iter().zip(unwaited).filter(|(_, w)| !w).map(|(r, _)| r).collect();
+                    for waiter in waiters.into_iter().flatten() {
+                        let _ = waiter.send(Err(JournalError::Write(e.clone())));
+                    }
+                }
             }
             if let Err(e) = self.segments.maintain(self.next.load(Ordering::Relaxed)) {
                 tracing::debug!(error = %e, "journal segments could not be rotated or deleted");

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::otlp::PayloadSummary;
+use crate::otlp::{PayloadSummary, Signal};
 use crate::session::{CaptureReceipt, SessionState};
 
 /// Largest frame a reader accepts: bigger lengths are corruption.
@@ -38,6 +38,15 @@ pub struct PutMeta {
     pub len: u64,
 }
 
+/// Forwarded requests a session could not record (and their items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dropped {
+    /// Requests.
+    pub requests: u64,
+    /// Items in them, as far as they were counted.
+    pub items: u64,
+}
+
 /// The JSON header of a record; the blob holds the bytes it lists, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
@@ -50,10 +59,30 @@ pub enum Header {
         /// Numbers below this were used.
         next: u64,
     },
-    /// Prepared requests (one request's parts for every session that took it).
+    /// Prepared requests of one session.
     Prepared {
         /// The parts; their protobufs follow in the blob.
         parts: Vec<PartMeta>,
+        /// The spilled request they were prepared from, if any.
+        #[serde(default)]
+        raw: Option<u64>,
+    },
+    /// A forwarded request whose recording fell behind, as received (after
+    /// transport decompression), to be recorded from here later.
+    Raw {
+        /// Its number; `Prepared` records name it, `RawDone` settles it.
+        id: u64,
+        /// The signal.
+        signal: Signal,
+        /// Whether the payload is OTLP/JSON (else protobuf).
+        json: bool,
+        /// The sessions it was for.
+        sessions: Vec<String>,
+    },
+    /// A spilled request was recorded into every session that still took it.
+    RawDone {
+        /// The `Raw` record.
+        id: u64,
     },
     /// Objects made for a session, what they cover and what they change.
     Commit {
@@ -70,6 +99,9 @@ pub enum Header {
         state: Option<Box<SessionState>>,
         /// The objects; their bodies follow in the blob.
         puts: Vec<PutMeta>,
+        /// Forwarded requests this session could not record, counted.
+        #[serde(default)]
+        dropped: Option<Dropped>,
     },
     /// A commit's objects are in the store (or the spool).
     Done {
@@ -144,7 +176,8 @@ pub fn decode_all(data: &Bytes) -> (Vec<Record>, Option<FrameError>) {
     (records, None)
 }
 
-fn decode_one(data: &Bytes, at: usize) -> Result<(Record, usize), FrameError> {
+/// Reads the one frame at `at`; also where the next begins.
+pub fn decode_one(data: &Bytes, at: usize) -> Result<(Record, usize), FrameError> {
     let word = |offset: usize| -> Option<usize> {
         let bytes = data.get(offset..offset + 4)?;
         Some(u32::from_le_bytes(bytes.try_into().ok()?) as usize)
@@ -164,9 +197,10 @@ fn decode_one(data: &Bytes, at: usize) -> Result<(Record, usize), FrameError> {
     let header: Header =
         serde_json::from_slice(&data[at + 12..header_end]).map_err(|e| FrameError::Damaged(at, e.to_string()))?;
     let lengths: Vec<u64> = match &header {
-        Header::Prepared { parts } => parts.iter().map(|p| p.len).collect(),
+        Header::Prepared { parts, .. } => parts.iter().map(|p| p.len).collect(),
         Header::Commit { puts, .. } => puts.iter().map(|p| p.len).collect(),
-        Header::Checkpoint { .. } | Header::Done { .. } => Vec::new(),
+        Header::Raw { .. } => vec![(end - header_end) as u64],
+        Header::Checkpoint { .. } | Header::Done { .. } | Header::RawDone { .. } => Vec::new(),
     };
     let mut blobs = Vec::with_capacity(lengths.len());
     let mut offset = header_end;
@@ -185,14 +219,13 @@ fn decode_one(data: &Bytes, at: usize) -> Result<(Record, usize), FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::otlp::Signal;
 
     fn prepared() -> Record {
         let summary =
             PayloadSummary { signal: Signal::Logs, items: 3, resources: 1, min_unix_nanos: 5, max_unix_nanos: 9 };
         let part = |seq, len| PartMeta { seq, session: "s1".into(), summary, bytes_in: 10, len };
         Record {
-            header: Header::Prepared { parts: vec![part(1, 3), part(2, 2)] },
+            header: Header::Prepared { parts: vec![part(1, 3), part(2, 2)], raw: None },
             blobs: vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")],
         }
     }

@@ -14,6 +14,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::record::{Header, Record};
 use crate::session::{SessionState, SessionStatus};
 
+/// Where a record is: its segment and the offset of its frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// The segment's number.
+    pub segment: u64,
+    /// Bytes before the frame in the segment.
+    pub offset: u64,
+}
+
 /// The file name of segment `number`.
 pub fn segment_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("{number:020}.wal"))
@@ -53,6 +62,8 @@ pub struct Segments {
     parts: HashMap<u64, (u64, u64)>,
     /// Commit id → (segment, bytes).
     commits: HashMap<u64, (u64, u64)>,
+    /// Spilled request id → (segment, bytes).
+    raws: HashMap<u64, (u64, u64)>,
     /// The active sessions the records add up to.
     sessions: BTreeMap<String, SessionState>,
     /// Bytes of parts and objects not stored yet, shared with the handle.
@@ -80,6 +91,7 @@ impl Segments {
             outstanding: BTreeMap::new(),
             parts: HashMap::new(),
             commits: HashMap::new(),
+            raws: HashMap::new(),
             sessions,
             backlog,
         };
@@ -87,20 +99,29 @@ impl Segments {
         Ok(segments)
     }
 
-    /// Writes `frames` (the encoded `records`) durably when `sync`, and
-    /// accounts for them. A failed write is cut off again, so the segment
-    /// holds whole records only.
-    pub fn write(&mut self, frames: &[u8], records: &[Record], sync: bool) -> std::io::Result<()> {
+    /// Writes `frames` (the encoded `records`, each starting at its offset
+    /// in `starts`) durably when `sync`, and accounts for them; where each
+    /// record is. A failed write is cut off again, so the segment holds
+    /// whole records only.
+    pub fn write(
+        &mut self,
+        frames: &[u8],
+        starts: &[usize],
+        records: &[Record],
+        sync: bool,
+    ) -> std::io::Result<Vec<Location>> {
         let written = self.file.write_all(frames).and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
         if let Err(e) = written {
             let _ = self.file.set_len(self.length);
             return Err(e);
         }
+        let locations =
+            starts.iter().map(|start| Location { segment: self.number, offset: self.length + *start as u64 }).collect();
         self.length += frames.len() as u64;
         for record in records {
             self.apply(record);
         }
-        Ok(())
+        Ok(locations)
     }
 
     /// Accounts for a record written to the current segment.
@@ -108,14 +129,25 @@ impl Segments {
         let current = self.number;
         match &record.header {
             Header::Checkpoint { .. } => {}
-            Header::Prepared { parts } => {
+            Header::Prepared { parts, .. } => {
                 for part in parts {
                     self.parts.insert(part.seq, (current, part.len));
                     *self.outstanding.entry(current).or_default() += 1;
                     self.backlog.fetch_add(part.len, Ordering::Relaxed);
                 }
             }
-            Header::Commit { id, session, covers, receipt, state, puts } => {
+            Header::Raw { id, .. } => {
+                let bytes = record.blob_bytes();
+                self.raws.insert(*id, (current, bytes));
+                *self.outstanding.entry(current).or_default() += 1;
+                self.backlog.fetch_add(bytes, Ordering::Relaxed);
+            }
+            Header::RawDone { id } => {
+                if let Some((segment, bytes)) = self.raws.remove(id) {
+                    self.settle(segment, bytes);
+                }
+            }
+            Header::Commit { id, session, covers, receipt, state, puts, dropped } => {
                 for seq in covers {
                     if let Some((segment, bytes)) = self.parts.remove(seq) {
                         self.settle(segment, bytes);
@@ -127,7 +159,7 @@ impl Segments {
                     *self.outstanding.entry(current).or_default() += 1;
                     self.backlog.fetch_add(bytes, Ordering::Relaxed);
                 }
-                apply_to_sessions(&mut self.sessions, session, receipt.as_deref(), state.as_deref());
+                apply_to_sessions(&mut self.sessions, session, receipt.as_deref(), state.as_deref(), *dropped);
             }
             Header::Done { id } => {
                 if let Some((segment, bytes)) = self.commits.remove(id) {
@@ -170,6 +202,7 @@ pub fn apply_to_sessions(
     session: &str,
     receipt: Option<&crate::session::CaptureReceipt>,
     state: Option<&SessionState>,
+    dropped: Option<super::record::Dropped>,
 ) {
     if let Some(state) = state {
         if state.status == SessionStatus::Active {
@@ -180,6 +213,10 @@ pub fn apply_to_sessions(
     }
     if let (Some(receipt), Some(active)) = (receipt, sessions.get_mut(session)) {
         active.counts.add(receipt);
+    }
+    if let (Some(dropped), Some(active)) = (dropped, sessions.get_mut(session)) {
+        active.counts.dropped_requests += dropped.requests;
+        active.counts.dropped_items += dropped.items;
     }
 }
 

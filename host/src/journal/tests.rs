@@ -48,12 +48,13 @@ fn start(id: u64, session: &str) -> Record {
         receipt: None,
         state: Some(Box::new(state(session, SessionStatus::Active))),
         puts: vec![],
+        dropped: None,
     })
 }
 
 fn part(seq: u64, session: &str, body: &'static [u8]) -> Record {
     let meta = PartMeta { seq, session: session.into(), summary: summary(2), bytes_in: 5, len: body.len() as u64 };
-    Record { header: Header::Prepared { parts: vec![meta] }, blobs: vec![Bytes::from_static(body)] }
+    Record { header: Header::Prepared { parts: vec![meta], raw: None }, blobs: vec![Bytes::from_static(body)] }
 }
 
 fn object(id: u64, session: &str, covers: Vec<u64>, items: u64) -> Record {
@@ -75,6 +76,7 @@ fn object(id: u64, session: &str, covers: Vec<u64>, items: u64) -> Record {
             receipt: Some(Box::new(receipt)),
             state: None,
             puts: vec![put],
+            dropped: None,
         },
         blobs: vec![Bytes::from_static(b"gzip")],
     }
@@ -107,9 +109,9 @@ async fn a_reopened_journal_holds_what_no_object_covers_and_exact_counts() {
     let (journal, recovered) = Journal::open(&settings(dir.path(), 1 << 20)).unwrap();
     let counts = recovered.sessions["s1"].counts;
     assert_eq!((counts.spans, counts.trace_batches, counts.compressed_bytes), (11, 2, 8));
-    let parts: Vec<u64> = recovered.parts.iter().map(|(m, _)| m.seq).collect();
+    let parts: Vec<u64> = recovered.parts.iter().map(|p| p.meta.seq).collect();
     assert_eq!(parts, [c]);
-    assert_eq!(recovered.parts[0].1, Bytes::from_static(b"ccc"));
+    assert_eq!(recovered.parts[0].body, Bytes::from_static(b"ccc"));
     assert_eq!(recovered.commits.len(), 1);
     assert_eq!(recovered.commits[0].id, pending);
     assert!(journal.next_number() > pending);
@@ -147,6 +149,7 @@ async fn a_stopped_session_is_not_recovered_and_full_segments_go_away() {
         receipt: None,
         state: Some(Box::new(stopped)),
         puts: vec![],
+        dropped: None,
     };
     journal.append(Record::bare(stop)).await.unwrap();
     assert_eq!(journal.backlog_bytes(), 0);

@@ -64,7 +64,7 @@ impl UnaryService<Bytes> for ExportService {
                     Err(e) => Err(e.grpc_status()),
                 };
             };
-            let reservation = recorder.reserve(signal, route.as_deref()).map_err(|e| e.grpc_status())?;
+            let reservation = recorder.reserve(signal, route.as_deref());
             let answer = upstream.forward_message(signal, message.clone(), receiver.forwarded_headers(&headers)).await;
             if let (Ok(_), Some(reservation)) = (&answer, reservation) {
                 recorder.record_later(reservation, signal, Encoding::Protobuf, move || Ok(message), route);

@@ -91,10 +91,7 @@ async fn forward(
     body: Bytes,
     route: Option<String>,
 ) -> Response {
-    let reservation = match receiver.recorder.reserve(signal, route.as_deref()) {
-        Ok(reservation) => reservation,
-        Err(e) => return otlp_error(&e, encoding),
-    };
+    let reservation = receiver.recorder.reserve(signal, route.as_deref());
     let limit = receiver.limits.max_body_bytes;
     let forwarded = receiver.forwarded_headers(&headers);
     let response = match upstream.as_ref() {

@@ -142,6 +142,8 @@ impl From<SessionCounts> for wit::SessionCounts {
             uncompressed_bytes: c.uncompressed_bytes,
             first_telemetry_unix_nanos: c.first_telemetry_unix_nanos,
             last_telemetry_unix_nanos: c.last_telemetry_unix_nanos,
+            dropped_requests: c.dropped_requests,
+            dropped_items: c.dropped_items,
         }
     }
 }
@@ -159,6 +161,8 @@ impl From<wit::SessionCounts> for SessionCounts {
             uncompressed_bytes: c.uncompressed_bytes,
             first_telemetry_unix_nanos: c.first_telemetry_unix_nanos,
             last_telemetry_unix_nanos: c.last_telemetry_unix_nanos,
+            dropped_requests: c.dropped_requests,
+            dropped_items: c.dropped_items,
         }
     }
 }

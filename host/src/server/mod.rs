@@ -169,7 +169,8 @@ impl Tap {
         sessions.recover(&recovered);
         committer.requeue(recovered.commits);
         let recorder =
-            Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.max_queued_calls * 4));
+            Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.recording_queue));
+        recorder.start_spill_drain(recovered.raws);
         let upstream = match settings.forward_export() {
             Some((endpoint, export)) => Some(Arc::new(
                 Exporter::new(&endpoint, &export).map_err(|e| ServeError::Forward(format!("upstream: {e}")))?,

@@ -99,6 +99,8 @@ mod component {
                     uncompressed_bytes: 0,
                     first_telemetry_unix_nanos: 0,
                     last_telemetry_unix_nanos: 0,
+                    dropped_requests: 0,
+                    dropped_items: 0,
                 },
             })
         }
