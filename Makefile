@@ -58,6 +58,7 @@ bench: build
 		--features compare-zlib-rs --target wasm32-wasip2 --target-dir target/speed
 	$(CARGO) bench -p otlp-capture --bench component_speed
 	$(CARGO) bench -p otlp-capture --bench tap_throughput
+	$(CARGO) bench -p otlp-capture --bench durability_cost
 	$(CARGO) bench -p otlp-capture --bench forward_latency
 	$(CARGO) bench -p otlp-capture --bench replay_memory
 
