@@ -161,11 +161,11 @@ fn the_session_header_routes_a_request_into_one_session() {
         if let Some(route) = route {
             request = request.header("x-otlp-capture-session", route);
         }
-        assert_eq!(request.body(payload.clone()).send().unwrap().status(), StatusCode::OK);
+        request.body(payload.clone()).send().unwrap().status()
     };
-    post(Some("a"));
-    post(None);
-    post(Some("nobody"));
+    assert_eq!(post(Some("a")), StatusCode::OK);
+    assert_eq!(post(None), StatusCode::OK);
+    assert_eq!(post(Some("nobody")), StatusCode::NOT_FOUND, "routed to a session this tap does not record: never 200");
     let a: Value = serde_json::from_str(&run_cli_ok(&["session", "stop", "a", "--tap", &tap.base], &[])).unwrap();
     let b: Value = serde_json::from_str(&run_cli_ok(&["session", "stop", "b", "--tap", &tap.base], &[])).unwrap();
     assert_eq!(a["logRecordCount"], 8, "routed, and unrouted");

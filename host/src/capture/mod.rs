@@ -109,6 +109,17 @@ impl Recorder {
         &self.counters
     }
 
+    /// Refuses a request routed to a session this tap does not record
+    /// (404): answering 200 would drop it from the recording unseen.
+    pub fn check_route(&self, route: Option<&str>) -> Result<(), TapError> {
+        match route {
+            Some(id) if !self.sessions.is_active(id) => Err(TapError::NotFound(format!(
+                "no active session {id:?} on this tap ({SESSION_HEADER}); start it first"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn targets(&self, signal: Signal, route: Option<&str>) -> Vec<Arc<ActiveSession>> {
         let mut targets = self.sessions.recording(signal);
         if let Some(route) = route {

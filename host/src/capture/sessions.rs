@@ -197,6 +197,11 @@ impl Sessions {
         self.active.reading().len()
     }
 
+    /// Whether this tap records into session `id` now.
+    pub fn is_active(&self, id: &str) -> bool {
+        self.find_active(id).is_some()
+    }
+
     fn find_active(&self, id: &str) -> Option<Arc<ActiveSession>> {
         self.active.reading().get(id).cloned()
     }

@@ -57,6 +57,7 @@ impl UnaryService<Bytes> for ExportService {
         let size = message.len();
         let handled = async move {
             receiver.admit(&headers).map_err(|e| e.grpc_status())?;
+            recorder.check_route(route.as_deref()).map_err(|e| e.grpc_status())?;
             let Some(upstream) = receiver.upstream.clone() else {
                 return match recorder.record(signal, Encoding::Protobuf, message, route.as_deref()).await {
                     // An empty Export*ServiceResponse: full success.

@@ -62,6 +62,9 @@ async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: By
         Err(e) => return otlp_error(&e, Encoding::Protobuf),
     };
     let route = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Err(e) = receiver.recorder.check_route(route.as_deref()) {
+        return otlp_error(&e, encoding);
+    }
     if let Some(upstream) = receiver.upstream.clone() {
         return forward(receiver, upstream, signal, encoding, headers, body, route).await;
     }
