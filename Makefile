@@ -7,6 +7,7 @@ WASM    := target/wasm32-wasip2/release/otlp_capture_guest.wasm
 BIN     := target/release/otlp-capture
 STORE   ?= ./otel-data
 S3S_FS_VERSION := 0.14.1
+MOTO_VERSION := 5.2.1
 
 .PHONY: all toolchain guest hostile build run test test-tools lint fmt bench fuzz clean
 
@@ -33,6 +34,8 @@ run: build
 # The S3 server the end-to-end tests start on 127.0.0.1.
 test-tools:
 	@command -v s3s-fs >/dev/null 2>&1 || $(CARGO) install s3s-fs@$(S3S_FS_VERSION) --locked --features binary
+	@python3 -c "import moto.server, flask, flask_cors" 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check "moto[s3]==$(MOTO_VERSION)" flask flask-cors
 
 # The hostile component the sandbox tests load (tests/hostile).
 hostile: toolchain

@@ -121,7 +121,8 @@ impl Catalog {
         serde_json::from_str(&text).map_err(|e| TapError::Internal(format!("component rendered invalid JSON: {e}")))
     }
 
-    async fn parse(&self, document: Bytes) -> Result<SessionState, TapError> {
+    /// Reads a metadata.json document (through the component).
+    pub async fn parse(&self, document: Bytes) -> Result<SessionState, TapError> {
         let text = String::from_utf8_lossy(&document).into_owned();
         Ok(self.pool.call(move |i| i.parse_metadata(&text)).await?)
     }

@@ -97,6 +97,26 @@ impl SessionCounts {
         self.trace_batches + self.metric_batches + self.log_batches
     }
 
+    /// Adds another tap's counts of the same session.
+    pub fn merge(&mut self, other: &SessionCounts) {
+        self.trace_batches += other.trace_batches;
+        self.metric_batches += other.metric_batches;
+        self.log_batches += other.log_batches;
+        self.spans += other.spans;
+        self.data_points += other.data_points;
+        self.log_records += other.log_records;
+        self.compressed_bytes += other.compressed_bytes;
+        self.uncompressed_bytes += other.uncompressed_bytes;
+        self.dropped_requests += other.dropped_requests;
+        self.dropped_items += other.dropped_items;
+        self.first_telemetry_unix_nanos = match (self.first_telemetry_unix_nanos, other.first_telemetry_unix_nanos) {
+            (0, theirs) => theirs,
+            (ours, 0) => ours,
+            (ours, theirs) => ours.min(theirs),
+        };
+        self.last_telemetry_unix_nanos = self.last_telemetry_unix_nanos.max(other.last_telemetry_unix_nanos);
+    }
+
     /// Adds what one stored object holds.
     pub fn add(&mut self, receipt: &CaptureReceipt) {
         let summary = &receipt.summary;

@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use reqwest_blocking::blocking::Client;
 use serde_json::Value;
 
 use crate::support::generate;
 use crate::support::otlp::stored_requests;
-use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
+use crate::support::processes::{MotoServer, S3Server, TapProcess, run_cli_ok};
 use crate::support::receiver::Receiver;
 use crate::support::wait;
 
@@ -84,9 +85,13 @@ impl Senders {
 
 /// How many log records of each request a session's objects hold.
 fn stored_records_by_request(store: &Path, session: &str) -> (BTreeMap<u64, u64>, usize) {
-    let requests = stored_requests(store, session);
+    records_by_request(&stored_requests(store, session))
+}
+
+/// How many log records of each request `requests` hold, and how many requests.
+fn records_by_request(requests: &[OtlpRequest]) -> (BTreeMap<u64, u64>, usize) {
     let mut by_request = BTreeMap::new();
-    for request in &requests {
+    for request in requests {
         let OtlpRequest::Logs(logs) = request else { panic!("only logs were sent") };
         for record in logs.resource_logs.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records) {
             *by_request.entry((record.observed_time_unix_nano - T0) / 1_000_000_000).or_insert(0) += 1;
@@ -103,6 +108,16 @@ fn assert_exactly_once(store: &Path, session: &str, acknowledged: &[u64], stoppe
 
 fn assert_exactly_once_of(store: &Path, session: &str, acknowledged: &[u64], per_request: u64, stopped: &Value) {
     let (by_request, objects) = stored_records_by_request(store, session);
+    check_exactly_once(&by_request, objects, acknowledged, per_request, stopped);
+}
+
+fn check_exactly_once(
+    by_request: &BTreeMap<u64, u64>,
+    objects: usize,
+    acknowledged: &[u64],
+    per_request: u64,
+    stopped: &Value,
+) {
     let twice: Vec<_> = by_request.iter().filter(|(_, records)| **records != per_request).collect();
     assert!(twice.is_empty(), "requests stored more or less than once: {twice:?}");
     let lost: Vec<_> = acknowledged.iter().filter(|n| !by_request.contains_key(n)).collect();
@@ -343,4 +358,127 @@ fn in_memory_mode_a_saturated_recording_counts_what_it_drops_and_forwarding_goes
     assert_eq!(by_request.len() as u64 + dropped, SENDERS * EACH, "stored + dropped = sent: the loss is honest");
     assert_eq!(stopped["droppedItems"].as_u64().unwrap() % PER_REQUEST, 0, "{stopped}");
     assert!(tap.log().iter().filter(|l| l.contains("ERROR") && l.contains("dropped from the recording")).count() == 1);
+}
+
+/// Posts request `n` to `base`, routed to `session`; the status.
+fn post_routed(client: &Client, base: &str, session: &str, n: u64) -> u16 {
+    let answer = client
+        .post(format!("{base}/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .header("x-otlp-capture-session", session)
+        .body(request(n))
+        .send()
+        .unwrap();
+    answer.status().as_u16()
+}
+
+fn stored_metadata(store_dir: &Path, session: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(store_dir.join("sessions").join(session).join("metadata.json")).unwrap())
+        .unwrap()
+}
+
+/// What a store holds of the session "shared": read from its directory, or
+/// through the S3 API (the CLI) for a server that keeps objects in memory.
+enum StoreView<'a> {
+    Directory(&'a Path),
+    Api(&'a [(String, String)]),
+}
+
+impl StoreView<'_> {
+    fn metadata(&self) -> Value {
+        match self {
+            StoreView::Directory(dir) => stored_metadata(dir, "shared"),
+            StoreView::Api(env) => {
+                serde_json::from_str(&run_cli_ok(&["session", "show", "shared", "--store", "s3://otel-data"], env))
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Records by request and objects: replayed unchanged into a receiver
+    /// when the objects cannot be read as files.
+    fn records(&self) -> (BTreeMap<u64, u64>, usize) {
+        match self {
+            StoreView::Directory(dir) => stored_records_by_request(dir, "shared"),
+            StoreView::Api(env) => {
+                let receiver = Receiver::start(0);
+                let args = ["replay", "shared", "--store", "s3://otel-data", "--endpoint", &receiver.base];
+                run_cli_ok(&[&args[..], &["--timestamps", "none", "--speed", "max"]].concat(), env);
+                let requests: Vec<OtlpRequest> = receiver
+                    .accepted()
+                    .iter()
+                    .map(|r| OtlpRequest::decode(Signal::Logs, PayloadEncoding::Protobuf, &r.body).unwrap())
+                    .collect();
+                records_by_request(&requests)
+            }
+        }
+    }
+}
+
+/// Two taps behind one balancer: a session started on one is joined by the
+/// other within a refresh, both record, a stop on either ends it on both,
+/// and metadata.json is their merge, equal to what is stored.
+fn two_taps_record_one_session(store: &str, env: &[(String, String)], view: &StoreView) {
+    let a = TapProcess::start_with(store, env, &[]);
+    let b = TapProcess::start_with(store, env, &[]);
+    let client = Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    run_cli_ok(&["session", "start", "shared", "--tap", &a.base], &[]);
+    let mut n = 0;
+    wait::until_true("the second tap to join within a refresh", Duration::from_secs(5), || {
+        n += 1;
+        post_routed(&client, &b.base, "shared", 1_000_000 + n) == 200
+    });
+    let mut acknowledged = vec![1_000_000 + n];
+    for n in 0..200 {
+        let tap = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(post_routed(&client, &tap.base, "shared", n), 200);
+        acknowledged.push(n);
+    }
+    run_cli_ok(&["session", "stop", "shared", "--tap", &b.base], &[]);
+    let mut probe = 5_000_000;
+    wait::until_true("the first tap to follow the stop within a refresh", Duration::from_secs(5), || {
+        probe += 1;
+        match post_routed(&client, &a.base, "shared", probe) {
+            200 => {
+                acknowledged.push(probe);
+                false
+            }
+            status => status == 404,
+        }
+    });
+    let (stopped, (by_request, objects)) =
+        wait::until("both taps' objects stored and metadata.json their merge", Duration::from_secs(10), || {
+            let document = view.metadata();
+            let (by_request, objects) = view.records();
+            let records: u64 = by_request.values().sum();
+            let all_stored = acknowledged.iter().all(|n| by_request.contains_key(n));
+            (all_stored && document["logRecordCount"].as_u64() == Some(records))
+                .then_some((document, (by_request, objects)))
+        });
+    check_exactly_once(&by_request, objects, &acknowledged, RECORDS, &stopped);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(view.metadata(), stopped, "no tap turns the completed session back");
+    if let StoreView::Directory(dir) = view {
+        let parts = std::fs::read_dir(dir.join("sessions/shared/taps")).unwrap().count();
+        assert_eq!(parts, 2, "each tap keeps its own part");
+    }
+}
+
+#[test]
+fn two_taps_on_one_directory_store_record_one_session() {
+    let store = tempfile::tempdir().unwrap();
+    two_taps_record_one_session(store.path().to_str().unwrap(), &[], &StoreView::Directory(store.path()));
+}
+
+#[test]
+fn two_taps_on_one_s3_bucket_record_one_session() {
+    let s3 = S3Server::start();
+    two_taps_record_one_session("s3://otel-data", &s3.env(), &StoreView::Directory(&s3.bucket_dir()));
+}
+
+#[test]
+fn two_taps_on_a_store_with_atomic_conditional_writes_record_one_session() {
+    let moto = MotoServer::start();
+    let env = moto.env();
+    two_taps_record_one_session("s3://otel-data", &env, &StoreView::Api(&env));
 }

@@ -294,3 +294,61 @@ impl Drop for S3Server {
         let _ = self.child.wait();
     }
 }
+
+/// A real S3 server with atomic conditional writes (moto, in Python) on
+/// 127.0.0.1 with one bucket, `otel-data`; its objects live in its memory,
+/// so tests read them back through the S3 API (the CLI).
+pub struct MotoServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl MotoServer {
+    /// Starts moto's server on a free loopback port and creates the bucket.
+    pub fn start() -> Self {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("python3")
+                .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "python3 -m moto.server: `make test` installs moto (pip install \"moto[s3]\" flask flask-cors)",
+                );
+            if wait_for_port(port, &mut child, "moto") {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("moto accepts");
+                let request = format!(
+                    "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                std::io::Write::write_all(&mut stream, request.as_bytes()).expect("create the bucket");
+                let mut answer = String::new();
+                let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+                assert!(answer.starts_with("HTTP/1.1 200"), "moto did not create the bucket: {answer}");
+                return MotoServer { child, endpoint: format!("http://127.0.0.1:{port}") };
+            }
+        }
+        panic!("moto did not start on any of five free ports");
+    }
+
+    /// The AWS environment a client of this server needs.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -13,6 +13,7 @@ mod batch;
 pub mod commit;
 mod sessions;
 mod spill;
+pub mod taps;
 
 use std::sync::Arc;
 

@@ -11,15 +11,42 @@ use std::time::{Duration, Instant};
 use super::active::ActiveSession;
 use super::batch::{BatchLimits, BatchParts};
 use super::commit::{CommitContent, Committer};
+use super::taps;
 use crate::catalog::Catalog;
 use crate::error::TapError;
 use crate::journal::{Recovered, RecoveredPart};
 use crate::locks::RwLockExt;
 use crate::metrics::TapCounters;
 use crate::otlp::Signal;
+use crate::runtime::Instance;
 use crate::runtime::calls::{PreparedCapture, StagedPut};
 use crate::runtime::pool::ProcessorPool;
-use crate::session::{CaptureReceipt, SessionConfig, SessionState, SessionStatus};
+use crate::session::{CaptureReceipt, SessionConfig, SessionCounts, SessionState, SessionStatus};
+use crate::storage::ConditionalWrite;
+
+/// Writes of metadata.json tried before a refresh gives up until the next.
+const PUBLISH_ATTEMPTS: usize = 5;
+
+/// How a session ends on this tap.
+enum Ending {
+    /// Stopped here (the control API, a limit) with this status.
+    Here {
+        /// Completed or failed.
+        status: SessionStatus,
+        /// Why, when not a plain stop.
+        reason: Option<String>,
+    },
+    /// Stopped on another tap: metadata.json already says how.
+    Elsewhere,
+}
+
+/// What writing metadata.json found.
+enum Published {
+    /// The document written.
+    Written(SessionState),
+    /// The session ended on another tap; the document as it is.
+    EndedElsewhere(SessionState),
+}
 
 /// How long a stop or a shutdown keeps retrying batches the store refuses.
 const FLUSH_PATIENCE: Duration = Duration::from_secs(60);
@@ -27,6 +54,8 @@ const FLUSH_PATIENCE: Duration = Duration::from_secs(60);
 /// The sessions a tap records into, shared by receivers and the control API.
 pub struct Sessions {
     pool: ProcessorPool,
+    /// This tap's name in the session's parts (`taps/{id}.json`).
+    tap_id: Arc<str>,
     committer: Committer,
     catalog: Catalog,
     batching: BatchLimits,
@@ -41,6 +70,7 @@ impl Sessions {
     /// `committer`, and `catalog` reads what the store already holds.
     pub fn new(
         pool: ProcessorPool,
+        tap_id: Arc<str>,
         committer: Committer,
         catalog: Catalog,
         batching: BatchLimits,
@@ -48,6 +78,7 @@ impl Sessions {
     ) -> Arc<Self> {
         Arc::new(Sessions {
             pool,
+            tap_id,
             committer,
             catalog,
             batching,
@@ -77,7 +108,7 @@ impl Sessions {
     ) -> Result<(), TapError> {
         let config = session.config().clone();
         let BatchParts { parts, seqs } = waiting;
-        let store = move |i: &mut crate::runtime::Instance| Ok(i.staging(|i| i.store_batch(&config, signal, parts)));
+        let store = move |i: &mut Instance| Ok(i.staging(|i| i.store_batch(&config, signal, parts)));
         let ((stored, parts), puts) = match self.pool.call(store).await {
             Ok(called) => called,
             Err(e) => {
@@ -231,36 +262,38 @@ impl Sessions {
         Ok(state)
     }
 
-    /// Stops an active session: waits for captures under way, writes the
-    /// final metadata and waits until every object of it is stored. A stop
-    /// that fails leaves the session active rather than lose track of it.
+    /// Stops an active session: waits for captures under way, stores its
+    /// batches, marks this tap's part stopped and writes the final
+    /// metadata.json (the sum of every tap's part). A stop that fails leaves
+    /// the session active rather than lose track of it.
     pub async fn stop(
         self: &Arc<Self>,
         id: &str,
         status: SessionStatus,
         reason: Option<String>,
     ) -> Result<SessionState, TapError> {
+        self.end(id, Ending::Here { status, reason }).await
+    }
+
+    /// Ends the session here, as this tap's stop or following another's.
+    async fn end(self: &Arc<Self>, id: &str, ending: Ending) -> Result<SessionState, TapError> {
         let _control = self.control.lock().await;
         let session = self.active.writing().remove(id);
         let session = session.ok_or_else(|| TapError::NotFound(format!("no active session {id}")))?;
         let mut stopped = session.gate.write().await;
         let outcome = async {
             self.flush_all(&session).await?;
-            let state = session.snapshot();
-            let stop = move |i: &mut crate::runtime::Instance| {
-                Ok(i.staging(|i| i.stop_session(&state, status, reason.as_deref())))
+            self.committer.uploader().flush().await;
+            let final_state = match self.publish(&session.snapshot(), Some(&ending)).await? {
+                Published::Written(state) | Published::EndedElsewhere(state) => state,
             };
-            let (final_state, puts) = self.pool.call(stop).await?;
-            let final_state = final_state?;
             let content = CommitContent { state: Some(&final_state), ..CommitContent::default() };
-            self.committer.commit(session.id(), content, puts).await?;
+            self.committer.commit(session.id(), content, Vec::new()).await?;
             Ok::<_, TapError>(final_state)
         };
         match outcome.await {
             Ok(final_state) => {
                 *stopped = true;
-                drop(stopped);
-                self.committer.uploader().flush().await;
                 Ok(final_state)
             }
             Err(e) => {
@@ -271,22 +304,83 @@ impl Sessions {
         }
     }
 
-    /// Writes metadata.json of every active session that captured something
-    /// since the last refresh.
-    pub async fn refresh(&self) {
-        for session in self.all_active() {
-            if !session.dirty.swap(false, Ordering::AcqRel) {
-                continue;
-            }
-            let refresh = async {
-                let state = session.snapshot();
-                let (refreshed, puts) = self.pool.call(move |i| Ok(i.staging(|i| i.refresh_metadata(&state)))).await?;
-                refreshed?;
-                self.committer.commit(session.id(), CommitContent::default(), puts).await
+    /// Writes this tap's part of `own`'s session, then metadata.json as the
+    /// sum of every tap's part, conditionally on the version read (retried
+    /// on a conflict). Without `ending` the session stays active, unless
+    /// metadata.json says it ended elsewhere, which is returned instead.
+    async fn publish(&self, own: &SessionState, ending: Option<&Ending>) -> Result<Published, TapError> {
+        let storage = self.catalog.storage();
+        taps::write_own(storage, &self.tap_id, own, ending.is_some()).await?;
+        let key = self.catalog.metadata_key(own.id()).await?;
+        for _ in 0..PUBLISH_ATTEMPTS {
+            let (current, version) = match storage.get_versioned(&key).await? {
+                Some((body, version)) => (Some(self.catalog.parse(body).await?), Some(version)),
+                None => (None, None),
             };
-            if let Some(Err(e)) = session.while_active(refresh).await {
-                session.dirty.store(true, Ordering::Release);
-                tracing::warn!(session = %session.id(), error = %e, "metadata refresh failed; will retry");
+            let ended_elsewhere = current.as_ref().filter(|c| c.status != SessionStatus::Active);
+            if let (Some(current), None) = (ended_elsewhere, ending) {
+                return Ok(Published::EndedElsewhere(current.clone()));
+            }
+            let mut merged = current.clone().unwrap_or_else(|| own.clone());
+            merged.counts = taps::merged_counts(&taps::read_all(storage, own.id()).await?);
+            let (state, puts) = match ending {
+                Some(Ending::Here { status, reason }) if ended_elsewhere.is_none() => {
+                    let (status, reason) = (*status, reason.clone());
+                    let stop =
+                        move |i: &mut Instance| Ok(i.staging(|i| i.stop_session(&merged, status, reason.as_deref())));
+                    self.pool.call(stop).await?
+                }
+                _ => self.pool.call(move |i| Ok(i.staging(|i| i.refresh_metadata(&merged)))).await?,
+            };
+            let state = state?;
+            let Some(document) = puts.into_iter().find(|p| p.key == key) else {
+                return Err(TapError::Internal(format!("the component wrote no {key}")));
+            };
+            match storage.put_if(&key, document.body, &document.content_type, version.as_ref()).await? {
+                ConditionalWrite::Written | ConditionalWrite::Unconditional => return Ok(Published::Written(state)),
+                ConditionalWrite::Conflict => continue,
+            }
+        }
+        Err(TapError::Busy {
+            reason: format!("{key} kept changing under {PUBLISH_ATTEMPTS} writes; will retry"),
+            retry_after: crate::error::RETRY_AFTER,
+        })
+    }
+
+    /// Writes each active session's part and metadata.json when it recorded
+    /// something since the last refresh, and follows a stop made on another
+    /// tap (seen in metadata.json).
+    pub async fn refresh(self: &Arc<Self>) {
+        for session in self.all_active() {
+            let dirty = session.dirty.swap(false, Ordering::AcqRel);
+            let refresh = async {
+                if dirty {
+                    return self.publish(&session.snapshot(), None).await;
+                }
+                let key = self.catalog.metadata_key(session.id()).await?;
+                match self.catalog.storage().get(&key).await? {
+                    Some(body) => {
+                        let current = self.catalog.parse(body).await?;
+                        if current.status != SessionStatus::Active {
+                            return Ok(Published::EndedElsewhere(current));
+                        }
+                        Ok(Published::Written(current))
+                    }
+                    None => Ok(Published::Written(session.snapshot())),
+                }
+            };
+            match session.while_active(refresh).await {
+                Some(Ok(Published::EndedElsewhere(_))) => {
+                    tracing::info!(session = %session.id(), "the session was stopped on another tap; stopping it here");
+                    if let Err(e) = self.end(session.id(), Ending::Elsewhere).await {
+                        tracing::warn!(session = %session.id(), error = %e, "cannot follow the stop; will retry");
+                    }
+                }
+                Some(Err(e)) => {
+                    session.dirty.store(true, Ordering::Release);
+                    tracing::warn!(session = %session.id(), error = %e, "metadata refresh failed; will retry");
+                }
+                Some(Ok(Published::Written(_))) | None => {}
             }
         }
     }
@@ -323,20 +417,31 @@ impl Sessions {
         recovered.sessions.keys().cloned().collect()
     }
 
-    /// Takes up the sessions a previous tap left active in the store that
-    /// the journal did not hold (a tap without one, or in memory mode): their
-    /// counts are those of their last metadata.json.
-    pub async fn resume(&self) -> Result<Vec<String>, TapError> {
-        let mut resumed = Vec::new();
-        for state in self.catalog.list().await? {
-            if state.status == SessionStatus::Active && self.find_active(state.id()).is_none() {
-                resumed.push(state.id().to_owned());
-                let content = CommitContent { state: Some(&state), ..CommitContent::default() };
-                self.committer.commit(state.id(), content, Vec::new()).await?;
-                self.activate(Arc::new(ActiveSession::new(state)));
+    /// Takes up the sessions active in the store that this tap does not
+    /// hold: started on another tap, or left by a previous run without a
+    /// journal. This tap's counts start from its own part when the store
+    /// has one (zero when only other taps have parts; the whole document's
+    /// for a session recorded before parts existed). A part marked stopped
+    /// means this tap stopped the session: it is not taken up again.
+    pub async fn join(&self) -> Result<Vec<String>, TapError> {
+        let mut joined = Vec::new();
+        for mut state in self.catalog.list().await? {
+            if state.status != SessionStatus::Active || self.find_active(state.id()).is_some() {
+                continue;
             }
+            let parts = taps::read_all(self.catalog.storage(), state.id()).await?;
+            match parts.iter().find(|p| p.tap_id == *self.tap_id) {
+                Some(own) if own.stopped => continue,
+                Some(own) => state.counts = own.counts,
+                None if parts.is_empty() => {}
+                None => state.counts = SessionCounts::default(),
+            }
+            let content = CommitContent { state: Some(&state), ..CommitContent::default() };
+            self.committer.commit(state.id(), content, Vec::new()).await?;
+            joined.push(state.id().to_owned());
+            self.activate(Arc::new(ActiveSession::new(state)));
         }
-        Ok(resumed)
+        Ok(joined)
     }
 
     /// Every session the store holds, oldest first, active ones with their

@@ -156,8 +156,15 @@ impl Tap {
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let catalog = Catalog::new(storage, pool.clone());
         let counters = Arc::new(TapCounters::default());
-        let sessions =
-            Sessions::new(pool.clone(), committer.clone(), catalog.clone(), settings.batching, counters.clone());
+        let id: Arc<str> = Arc::from(tap_id(settings.spool.as_deref()));
+        let sessions = Sessions::new(
+            pool.clone(),
+            id.clone(),
+            committer.clone(),
+            catalog.clone(),
+            settings.batching,
+            counters.clone(),
+        );
         if !recovered.is_empty() {
             tracing::info!(
                 sessions = recovered.sessions.len(),
@@ -178,7 +185,6 @@ impl Tap {
             None => None,
         };
         let replays = Arc::new(ReplayJobs::new(catalog.clone(), pool.clone()));
-        let id = Arc::from(format!("{:016x}", fastrand::u64(..)));
         Ok(Arc::new(Tap {
             sessions,
             recorder,
@@ -314,7 +320,7 @@ impl Tap {
                 "the previous run's objects did not reach the store within 30 s; resuming sessions from the store's metadata"
             );
         }
-        let resumed = self.sessions.resume().await.map_err(|e| ServeError::Resume(e.to_string()))?;
+        let resumed = self.sessions.join().await.map_err(|e| ServeError::Resume(e.to_string()))?;
         if !resumed.is_empty() {
             tracing::info!(sessions = ?resumed, "resumed active sessions");
         }
@@ -352,6 +358,26 @@ impl Tap {
         }
         served.map_err(ServeError::Io)
     }
+}
+
+/// This tap's name: kept in the spool directory so a restarted tap takes
+/// up its own part of a session again; a new one each run without a spool.
+fn tap_id(spool: Option<&std::path::Path>) -> String {
+    let fresh = || format!("{:016x}", fastrand::u64(..));
+    let Some(spool) = spool else { return fresh() };
+    let file = spool.join("tap-id");
+    if let Ok(id) = std::fs::read_to_string(&file) {
+        let id = id.trim();
+        if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return id.to_owned();
+        }
+    }
+    let id = fresh();
+    let written = std::fs::create_dir_all(spool).and_then(|()| std::fs::write(&file, &id));
+    if let Err(e) = written {
+        tracing::warn!(file = %file.display(), error = %e, "cannot keep the tap's id; a restart will take a new one");
+    }
+    id
 }
 
 /// Serves `app` on `listener` (over TLS with `tls`) until `stopped`, each

@@ -43,7 +43,12 @@ impl Tickers {
         let tasks = vec![
             every(refresh, move || {
                 let sessions = refreshing.clone();
-                async move { sessions.refresh().await }
+                async move {
+                    sessions.refresh().await;
+                    if let Err(e) = sessions.join().await {
+                        tracing::debug!(error = %e, "cannot look for sessions started on other taps");
+                    }
+                }
             }),
             every(batch_check, move || {
                 let sessions = flushing.clone();

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+use object_store::{
+    Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
+};
 
 pub use location::StoreLocation;
 
@@ -41,6 +43,23 @@ pub struct ListedObject {
     pub key: String,
     /// Size in bytes.
     pub size: u64,
+}
+
+/// The version of an object as read, for a write that must not overwrite a
+/// newer one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion(UpdateVersion);
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionalWrite {
+    /// Written: the object was as expected.
+    Written,
+    /// Not written: someone wrote the object since it was read.
+    Conflict,
+    /// Written unconditionally: this store has no conditional writes (a
+    /// local directory), so a concurrent write may have been replaced.
+    Unconditional,
 }
 
 /// A store root: every key is relative to it.
@@ -75,6 +94,52 @@ impl Storage {
         }
         self.store.put_opts(&path, PutPayload::from_bytes(body), options).await?;
         Ok(())
+    }
+
+    /// Reads an object with its version; `None` when it does not exist.
+    pub async fn get_versioned(&self, key: &str) -> Result<Option<(Bytes, ObjectVersion)>, StorageError> {
+        match self.store.get(&object_path(key)?).await {
+            Ok(result) => {
+                let version = UpdateVersion { e_tag: result.meta.e_tag.clone(), version: result.meta.version.clone() };
+                Ok(Some((result.bytes().await?, ObjectVersion(version))))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes `body` under `key` only if the object is still at `expected`
+    /// (`None`: only if there is none). Where the store cannot write
+    /// conditionally, writes anyway and says so.
+    pub async fn put_if(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        expected: Option<&ObjectVersion>,
+    ) -> Result<ConditionalWrite, StorageError> {
+        let path = object_path(key)?;
+        let mut options = PutOptions::default();
+        if self.keeps_attributes {
+            let mut attributes = Attributes::new();
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+            options.attributes = attributes;
+        }
+        options.mode = match expected {
+            Some(ObjectVersion(version)) => PutMode::Update(version.clone()),
+            None => PutMode::Create,
+        };
+        match self.store.put_opts(&path, PutPayload::from_bytes(body.clone()), options).await {
+            Ok(_) => Ok(ConditionalWrite::Written),
+            Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => {
+                Ok(ConditionalWrite::Conflict)
+            }
+            Err(object_store::Error::NotImplemented { .. }) => {
+                self.put(key, body, content_type).await?;
+                Ok(ConditionalWrite::Unconditional)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Reads an object; `None` when it does not exist.
@@ -121,6 +186,36 @@ mod tests {
             assert!(object_path(key).is_err(), "{key:?}");
         }
         assert!(object_path("sessions/s1/metadata.json").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_conditional_write_loses_to_a_newer_one_and_a_directory_says_it_cannot() {
+        let storage = Storage::open(&StoreLocation::Memory).unwrap();
+        let key = "sessions/s/metadata.json";
+        assert_eq!(
+            storage.put_if(key, Bytes::from("1"), "application/json", None).await.unwrap(),
+            ConditionalWrite::Written
+        );
+        let (_, read) = storage.get_versioned(key).await.unwrap().unwrap();
+        storage.put(key, Bytes::from("2"), "application/json").await.unwrap();
+        let stale = storage.put_if(key, Bytes::from("3"), "application/json", Some(&read)).await.unwrap();
+        assert_eq!(stale, ConditionalWrite::Conflict);
+        assert_eq!(
+            storage.put_if(key, Bytes::from("4"), "application/json", None).await.unwrap(),
+            ConditionalWrite::Conflict
+        );
+        let (body, current) = storage.get_versioned(key).await.unwrap().unwrap();
+        assert_eq!(body, Bytes::from("2"));
+        let fresh = storage.put_if(key, Bytes::from("5"), "application/json", Some(&current)).await.unwrap();
+        assert_eq!(fresh, ConditionalWrite::Written);
+
+        let dir = tempfile::tempdir().unwrap();
+        let local = Storage::open(&StoreLocation::Directory(dir.path().to_owned())).unwrap();
+        local.put(key, Bytes::from("1"), "application/json").await.unwrap();
+        let (_, read) = local.get_versioned(key).await.unwrap().unwrap();
+        let written = local.put_if(key, Bytes::from("2"), "application/json", Some(&read)).await.unwrap();
+        assert_eq!(written, ConditionalWrite::Unconditional);
+        assert_eq!(local.get(key).await.unwrap().unwrap(), Bytes::from("2"));
     }
 
     #[tokio::test]
