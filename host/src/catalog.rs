@@ -62,6 +62,11 @@ impl Catalog {
         }
     }
 
+    /// The ids of the session folders the store holds (one listing).
+    pub async fn session_ids(&self) -> Result<Vec<String>, TapError> {
+        Ok(self.storage.list_folders(SESSIONS_FOLDER).await?)
+    }
+
     /// Every session the store holds, oldest start first. Folders that are
     /// no session (an invalid id, no or unreadable metadata.json) are skipped,
     /// the unreadable ones with a warning.

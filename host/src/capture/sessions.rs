@@ -3,9 +3,9 @@
 //! restart. metadata.json itself is written by the component; what is not
 //! active is read through the store catalog.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::active::ActiveSession;
@@ -15,7 +15,7 @@ use super::taps;
 use crate::catalog::Catalog;
 use crate::error::TapError;
 use crate::journal::{Recovered, RecoveredPart};
-use crate::locks::RwLockExt;
+use crate::locks::{MutexExt, RwLockExt};
 use crate::metrics::TapCounters;
 use crate::otlp::Signal;
 use crate::runtime::Instance;
@@ -61,6 +61,8 @@ pub struct Sessions {
     batching: BatchLimits,
     counters: Arc<TapCounters>,
     active: RwLock<HashMap<String, Arc<ActiveSession>>>,
+    /// Sessions the store says ended: never taken up again, never read again.
+    ended: Mutex<HashSet<String>>,
     /// Serializes start and stop so two of them never race on one id.
     control: tokio::sync::Mutex<()>,
 }
@@ -84,6 +86,7 @@ impl Sessions {
             batching,
             counters,
             active: RwLock::default(),
+            ended: Mutex::default(),
             control: tokio::sync::Mutex::new(()),
         })
     }
@@ -423,10 +426,19 @@ impl Sessions {
     /// has one (zero when only other taps have parts; the whole document's
     /// for a session recorded before parts existed). A part marked stopped
     /// means this tap stopped the session: it is not taken up again.
+    ///
+    /// One listing per call; metadata.json is read only for sessions not
+    /// known to have ended (an ended session never becomes active again), so
+    /// a store of many finished sessions costs one request per refresh.
     pub async fn join(&self) -> Result<Vec<String>, TapError> {
         let mut joined = Vec::new();
-        for mut state in self.catalog.list().await? {
-            if state.status != SessionStatus::Active || self.find_active(state.id()).is_some() {
+        for id in self.catalog.session_ids().await? {
+            if self.find_active(&id).is_some() || self.ended.locked().contains(&id) {
+                continue;
+            }
+            let Some(mut state) = self.catalog.get(&id).await.unwrap_or(None) else { continue };
+            if state.status != SessionStatus::Active {
+                self.ended.locked().insert(id);
                 continue;
             }
             let parts = taps::read_all(self.catalog.storage(), state.id()).await?;
