@@ -28,6 +28,8 @@ pub struct ActiveSession {
     pub(super) dirty: AtomicBool,
     /// A limit was reached: the session takes nothing more while it stops.
     pub(super) ending: AtomicBool,
+    /// The last metadata refresh failed (logged once until one works).
+    pub(super) refresh_failing: AtomicBool,
     batches: Mutex<Batches>,
 }
 
@@ -40,6 +42,7 @@ impl ActiveSession {
             gate: Gate::new(false),
             dirty: AtomicBool::new(false),
             ending: AtomicBool::new(false),
+            refresh_failing: AtomicBool::new(false),
             batches: Mutex::default(),
         }
     }

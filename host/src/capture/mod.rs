@@ -299,7 +299,8 @@ impl Recorder {
                 && let Err(e) = self.sessions.store_batch(&session, signal, full).await
             {
                 // The batch waits for the next flush; this request is in it.
-                tracing::warn!(session = %session.id(), error = %e, "a full batch could not be stored; will retry");
+                // The store's or the journal's trouble is logged once where it happens; the batch just waits.
+                tracing::debug!(session = %session.id(), error = %e, "a full batch could not be stored; will retry");
             }
             Ok::<_, TapError>(Some(items))
         };

@@ -167,7 +167,7 @@ impl Sessions {
             let flush = async {
                 for (signal, parts) in session.take_batches(Some(self.batching.max_age)) {
                     if let Err(e) = self.store_batch(&session, signal, parts).await {
-                        tracing::warn!(session = %session.id(), error = %e, "a batch could not be stored; will retry");
+                        tracing::debug!(session = %session.id(), error = %e, "a batch could not be stored; will retry");
                     }
                 }
             };
@@ -381,7 +381,13 @@ impl Sessions {
                 }
                 Some(Err(e)) => {
                     session.dirty.store(true, Ordering::Release);
-                    tracing::warn!(session = %session.id(), error = %e, "metadata refresh failed; will retry");
+                    // Once per run of failures: an outage is not a line every refresh.
+                    if !session.refresh_failing.swap(true, Ordering::AcqRel) {
+                        tracing::warn!(session = %session.id(), error = %e, "metadata refresh failed; will retry");
+                    }
+                }
+                Some(Ok(Published::Written(_))) if session.refresh_failing.swap(false, Ordering::AcqRel) => {
+                    tracing::info!(session = %session.id(), "metadata refresh works again");
                 }
                 Some(Ok(Published::Written(_))) | None => {}
             }

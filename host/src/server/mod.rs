@@ -437,7 +437,8 @@ pub async fn run(settings: ServeSettings) -> Result<(), ServeError> {
     let tap = Tap::start(settings.clone(), Arc::new(SystemClock))?;
     let grpc_address = grpc.as_ref().and_then(|l| l.local_addr().ok()).map_or("off".to_owned(), |a| a.to_string());
     let tls = settings.tls.is_some();
-    tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, tls, store = %settings.store, "otlp-capture tap ready");
+    let durable = settings.durability == Durability::Durable;
+    tracing::info!(http = %http.local_addr()?, grpc = %grpc_address, tls, store = %settings.store, durable, "otlp-capture tap ready");
     tap.serve(http, grpc, shutdown_signal()).await
 }
 
