@@ -21,7 +21,7 @@ const ROUNDS: usize = 20;
 const PER_ROUND: usize = 150;
 
 /// One way to send a request: its URL and, through the tap, the session it
-/// is routed to (a session that does not exist: forwarded, not recorded).
+/// is routed to (one that records only logs: traces are forwarded, not recorded).
 struct Path {
     name: &'static str,
     url: String,
@@ -60,12 +60,14 @@ fn main() {
         body.len()
     );
     processes::run_cli_ok(&["session", "start", "latency", "--tap", &tap.base], &[]);
+    // Traces routed to a session that records only logs are forwarded and not recorded.
+    processes::run_cli_ok(&["session", "start", "logs-only", "--signals", "logs", "--tap", &tap.base], &[]);
     let mut paths = [
         Path { name: "direct", url: format!("{}/v1/traces", upstream.base), route: None, latencies: Vec::new() },
         Path {
             name: "tap, forwarding",
             url: format!("{}/v1/traces", tap.base),
-            route: Some("no-such-session"),
+            route: Some("logs-only"),
             latencies: Vec::new(),
         },
         Path {
@@ -89,6 +91,7 @@ fn main() {
         }
     }
     processes::run_cli_ok(&["session", "stop", "latency", "--tap", &tap.base], &[]);
+    processes::run_cli_ok(&["session", "stop", "logs-only", "--tap", &tap.base], &[]);
 
     let results: Vec<(&str, (Duration, Duration))> = paths.iter_mut().map(|p| (p.name, p.percentiles())).collect();
     for (name, (p50, p99)) in &results {
