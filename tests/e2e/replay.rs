@@ -366,3 +366,39 @@ fn replays_over_grpc_into_a_taps_grpc_receiver() {
     expected.sort_by_key(order);
     assert_eq!(copied, expected, "recorded over gRPC exactly as sent");
 }
+
+#[test]
+fn an_unreachable_endpoint_is_reported_at_once_and_the_run_gives_up_within_its_retry_time() {
+    let store = tempfile::tempdir().unwrap();
+    let objects = (0..3).map(|n| (1_700_000_000_000 + n, OtlpRequest::Logs(generate::logs("svc", 2, 1, 1 + n))));
+    write_session(store.path(), "down", objects);
+    // A port nothing listens on: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let output = run_cli(
+        &[
+            "replay",
+            "down",
+            "--store",
+            store.path().to_str().unwrap(),
+            "--endpoint",
+            &endpoint,
+            "--speed",
+            "max",
+            "--max-retry-time",
+            "3s",
+        ],
+        &[],
+    );
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(elapsed < Duration::from_secs(15), "the whole run's retrying is bounded, not per object: {elapsed:?}");
+    assert!(
+        stderr.lines().any(|l| l.contains("WARN") && l.contains("Connection refused") && l.contains("retrying in")),
+        "each failed attempt is visible at the default log level: {stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("otlp-capture:") && last.contains("Connection refused"), "one-line reason: {last}");
+}

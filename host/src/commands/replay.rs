@@ -65,7 +65,11 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     }
     output::line(format_args!("replayed {} to {}: {}", args.id, exporter.endpoint(), report.summary_line()))?;
     if !report.delivered_all() {
-        bail!("{} objects were not delivered", report.counts.objects_failed.max(report.failures.len() as u64));
+        let failed = report.counts.objects_failed.max(report.failures.len() as u64);
+        match report.failures.last() {
+            Some(last) => bail!("{failed} objects were not delivered; the last: {last}"),
+            None => bail!("{failed} objects were not delivered"),
+        }
     }
     Ok(())
 }

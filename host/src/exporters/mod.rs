@@ -38,6 +38,40 @@ pub enum ExportError {
     Exhausted(String),
 }
 
+/// An endpoint that did not answer: the error with its causes ("connection
+/// refused", "dns error", a certificate problem) rather than reqwest's
+/// outer "error sending request". TLS failures do not heal by waiting, so
+/// they are not retried; the rest are.
+pub fn unreachable(url: &str, error: &(dyn std::error::Error + 'static)) -> ExportError {
+    let (reason, tls) = describe(url, error);
+    if tls {
+        ExportError::Fatal(format!("{reason} (TLS; not retried)"))
+    } else {
+        ExportError::Retryable { reason, retry_after: None }
+    }
+}
+
+/// `error` with every cause that adds words, after `url`; and whether TLS failed.
+pub fn describe(url: &str, error: &(dyn std::error::Error + 'static)) -> (String, bool) {
+    let mut reason = format!("{url}: {error}");
+    let mut tls = false;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        tls |= cause.downcast_ref::<rustls::Error>().is_some()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+        let text = cause.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = cause.source();
+    }
+    (reason, tls)
+}
+
 /// What the target said about an accepted request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accepted {

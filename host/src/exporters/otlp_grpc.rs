@@ -61,7 +61,7 @@ impl GrpcExporter {
         metadata.remove(header::CONTENT_ENCODING);
         super::headers::apply(&mut metadata, &self.headers);
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("{}: {e}", self.endpoint)))?;
+        grpc.ready().await.map_err(|e| tonic::Status::unavailable(super::describe(&self.endpoint, &e).0))?;
         let path = PathAndQuery::from_static(signal.grpc_path());
         let mut request = tonic::Request::new(message);
         *request.metadata_mut() = MetadataMap::from_headers(metadata);

@@ -64,8 +64,7 @@ impl HttpExporter {
     /// Posts `body` with `sent` and the configured headers, and reads the whole answer.
     async fn post(&self, signal: Signal, mut sent: HeaderMap, body: Bytes) -> Result<HttpAnswer, ExportError> {
         let url = self.url(signal);
-        let unreachable =
-            |e: reqwest::Error| ExportError::Retryable { reason: format!("{url}: {e}"), retry_after: None };
+        let unreachable = |e: reqwest::Error| super::unreachable(&url, &e);
         super::headers::apply(&mut sent, &self.headers);
         let response = self.client.post(&url).headers(sent).body(body).send().await.map_err(unreachable)?;
         let status = response.status();

@@ -32,31 +32,43 @@ pub struct Retried<T> {
     pub outcome: Result<T, ExportError>,
     /// Attempts after the first.
     pub retries: u64,
+    /// Time from the first failure to the outcome (zero when the first attempt answered).
+    pub retrying: Duration,
 }
 
-/// Runs `attempt` until it succeeds, fails for good, or the policy's time is up.
+/// Runs `attempt` until it succeeds, fails for good, or the policy's time
+/// is up. Each failure that will be retried is logged as it happens (WARN):
+/// an endpoint that is down is visible at once, not after the budget.
 pub async fn with_retries<T, F, Fut>(policy: RetryPolicy, mut attempt: F) -> Retried<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ExportError>>,
 {
-    let started = Instant::now();
+    let mut first_failure: Option<Instant> = None;
+    let retrying = |first: Option<Instant>| first.map_or(Duration::ZERO, |f| f.elapsed());
     let mut interval = policy.initial;
     let mut retries = 0;
     loop {
         let error = match attempt().await {
-            Ok(value) => return Retried { outcome: Ok(value), retries },
+            Ok(value) => return Retried { outcome: Ok(value), retries, retrying: retrying(first_failure) },
             Err(ExportError::Retryable { reason, retry_after }) => (reason, retry_after),
-            Err(e) => return Retried { outcome: Err(e), retries },
+            Err(e) => return Retried { outcome: Err(e), retries, retrying: retrying(first_failure) },
         };
+        let failed_at = *first_failure.get_or_insert_with(Instant::now);
         let (reason, retry_after) = error;
         // Full jitter on our own backoff; the target's Retry-After is honoured as given.
         let wait = retry_after.unwrap_or_else(|| interval.mul_f64(0.5 + fastrand::f64() * 0.5));
-        if started.elapsed() + wait > policy.max_elapsed {
-            let reason = format!("{reason} (gave up after {retries} retries in {:.0?})", started.elapsed());
-            return Retried { outcome: Err(ExportError::Exhausted(reason)), retries };
+        if failed_at.elapsed() + wait > policy.max_elapsed {
+            let reason =
+                format!("{reason} (gave up after {retries} retries in {:.1}s)", failed_at.elapsed().as_secs_f64());
+            return Retried { outcome: Err(ExportError::Exhausted(reason)), retries, retrying: failed_at.elapsed() };
         }
-        tracing::debug!(%reason, ?wait, "export failed; retrying");
+        let left = policy.max_elapsed.saturating_sub(failed_at.elapsed());
+        tracing::warn!(
+            "{reason}; retrying in {:.1}s ({:.0}s of retrying left)",
+            wait.as_secs_f64(),
+            left.as_secs_f64()
+        );
         tokio::time::sleep(wait).await;
         interval = (interval * 2).min(policy.max_interval);
         retries += 1;

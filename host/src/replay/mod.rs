@@ -19,7 +19,7 @@ pub use settings::{ReplayChoices, ReplaySettings, TimestampMode};
 
 use crate::catalog::{Catalog, StoredObject};
 use crate::error::TapError;
-use crate::exporters::retry::with_retries;
+use crate::exporters::retry::{RetryPolicy, with_retries};
 use crate::exporters::{ExportError, Exporter};
 use crate::otlp::{PayloadSummary, Signal};
 use crate::runtime::calls::{ReplayBatch, ReplayOptions, TimestampRewrite};
@@ -149,6 +149,7 @@ pub async fn run(
         failures: Vec::new(),
         first_telemetry: state.counts.first_telemetry_unix_nanos,
         base_seed: settings.seed.unwrap_or_else(|| fastrand::u64(..)),
+        retry_left: settings.retry.max_elapsed,
     };
     for round in 0..settings.loops {
         if replay.round(round, catalog.storage(), &objects, &schedule).await? == Round::GaveUp {
@@ -185,6 +186,8 @@ struct Replay<'a> {
     /// until known when the metadata has none (a tap that died early).
     first_telemetry: u64,
     base_seed: u64,
+    /// What is left of the run's retry time (`--max-retry-time`), shared by every object.
+    retry_left: Duration,
 }
 
 impl Replay<'_> {
@@ -271,7 +274,9 @@ impl Replay<'_> {
             };
         tokio::time::sleep_until(due.into()).await;
         let payload = Bytes::from(payload);
-        let retried = with_retries(self.settings.retry, || self.exporter.send(signal, payload.clone())).await;
+        let policy = RetryPolicy { max_elapsed: self.retry_left, ..self.settings.retry };
+        let retried = with_retries(policy, || self.exporter.send(signal, payload.clone())).await;
+        self.retry_left = self.retry_left.saturating_sub(retried.retrying);
         self.counts.retries += retried.retries;
         match retried.outcome {
             Ok(accepted) => {

@@ -144,12 +144,21 @@ pub struct ReplayChoices {
     #[arg(long, value_name = "SECONDS")]
     #[serde(default)]
     pub timeout: Option<u64>,
+    /// How long the whole run may spend retrying an endpoint that is down or pushing back,
+    /// summed over every object (a duration: 90s, 5m; default 2m); past it the replay stops
+    /// and exits 1.
+    #[arg(long, value_name = "DURATION")]
+    #[serde(default)]
+    pub max_retry_time: Option<String>,
     /// A header sent with every request (repeatable; the command line also takes
     /// $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`, under these).
     #[arg(long = "header", value_name = "KEY=VALUE")]
     #[serde(default)]
     pub headers: Vec<String>,
 }
+
+/// How long a whole replay may spend retrying when nothing says otherwise.
+pub const DEFAULT_MAX_RETRY_TIME: Duration = Duration::from_secs(120);
 
 /// What to replay and how, checked, every default filled in.
 #[derive(Debug, Clone)]
@@ -206,6 +215,11 @@ impl ReplaySettings {
         if loops == 0 {
             return Err("a replay loops at least once".into());
         }
+        let max_retry_time = match &choices.max_retry_time {
+            Some(text) => humantime::parse_duration(text.trim())
+                .map_err(|e| format!("the max retry time {text:?} is not a duration (90s, 5m): {e}"))?,
+            None => DEFAULT_MAX_RETRY_TIME,
+        };
         let timeout = choices.timeout.unwrap_or(30);
         if timeout == 0 {
             return Err("the timeout must be at least 1 second".into());
@@ -237,7 +251,7 @@ impl ReplaySettings {
             headers,
             tls: ClientTls::default(),
             prefetch: 4,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy { max_elapsed: max_retry_time, ..RetryPolicy::default() },
             max_object_bytes: 256 << 20,
         })
     }
