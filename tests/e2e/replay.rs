@@ -402,3 +402,72 @@ fn an_unreachable_endpoint_is_reported_at_once_and_the_run_gives_up_within_its_r
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("otlp-capture:") && last.contains("Connection refused"), "one-line reason: {last}");
 }
+
+/// Log records' observed times of a request, in order.
+fn observed_times(request: &OtlpRequest) -> Vec<u64> {
+    let OtlpRequest::Logs(logs) = request else { panic!("logs only") };
+    logs.resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .map(|l| l.observed_time_unix_nano)
+        .collect()
+}
+
+#[test]
+fn relative_uses_one_offset_the_largest_that_stamps_nothing_after_its_send_time() {
+    // Objects captured 400 ms apart whose records lag their capture time by 50 ms to 1.5 s, as
+    // an SDK's batch processor makes them: the first object's lag is not the largest.
+    let capture_millis = 1_700_000_000_000u64;
+    let lags_millis = [300u64, 1_500, 50, 900];
+    let objects: Vec<(u64, OtlpRequest)> = lags_millis
+        .iter()
+        .enumerate()
+        .map(|(i, lag)| {
+            let captured = capture_millis + 400 * i as u64;
+            let newest = (captured - lag) * 1_000_000;
+            // 3 records 1 ms apart, the newest `lag` before capture.
+            (captured, OtlpRequest::Logs(generate::logs("svc", 3, 1, newest - 2_000 - 5)))
+        })
+        .collect();
+    let originals: Vec<Vec<u64>> = objects.iter().map(|(_, r)| observed_times(r)).collect();
+    for speed in ["1", "10"] {
+        let store = tempfile::tempdir().unwrap();
+        write_session(store.path(), "lagged", objects.clone());
+        let receiver = Receiver::start(0);
+        run_cli_ok(
+            &[
+                "replay",
+                "lagged",
+                "--store",
+                store.path().to_str().unwrap(),
+                "--endpoint",
+                &receiver.base,
+                "--timestamps",
+                "relative",
+                "--speed",
+                speed,
+            ],
+            &[],
+        );
+        let accepted = receiver.accepted();
+        assert_eq!(accepted.len(), objects.len());
+        let replayed = received_requests(&accepted);
+        let shift = i128::from(observed_times(&replayed[0])[0]) - i128::from(originals[0][0]);
+        let mut least_headroom = u64::MAX;
+        for ((request, arrival), original) in replayed.iter().zip(&accepted).zip(&originals) {
+            let times = observed_times(request);
+            for (now, before) in times.iter().zip(original) {
+                assert_eq!(i128::from(*now) - i128::from(*before), shift, "speed {speed}: one offset for the run");
+            }
+            let newest = *times.iter().max().unwrap();
+            assert!(newest <= arrival.at_unix_nanos, "speed {speed}: an item stamped after it arrived");
+            least_headroom = least_headroom.min(arrival.at_unix_nanos - newest);
+        }
+        assert!(
+            least_headroom < 150_000_000,
+            "speed {speed}: the offset is the largest allowed, one object's newest item about at its send time \
+             (least headroom {least_headroom} ns)"
+        );
+    }
+}

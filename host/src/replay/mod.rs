@@ -147,10 +147,13 @@ pub async fn run(
             ..Default::default()
         },
         failures: Vec::new(),
-        first_telemetry: state.counts.first_telemetry_unix_nanos,
+        relative_slack: 0,
         base_seed: settings.seed.unwrap_or_else(|| fastrand::u64(..)),
         retry_left: settings.retry.max_elapsed,
     };
+    if settings.timestamps == TimestampMode::Relative {
+        replay.relative_slack = replay.relative_slack(catalog.storage(), &objects, &schedule).await?;
+    }
     for round in 0..settings.loops {
         if replay.round(round, catalog.storage(), &objects, &schedule).await? == Round::GaveUp {
             break;
@@ -182,9 +185,9 @@ struct Replay<'a> {
     progress: Progress<'a>,
     counts: ReplayCounts,
     failures: Vec<String>,
-    /// The session's earliest telemetry time, the base of `relative`; 0
-    /// until known when the metadata has none (a tap that died early).
-    first_telemetry: u64,
+    /// `relative`'s one offset, less the run's start: the least, over every
+    /// object, of its send time after the start minus its newest item time.
+    relative_slack: i128,
     base_seed: u64,
     /// What is left of the run's retry time (`--max-retry-time`), shared by every object.
     retry_left: Duration,
@@ -209,7 +212,7 @@ impl Replay<'_> {
             let sent = match object {
                 Ok(object) => {
                     let due_unix = replay_start_unix.saturating_add(nanos(schedule[index]));
-                    let options = self.options(round, planned.signal, &object, replay_start_unix, due_unix).await?;
+                    let options = self.options(round, replay_start_unix, due_unix);
                     self.send(planned, object, options, replay_start + schedule[index]).await
                 }
                 Err(e) => {
@@ -229,32 +232,22 @@ impl Replay<'_> {
     }
 
     /// How one object is rewritten, when it is sent at `due_unix`.
-    async fn options(
-        &mut self,
-        round: u32,
-        signal: Signal,
-        object: &Bytes,
-        replay_start_unix: u64,
-        due_unix: u64,
-    ) -> Result<ReplayOptions, TapError> {
+    fn options(&self, round: u32, replay_start_unix: u64, due_unix: u64) -> ReplayOptions {
         let rewrite = match self.settings.timestamps {
             TimestampMode::None => TimestampRewrite::None,
             TimestampMode::Relative => {
-                if self.first_telemetry == 0 {
-                    self.first_telemetry = self.first_timestamp(signal, object.clone()).await?;
-                }
-                TimestampRewrite::Shift(offset(self.first_telemetry, replay_start_unix))
+                TimestampRewrite::Shift(saturate(i128::from(replay_start_unix) + self.relative_slack))
             }
             TimestampMode::Current => TimestampRewrite::NewestAt(due_unix.max(now_unix_nanos())),
         };
-        Ok(ReplayOptions {
+        ReplayOptions {
             rewrite,
             id_remap_seed: self.settings.rewrite_ids.then(|| self.base_seed.wrapping_add(u64::from(round))),
             services: self.settings.services.clone(),
             from_unix_nanos: self.settings.from_unix_nanos,
             to_unix_nanos: self.settings.to_unix_nanos,
             max_uncompressed_bytes: self.settings.max_object_bytes,
-        })
+        }
     }
 
     /// Prepares one object in the component and sends it at `due`, with retries.
@@ -295,19 +288,42 @@ impl Replay<'_> {
         self.failures.push(format!("{}: {reason}", planned.key));
     }
 
-    /// The earliest timestamp of an object, for sessions whose metadata has
-    /// none (a tap that died before its first refresh).
-    async fn first_timestamp(&self, signal: Signal, object: Bytes) -> Result<u64, TapError> {
-        let options = ReplayOptions {
-            rewrite: TimestampRewrite::None,
-            id_remap_seed: None,
-            services: Vec::new(),
-            from_unix_nanos: 0,
-            to_unix_nanos: 0,
-            max_uncompressed_bytes: self.settings.max_object_bytes,
-        };
-        let batch = self.pool.call(move |i| i.prepare_replay(signal, &object, &options)).await?;
-        Ok(batch.map_or(0, |b| b.summary.min_unix_nanos))
+    /// `relative`'s slack (see the field), from a planning pass that reads
+    /// every object once, one at a time (memory stays bounded), and keeps
+    /// only its newest item time after the run's filters. The one offset is
+    /// then the largest that stamps no item later than its send time.
+    async fn relative_slack(
+        &self,
+        storage: &Storage,
+        objects: &[StoredObject],
+        schedule: &[Duration],
+    ) -> Result<i128, TapError> {
+        let (sender, mut received) = mpsc::channel(self.settings.prefetch.max(1));
+        let fetcher = tokio::spawn(fetch(storage.clone(), objects.to_vec(), sender));
+        let mut slack: Option<i128> = None;
+        while let Some((index, object)) = received.recv().await {
+            // An unreadable object is reported when the replay sends it.
+            let Ok(object) = object else { continue };
+            let options = ReplayOptions {
+                rewrite: TimestampRewrite::None,
+                id_remap_seed: None,
+                services: self.settings.services.clone(),
+                from_unix_nanos: self.settings.from_unix_nanos,
+                to_unix_nanos: self.settings.to_unix_nanos,
+                max_uncompressed_bytes: self.settings.max_object_bytes,
+            };
+            let signal = objects[index].signal;
+            let Ok(Some(batch)) = self.pool.call(move |i| i.prepare_replay(signal, &object, &options)).await else {
+                continue;
+            };
+            if batch.summary.max_unix_nanos == 0 {
+                continue;
+            }
+            let due = i128::from(nanos(schedule[index])) - i128::from(batch.summary.max_unix_nanos);
+            slack = Some(slack.map_or(due, |s| s.min(due)));
+        }
+        let _ = fetcher.await;
+        Ok(slack.unwrap_or(0))
     }
 }
 
@@ -315,10 +331,9 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The shift that moves `from` to `to`, saturated to what an i64 holds.
-fn offset(from: u64, to: u64) -> i64 {
-    let difference = i128::from(to) - i128::from(from);
-    i64::try_from(difference).unwrap_or(if difference < 0 { i64::MIN } else { i64::MAX })
+/// A shift in nanoseconds, saturated to what an i64 holds.
+fn saturate(shift: i128) -> i64 {
+    i64::try_from(shift).unwrap_or(if shift < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Reads objects in order into the bounded channel.

@@ -21,7 +21,8 @@ use crate::otlp::Signal;
 pub enum TimestampMode {
     /// As recorded.
     None,
-    /// One offset for the whole replay: replay start minus the session's first timestamp.
+    /// One offset for the whole replay, the largest that stamps no item later than
+    /// the moment its request is sent: every duration and gap stays exact.
     Relative,
     /// Per object: its newest timestamp becomes the moment it is sent.
     Current,
