@@ -118,18 +118,31 @@ impl Committer {
         Ok(())
     }
 
+    /// Lets the journal forget parts that can no longer be stored (their
+    /// session is not active), so they are not carried into every restart.
+    pub fn settle_parts(&self, session: &str, covers: Vec<u64>) {
+        self.note_commit(session, covers, None);
+    }
+
     /// Notes forwarded requests `session` could not record, so the loss is
     /// counted in its metadata across a restart too.
     pub fn note_dropped(&self, session: &str, dropped: Dropped) {
+        self.note_commit(session, Vec::new(), Some(dropped));
+    }
+
+    /// Notes a commit without objects, not waiting for a sync: a crash that
+    /// loses it leaves a settled part to be settled again, or a drop count
+    /// that only the last refreshed tap document still holds.
+    fn note_commit(&self, session: &str, covers: Vec<u64>, dropped: Option<Dropped>) {
         let Some(journal) = &self.journal else { return };
         journal.note(Record::bare(Header::Commit {
             id: journal.next_number(),
             session: session.to_owned(),
-            covers: Vec::new(),
+            covers,
             receipt: None,
             state: None,
             puts: Vec::new(),
-            dropped: Some(dropped),
+            dropped,
         }));
     }
 

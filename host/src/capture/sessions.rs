@@ -418,6 +418,7 @@ impl Sessions {
         for RecoveredPart { meta, body, .. } in &recovered.parts {
             let Some(session) = self.find_active(&meta.session) else {
                 tracing::error!(session = %meta.session, seq = meta.seq, "the journal holds a part of a session that is not active; it is dropped");
+                self.committer.settle_parts(&meta.session, vec![meta.seq]);
                 continue;
             };
             let part = PreparedCapture { protobuf: body.to_vec(), summary: meta.summary, bytes_in: meta.bytes_in };
