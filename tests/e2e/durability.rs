@@ -348,6 +348,14 @@ fn forwarding_while_recording_is_saturated_is_never_refused_and_the_journal_catc
 fn in_memory_mode_a_saturated_recording_counts_what_it_drops_and_forwarding_goes_on() {
     let (tap, _upstream, store, _spool) = flood_a_saturated_forwarding_tap("memory");
     let client = Client::new();
+    // Recordings and drop counts run after the answers: wait until they are done.
+    let mut last = u64::MAX;
+    wait::until_true("the recording to settle", Duration::from_secs(60), || {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = counter(&client, &tap, "otlp_capture_dropped_requests_total");
+        let idle = counter(&client, &tap, "otlp_capture_processor_queue") == 0;
+        std::mem::replace(&mut last, now) == now && idle
+    });
     let dropped = counter(&client, &tap, "otlp_capture_dropped_requests_total");
     assert!(dropped > 0, "with room for two recordings, some of 200 floods are dropped");
     let stopped: Value =

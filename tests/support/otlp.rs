@@ -90,6 +90,10 @@ pub fn stored_requests(store: &std::path::Path, session: &str) -> Vec<OtlpReques
                 continue;
             }
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            // A write cut by a crash leaves the local store's staging file ("KEY#N"): no object.
+            if !name.ends_with(".otlp.gz") {
+                continue;
+            }
             let signal = Signal::from_name(name.split('-').next().unwrap()).unwrap();
             requests.push(decode_object(signal, &std::fs::read(&path).unwrap()));
         }
