@@ -21,14 +21,6 @@ use reqwest_blocking::blocking::Client;
 const CLIENTS: u64 = 4;
 const SEQUENTIAL: usize = 400;
 
-/// CPU seconds (user + system) process `pid` has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
-}
-
 struct Figures {
     p50_ms: f64,
     p99_ms: f64,
@@ -76,7 +68,7 @@ fn measure(durability: &str, seconds: u64) -> Figures {
             .collect(),
     );
     let accepted = Arc::new(AtomicU64::new(0));
-    let cpu_before = cpu_seconds(tap.pid());
+    let cpu_before = processes::cpu_seconds(tap.pid());
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let clients: Vec<_> = (0..CLIENTS)
@@ -97,7 +89,7 @@ fn measure(durability: &str, seconds: u64) -> Figures {
         client.join().unwrap();
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(tap.pid()) - cpu_before;
+    let cpu = processes::cpu_seconds(tap.pid()) - cpu_before;
     let requests = accepted.load(Ordering::Relaxed) as f64;
     processes::run_cli_ok(&["session", "stop", "cost", "--tap", &tap.base], &[]);
     Figures {

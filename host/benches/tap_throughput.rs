@@ -21,17 +21,6 @@ use reqwest_blocking::blocking::Client;
 const SPANS_PER_REQUEST: u64 = 1000;
 const CLIENTS: usize = 4;
 
-/// CPU seconds (user + system) process `pid` has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    // Linux reports these in USER_HZ, 100 per second on every mainstream architecture.
-    ticks / 100.0
-}
-
 fn main() {
     let seconds: u64 = std::env::var("TAP_THROUGHPUT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
@@ -62,7 +51,7 @@ fn main() {
     }
 
     let accepted = Arc::new(AtomicU64::new(0));
-    let cpu_before = cpu_seconds(tap.pid());
+    let cpu_before = processes::cpu_seconds(tap.pid());
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let clients: Vec<_> = (0..CLIENTS)
@@ -86,7 +75,7 @@ fn main() {
         client.join().unwrap();
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(tap.pid()) - cpu_before;
+    let cpu = processes::cpu_seconds(tap.pid()) - cpu_before;
     let requests = accepted.load(Ordering::Relaxed);
     let spans = requests * SPANS_PER_REQUEST;
     let stopped = processes::run_cli_ok(&["session", "stop", "throughput", "--tap", &tap.base], &[]);

@@ -265,15 +265,6 @@ fn a_full_store_pushes_back_promptly_sigterm_exits_in_time_and_a_restart_stores_
     assert_exactly_once(&store.path(), "full-disk", &acknowledged, &stopped);
 }
 
-/// The sum of a counter's series (every label set) in the tap's /metrics.
-fn counter(client: &Client, tap: &TapProcess, name: &str) -> u64 {
-    let text = get(client, &format!("{}/metrics", tap.base)).unwrap().1;
-    text.lines()
-        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{')))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 const PER_REQUEST: u64 = 300;
 const SENDERS: u64 = 8;
 const EACH: u64 = 25;
@@ -332,10 +323,9 @@ fn flood_a_saturated_forwarding_tap(durability: &str) -> (TapProcess, Receiver, 
 #[test]
 fn forwarding_while_recording_is_saturated_is_never_refused_and_the_journal_catches_up() {
     let (tap, _upstream, store, _spool) = flood_a_saturated_forwarding_tap("durable");
-    let client = Client::new();
-    assert!(counter(&client, &tap, "otlp_capture_spilled_requests_total") > 0, "recording fell behind and spilled");
+    assert!(tap.metric("otlp_capture_spilled_requests_total") > 0, "recording fell behind and spilled");
     wait::until_true("the journal to catch up", Duration::from_secs(120), || {
-        counter(&client, &tap, "otlp_capture_journal_backlog_bytes") == 0
+        tap.metric("otlp_capture_journal_backlog_bytes") == 0
     });
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", "saturated", "--tap", &tap.base], &[])).unwrap();
@@ -347,16 +337,15 @@ fn forwarding_while_recording_is_saturated_is_never_refused_and_the_journal_catc
 #[test]
 fn in_memory_mode_a_saturated_recording_counts_what_it_drops_and_forwarding_goes_on() {
     let (tap, _upstream, store, _spool) = flood_a_saturated_forwarding_tap("memory");
-    let client = Client::new();
     // Recordings and drop counts run after the answers: wait until they are done.
     let mut last = u64::MAX;
     wait::until_true("the recording to settle", Duration::from_secs(60), || {
         std::thread::sleep(Duration::from_millis(500));
-        let now = counter(&client, &tap, "otlp_capture_dropped_requests_total");
-        let idle = counter(&client, &tap, "otlp_capture_processor_queue") == 0;
+        let now = tap.metric("otlp_capture_dropped_requests_total");
+        let idle = tap.metric("otlp_capture_processor_queue") == 0;
         std::mem::replace(&mut last, now) == now && idle
     });
-    let dropped = counter(&client, &tap, "otlp_capture_dropped_requests_total");
+    let dropped = tap.metric("otlp_capture_dropped_requests_total");
     assert!(dropped > 0, "with room for two recordings, some of 200 floods are dropped");
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", "saturated", "--tap", &tap.base], &[])).unwrap();

@@ -55,13 +55,6 @@ fn post(client: &Client, tap: &TapProcess, n: u64) -> bool {
     }
 }
 
-fn metric(client: &Client, tap: &TapProcess, name: &str) -> u64 {
-    let text = client.get(format!("{}/metrics", tap.base)).send().unwrap().text().unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")).map(|v| v.parse().unwrap()))
-        .unwrap_or_else(|| panic!("{name} missing"))
-}
-
 #[test]
 fn a_30_second_s3_outage_loses_nothing_acknowledged() {
     let mut s3 = S3Server::start();
@@ -81,14 +74,10 @@ fn a_30_second_s3_outage_loses_nothing_acknowledged() {
         n += 1;
         std::thread::sleep(Duration::from_millis(1500));
     }
-    assert!(
-        metric(&client, &tap, "otlp_capture_spooled_objects_total") > 0,
-        "objects went to the spool during the outage"
-    );
+    assert!(tap.metric("otlp_capture_spooled_objects_total") > 0, "objects went to the spool during the outage");
     s3.restart();
     wait::until_true("the spool to drain", Duration::from_secs(60), || {
-        metric(&client, &tap, "otlp_capture_spool_objects") == 0
-            && metric(&client, &tap, "otlp_capture_upload_queue_objects") == 0
+        tap.metric("otlp_capture_spool_objects") == 0 && tap.metric("otlp_capture_upload_queue_objects") == 0
     });
     let stopped: Value =
         serde_json::from_str(&run_cli_ok(&["session", "stop", "outage", "--tap", &tap.base], &[])).unwrap();

@@ -90,6 +90,17 @@ fn strip_ansi(line: &str) -> String {
     plain
 }
 
+/// CPU seconds (user + system) process `pid` has used, from /proc (Linux).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let after = &stat[stat.rfind(')').expect("a command name") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    // Linux reports these in USER_HZ, 100 per second on every mainstream architecture.
+    ticks / 100.0
+}
+
 /// A running `otlp-capture serve`.
 pub struct TapProcess {
     child: Child,
@@ -155,6 +166,21 @@ impl TapProcess {
         let http = address_in(&ready, "http").expect("the ready line names the HTTP address");
         let grpc = address_in(&ready, "grpc").expect("the ready line names the gRPC address");
         TapProcess { child, _workdir: workdir, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
+    }
+
+    /// A metric of the tap's /metrics, summed over its label sets (so a
+    /// per-signal counter gives its total); panics when the tap has none.
+    pub fn metric(&self, name: &str) -> u64 {
+        let text = reqwest_blocking::blocking::get(format!("{}/metrics", self.base))
+            .and_then(|r| r.text())
+            .expect("GET /metrics");
+        let values: Vec<u64> = text
+            .lines()
+            .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{')))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(!values.is_empty(), "{name} missing from /metrics");
+        values.iter().sum()
     }
 
     /// The process id.

@@ -65,9 +65,15 @@ impl Committer {
     }
 
     /// Makes a prepared part of `session` durable; its journal number (0 in
-    /// memory mode). Returns once a crash can no longer lose it.
-    pub async fn log_part(&self, session: &str, part: &PreparedCapture, raw: Option<u64>) -> Result<u64, TapError> {
-        let Some(journal) = &self.journal else { return Ok(0) };
+    /// memory mode) and the part back. Returns once a crash can no longer
+    /// lose it. The protobuf is lent to the journal, not copied.
+    pub async fn log_part(
+        &self,
+        session: &str,
+        mut part: PreparedCapture,
+        raw: Option<u64>,
+    ) -> Result<(u64, PreparedCapture), TapError> {
+        let Some(journal) = &self.journal else { return Ok((0, part)) };
         let seq = journal.next_number();
         let meta = PartMeta {
             seq,
@@ -76,12 +82,13 @@ impl Committer {
             bytes_in: part.bytes_in,
             len: part.protobuf.len() as u64,
         };
-        let record = Record {
-            header: Header::Prepared { parts: vec![meta], raw },
-            blobs: vec![bytes::Bytes::copy_from_slice(&part.protobuf)],
-        };
-        journal.append(record).await.map_err(journal_busy)?;
-        Ok(seq)
+        let body = bytes::Bytes::from(std::mem::take(&mut part.protobuf));
+        let record = Record { header: Header::Prepared { parts: vec![meta], raw }, blobs: vec![body.clone()] };
+        let appended = journal.append(record).await;
+        // The writer dropped its reference before answering: this takes the buffer back without a copy.
+        part.protobuf = Vec::from(body);
+        appended.map_err(journal_busy)?;
+        Ok((seq, part))
     }
 
     /// Commits objects of `session` with `content`, then queues them for

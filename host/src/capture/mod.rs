@@ -209,29 +209,17 @@ impl Recorder {
         payload: Bytes,
         route: Option<&str>,
     ) -> Result<Recorded, TapError> {
-        self.record_into_targets(signal, encoding, payload, route, Admission::Refuse).await
-    }
-
-    async fn record_into_targets(
-        &self,
-        signal: Signal,
-        encoding: Encoding,
-        payload: Bytes,
-        route: Option<&str>,
-        admission: Admission,
-    ) -> Result<Recorded, TapError> {
         let targets = self.targets(signal, route);
         if targets.is_empty() {
             let summary = self.pool.try_call(move |i| i.summarize(signal, encoding, &payload)).await?;
             self.counters.items(signal, summary.items);
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
-        if admission == Admission::Refuse {
-            self.sessions.committer().admit()?;
-        }
+        // The client is waiting: push back rather than queue past the bounds.
+        self.sessions.committer().admit()?;
         let captures = targets
             .into_iter()
-            .map(|session| self.capture_into(session, signal, encoding, payload.clone(), admission, None));
+            .map(|session| self.capture_into(session, signal, encoding, payload.clone(), Admission::Refuse, None));
         let mut recorded = Recorded::default();
         for outcome in futures::future::join_all(captures).await {
             if let Some(items) = outcome? {
@@ -294,7 +282,7 @@ impl Recorder {
             let prepare = move |i: &mut Instance| i.prepare_capture(&config, signal, encoding, &payload);
             let Some(part) = admission.run(&pool, prepare).await? else { return Ok(None) };
             let items = part.summary.items;
-            let seq = self.sessions.committer().log_part(session.id(), &part, raw).await?;
+            let (seq, part) = self.sessions.committer().log_part(session.id(), part, raw).await?;
             if let Some(full) = session.add_to_batch(part, seq, limits)?
                 && let Err(e) = self.sessions.store_batch(&session, signal, full).await
             {

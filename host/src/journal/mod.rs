@@ -38,6 +38,9 @@ pub enum JournalError {
     /// Writing or syncing failed (a full or failing disk).
     #[error("the local journal cannot be written: {0}")]
     Write(String),
+    /// A record still needed could not be read back.
+    #[error("the local journal cannot be read: {0}")]
+    Read(String),
     /// The journal's writer has stopped.
     #[error("the local journal is closed")]
     Closed,
@@ -137,7 +140,7 @@ impl Journal {
             file.read_exact(&mut frame[4..])?;
             record::decode_one(&bytes::Bytes::from(frame), 0).map(|(r, _)| r).map_err(std::io::Error::other)
         };
-        read().map_err(|e| JournalError::Write(format!("reading back a record: {e}")))
+        read().map_err(|e| JournalError::Read(e.to_string()))
     }
 
     /// Appends `record` without waiting: it becomes durable with the next
@@ -154,11 +157,6 @@ impl Journal {
     /// Whether the last write failed (a full or failing disk).
     pub fn failing(&self) -> bool {
         self.failing.load(Ordering::Relaxed)
-    }
-
-    /// Its directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
@@ -252,6 +250,9 @@ impl Writer {
             let earlier = records.len() - waiters.len();
             match written {
                 Ok(locations) => {
+                    // Written: let go of the bytes before answering, so an appender
+                    // holding the only other reference can take its buffer back.
+                    drop(records);
                     for (waiter, location) in waiters.into_iter().zip(&locations[earlier..]) {
                         if let Some(waiter) = waiter {
                             let _ = waiter.send(Ok(*location));

@@ -86,14 +86,19 @@ impl Storage {
     /// Writes `body` under `key`, replacing any object there.
     pub async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StorageError> {
         let path = object_path(key)?;
+        self.store.put_opts(&path, PutPayload::from_bytes(body), self.put_options(content_type)).await?;
+        Ok(())
+    }
+
+    /// A write of `content_type`, labelled where the backend keeps labels.
+    fn put_options(&self, content_type: &str) -> PutOptions {
         let mut options = PutOptions::default();
         if self.keeps_attributes {
             let mut attributes = Attributes::new();
             attributes.insert(Attribute::ContentType, content_type.to_owned().into());
             options.attributes = attributes;
         }
-        self.store.put_opts(&path, PutPayload::from_bytes(body), options).await?;
-        Ok(())
+        options
     }
 
     /// Reads an object with its version; `None` when it does not exist.
@@ -119,12 +124,7 @@ impl Storage {
         expected: Option<&ObjectVersion>,
     ) -> Result<ConditionalWrite, StorageError> {
         let path = object_path(key)?;
-        let mut options = PutOptions::default();
-        if self.keeps_attributes {
-            let mut attributes = Attributes::new();
-            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
-            options.attributes = attributes;
-        }
+        let mut options = self.put_options(content_type);
         options.mode = match expected {
             Some(ObjectVersion(version)) => PutMode::Update(version.clone()),
             None => PutMode::Create,
