@@ -8,6 +8,7 @@ use crate::filter::Filter;
 use crate::model;
 use crate::replay::{self, ReplayOptions};
 use crate::timestamps::Rewrite;
+use crate::timing::Planned;
 use crate::{keys, metadata, processor};
 
 wit_bindgen::generate!({
@@ -145,6 +146,19 @@ impl Guest for Component {
         }))
     }
 
+    fn replay_timing(
+        signal: wit::Signal,
+        object: Vec<u8>,
+        options: wit::ReplayOptions,
+    ) -> Result<Option<wit::ObjectTiming>, wit::ProcessorError> {
+        let timing = replay::timing(signal.into(), &object, &options.into())?;
+        Ok(timing.map(|t| wit::ObjectTiming {
+            summary: t.summary.into(),
+            groups: t.extents.groups,
+            ungrouped_newest: t.extents.ungrouped_newest,
+        }))
+    }
+
     fn object_to_json(
         signal: wit::Signal,
         object: Vec<u8>,
@@ -170,6 +184,9 @@ impl From<wit::ReplayOptions> for ReplayOptions {
                 wit::TimestampRewrite::None => Rewrite::None,
                 wit::TimestampRewrite::Shift(offset) => Rewrite::Shift(offset),
                 wit::TimestampRewrite::NewestAt(instant) => Rewrite::NewestAt(instant),
+                wit::TimestampRewrite::Planned(p) => {
+                    Rewrite::Planned(Planned { shifts: p.shifts, ungrouped_newest_at: p.ungrouped_newest_at })
+                }
             },
             id_remap_seed: o.id_remap_seed,
             filter: Filter { services: o.services, from_unix_nanos: o.from_unix_nanos, to_unix_nanos: o.to_unix_nanos },

@@ -23,6 +23,7 @@ pub mod session_id;
 pub mod summary;
 pub mod tagging;
 pub mod timestamps;
+pub mod timing;
 pub mod wire;
 
 #[cfg(all(target_arch = "wasm32", feature = "component"))]

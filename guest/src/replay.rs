@@ -7,6 +7,7 @@ use crate::id_remap::IdRemap;
 use crate::model::{PayloadEncoding, PayloadSummary, ProcessorError, Signal};
 use crate::processor::invalid_protobuf;
 use crate::timestamps::{self, Rewrite};
+use crate::timing::{self, Extents};
 use crate::{gzip, summary, wire};
 
 /// How one replay run treats every object.
@@ -45,23 +46,75 @@ fn inflate(object: &[u8], limit: u64) -> Result<Vec<u8>, ProcessorError> {
 /// [`prepare_by_decoding`], which gives the same decoded result.
 pub fn prepare(signal: Signal, object: &[u8], options: &ReplayOptions) -> Result<Option<ReplayBatch>, ProcessorError> {
     let mut protobuf = inflate(object, options.max_uncompressed_bytes)?;
-    if !options.filter.is_empty() {
+    let Some(scan) = regular_scan(signal, &protobuf, options)? else {
         return transform_decoded(signal, &protobuf, options);
-    }
-    let scan = wire::Scan::of(signal, &protobuf, wire::Collect::Offsets).map_err(invalid_protobuf)?;
-    if scan.irregular {
-        return transform_decoded(signal, &protobuf, options);
-    }
-    let offset = wire::rewrite_timestamps(&mut protobuf, &scan, options.rewrite);
+    };
+    let mut summary = scan.summary(signal);
+    let applied_shift = if let Rewrite::Planned(planned) = &options.rewrite {
+        let stamps = wire::keyed_stamps(signal, &protobuf).map_err(invalid_protobuf)?;
+        let applied = wire::apply_planned(&mut protobuf, &stamps, planned);
+        (summary.min_unix_nanos, summary.max_unix_nanos) = applied.bounds;
+        applied.newest_shift
+    } else {
+        let offset = options.rewrite.uniform_offset(summary.max_unix_nanos).unwrap_or(0);
+        wire::shift_timestamps(&mut protobuf, &scan, offset);
+        if summary.max_unix_nanos != 0 {
+            summary.min_unix_nanos = timestamps::shift(summary.min_unix_nanos, offset);
+            summary.max_unix_nanos = timestamps::shift(summary.max_unix_nanos, offset);
+        }
+        timestamps::saturate(offset)
+    };
     if let Some(seed) = options.id_remap_seed {
         wire::remap_ids(&mut protobuf, &scan, &IdRemap::new(seed));
     }
-    let mut summary = scan.summary(signal);
-    if summary.max_unix_nanos != 0 {
-        summary.min_unix_nanos = timestamps::shift(summary.min_unix_nanos, offset);
-        summary.max_unix_nanos = timestamps::shift(summary.max_unix_nanos, offset);
+    Ok(Some(ReplayBatch { payload: protobuf, summary, applied_shift }))
+}
+
+/// The scan of a stored object the wire path can take; `None` when the
+/// decoding path must (a filter, or an irregular request).
+fn regular_scan(
+    signal: Signal,
+    protobuf: &[u8],
+    options: &ReplayOptions,
+) -> Result<Option<wire::Scan>, ProcessorError> {
+    if !options.filter.is_empty() {
+        return Ok(None);
     }
-    Ok(Some(ReplayBatch { payload: protobuf, summary, applied_shift: timestamps::saturate(offset) }))
+    let scan = wire::Scan::of(signal, protobuf, wire::Collect::Offsets).map_err(invalid_protobuf)?;
+    Ok((!scan.irregular).then_some(scan))
+}
+
+/// What a replay planning pass needs of one stored object: its summary and
+/// the newest timestamp of each trace and metric stream in it, after the
+/// filters (`options.rewrite` is not applied). `None` when the filters
+/// leave nothing.
+pub fn timing(signal: Signal, object: &[u8], options: &ReplayOptions) -> Result<Option<ObjectTiming>, ProcessorError> {
+    let protobuf = inflate(object, options.max_uncompressed_bytes)?;
+    if let Some(scan) = regular_scan(signal, &protobuf, options)? {
+        let stamps = wire::keyed_stamps(signal, &protobuf).map_err(invalid_protobuf)?;
+        let extents = Extents::of(stamps.iter().map(|&(key, at)| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&protobuf[at..at + 8]);
+            (key, u64::from_le_bytes(bytes))
+        }));
+        return Ok(Some(ObjectTiming { summary: scan.summary(signal), extents }));
+    }
+    let mut request = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &protobuf)?;
+    if !options.filter.apply(&mut request) {
+        return Ok(None);
+    }
+    let mut stamps = Vec::new();
+    timing::for_each_keyed_mut(&mut request, |key, t| stamps.push((key, *t)));
+    Ok(Some(ObjectTiming { summary: summary::of(&mut request), extents: Extents::of(stamps) }))
+}
+
+/// What [`timing`] found in one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectTiming {
+    /// What the object holds after the filters.
+    pub summary: PayloadSummary,
+    /// The newest timestamp of each group.
+    pub extents: Extents,
 }
 
 /// [`prepare`] by decoding the request into structs and encoding it again:
@@ -83,7 +136,7 @@ fn transform_decoded(
     if !options.filter.apply(&mut request) {
         return Ok(None);
     }
-    let applied_shift = timestamps::rewrite(&mut request, options.rewrite);
+    let applied_shift = timestamps::rewrite(&mut request, &options.rewrite);
     if let Some(seed) = options.id_remap_seed {
         IdRemap::new(seed).apply(&mut request);
     }

@@ -5,10 +5,12 @@
 //! gauge, sum, histogram, exponential histogram and summary, and exemplar
 //! times; log record time and observed time.
 
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::{Exemplar, Metric};
 
 use crate::codec::OtlpRequest;
+use crate::timing::{self, Planned};
 
 /// Calls `visit` with every timestamp field of `request`, zeros included.
 pub fn for_each_mut(request: &mut OtlpRequest, mut visit: impl FnMut(&mut u64)) {
@@ -41,44 +43,58 @@ pub fn for_each_mut(request: &mut OtlpRequest, mut visit: impl FnMut(&mut u64)) 
 }
 
 fn metric_timestamps(metric: &mut Metric, visit: &mut impl FnMut(&mut u64)) {
-    let exemplars = |exemplars: &mut Vec<Exemplar>, visit: &mut dyn FnMut(&mut u64)| {
-        for exemplar in exemplars {
-            visit(&mut exemplar.time_unix_nano);
+    for_each_point_mut(metric, &mut |_, stamps| {
+        for t in stamps {
+            visit(t);
         }
-    };
+    });
+}
+
+/// Calls `visit` once per data point of `metric`, every point type, with
+/// the point's attributes and its timestamp fields (start, time, and the
+/// times of its exemplars).
+pub fn for_each_point_mut(metric: &mut Metric, visit: &mut dyn FnMut(&[KeyValue], &mut [&mut u64])) {
+    fn with_exemplars<'a>(start: &'a mut u64, time: &'a mut u64, exemplars: &'a mut [Exemplar]) -> Vec<&'a mut u64> {
+        let mut stamps = vec![start, time];
+        stamps.extend(exemplars.iter_mut().map(|e| &mut e.time_unix_nano));
+        stamps
+    }
     match &mut metric.data {
         Some(Data::Gauge(g)) => {
             for p in &mut g.data_points {
-                visit(&mut p.start_time_unix_nano);
-                visit(&mut p.time_unix_nano);
-                exemplars(&mut p.exemplars, visit);
+                visit(
+                    &p.attributes,
+                    &mut with_exemplars(&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.exemplars),
+                );
             }
         }
         Some(Data::Sum(s)) => {
             for p in &mut s.data_points {
-                visit(&mut p.start_time_unix_nano);
-                visit(&mut p.time_unix_nano);
-                exemplars(&mut p.exemplars, visit);
+                visit(
+                    &p.attributes,
+                    &mut with_exemplars(&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.exemplars),
+                );
             }
         }
         Some(Data::Histogram(h)) => {
             for p in &mut h.data_points {
-                visit(&mut p.start_time_unix_nano);
-                visit(&mut p.time_unix_nano);
-                exemplars(&mut p.exemplars, visit);
+                visit(
+                    &p.attributes,
+                    &mut with_exemplars(&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.exemplars),
+                );
             }
         }
         Some(Data::ExponentialHistogram(h)) => {
             for p in &mut h.data_points {
-                visit(&mut p.start_time_unix_nano);
-                visit(&mut p.time_unix_nano);
-                exemplars(&mut p.exemplars, visit);
+                visit(
+                    &p.attributes,
+                    &mut with_exemplars(&mut p.start_time_unix_nano, &mut p.time_unix_nano, &mut p.exemplars),
+                );
             }
         }
         Some(Data::Summary(s)) => {
             for p in &mut s.data_points {
-                visit(&mut p.start_time_unix_nano);
-                visit(&mut p.time_unix_nano);
+                visit(&p.attributes, &mut [&mut p.start_time_unix_nano, &mut p.time_unix_nano]);
             }
         }
         None => {}
@@ -99,7 +115,7 @@ pub fn bounds(request: &mut OtlpRequest) -> (u64, u64) {
 }
 
 /// How a replayed batch's timestamps are rewritten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rewrite {
     /// Unchanged.
     None,
@@ -107,23 +123,39 @@ pub enum Rewrite {
     Shift(i64),
     /// Every non-zero timestamp moves so that the newest becomes this instant.
     NewestAt(u64),
+    /// Each trace and metric stream by its planned shift, the rest so that
+    /// its newest lands at the send time ([`crate::timing`]).
+    Planned(Planned),
+}
+
+impl Rewrite {
+    /// The one offset every timestamp of an object whose newest timestamp
+    /// is `newest` (0 for none) moves by; `None` for a planned rewrite,
+    /// which moves groups by their own shifts.
+    pub fn uniform_offset(&self, newest: u64) -> Option<i128> {
+        match self {
+            Rewrite::None => Some(0),
+            Rewrite::Shift(offset) => Some(i128::from(*offset)),
+            Rewrite::NewestAt(_) if newest == 0 => Some(0),
+            Rewrite::NewestAt(instant) => Some(i128::from(*instant) - i128::from(newest)),
+            Rewrite::Planned(_) => None,
+        }
+    }
 }
 
 /// Applies `rewrite` to every timestamp of `request`: zero stays zero (it
 /// means unset), arithmetic saturates at 1 and `u64::MAX` and never wraps.
-/// Returns the shift applied.
-pub fn rewrite(request: &mut OtlpRequest, rewrite: Rewrite) -> i64 {
+/// Returns the shift applied (for a planned rewrite, the newest item's).
+pub fn rewrite(request: &mut OtlpRequest, rewrite: &Rewrite) -> i64 {
     let offset = match rewrite {
-        Rewrite::None => return 0,
-        Rewrite::Shift(offset) => i128::from(offset),
-        Rewrite::NewestAt(instant) => {
-            let (_, newest) = bounds(request);
-            if newest == 0 {
-                return 0;
-            }
-            i128::from(instant) - i128::from(newest)
+        Rewrite::Planned(planned) => {
+            return timing::apply(planned, |visit| timing::for_each_keyed_mut(request, |key, t| visit(key, t)))
+                .newest_shift;
         }
-    };
+        Rewrite::NewestAt(_) => rewrite.uniform_offset(bounds(request).1),
+        uniform => uniform.uniform_offset(0),
+    }
+    .unwrap_or(0);
     if offset != 0 {
         for_each_mut(request, |t| *t = shift(*t, offset));
     }
@@ -188,7 +220,7 @@ mod tests {
     #[test]
     fn newest_at_moves_the_newest_to_the_instant_and_keeps_offsets() {
         let mut request = decode(Signal::Traces, "trace.json");
-        let applied = rewrite(&mut request, Rewrite::NewestAt(2_000_000_000_000_000_000));
+        let applied = rewrite(&mut request, &Rewrite::NewestAt(2_000_000_000_000_000_000));
         assert_eq!(applied, 2_000_000_000_000_000_000 - 1544712661000000000);
         assert_eq!(bounds(&mut request), (2_000_000_000_000_000_000 - 1_000_000_000, 2_000_000_000_000_000_000));
     }

@@ -2,7 +2,7 @@
 //! id remapping, filters and JSON rendering, through the built component.
 
 use otlp_capture::otlp::Signal as HostSignal;
-use otlp_capture::runtime::calls::{CallError, GuestError, ReplayOptions, TimestampRewrite};
+use otlp_capture::runtime::calls::{CallError, GuestError, PlannedShifts, ReplayOptions, TimestampRewrite};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use otlp_capture_guest::{gzip, timestamps};
@@ -99,6 +99,67 @@ async fn newest_at_stamps_the_newest_item_and_keeps_every_offset() {
             }
         }
     }
+}
+
+/// The group keys `replay-timing` reports for a request, with each group's newest time.
+fn timing(h: &mut Harness, request: &OtlpRequest) -> Vec<(u64, u64)> {
+    let object = gzip::compress(&request.encode_protobuf(), 1);
+    let timing = h.instance.replay_timing(host(request.signal()), &object, &options(TimestampRewrite::None));
+    let timing = timing.unwrap().unwrap();
+    assert_eq!(timing.summary.max_unix_nanos, *stamps(request).iter().max().unwrap());
+    timing.groups
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_timing_names_each_trace_and_stream_alike_in_every_object() {
+    let mut h = Harness::new();
+    // Two objects holding the same four traces, and their logs, an hour apart.
+    let hour = 3_600_000_000_000;
+    let (early, late) = (generate::traces("checkout", 4, 3, BASE), generate::traces("checkout", 4, 3, BASE + hour));
+    let (early, late) = (timing(&mut h, &OtlpRequest::Traces(early)), timing(&mut h, &OtlpRequest::Traces(late)));
+    assert_eq!(early.len(), 4, "one group per trace");
+    let keys = |groups: &[(u64, u64)]| groups.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+    assert_eq!(keys(&early), keys(&late));
+    for ((_, a), (_, b)) in early.iter().zip(&late) {
+        assert_eq!(b - a, hour);
+    }
+    let logs = timing(&mut h, &OtlpRequest::Logs(generate::logs("checkout", 12, 4, BASE)));
+    assert_eq!(keys(&logs), keys(&early), "log records carrying a trace id are in their trace's group");
+    // The same metric streams in two objects; a stream differs by resource, name or attributes.
+    let metrics = timing(&mut h, &OtlpRequest::Metrics(generate::metrics("checkout", 8, BASE)));
+    let again = timing(&mut h, &OtlpRequest::Metrics(generate::metrics("checkout", 8, BASE + hour)));
+    let elsewhere = timing(&mut h, &OtlpRequest::Metrics(generate::metrics("payments", 8, BASE)));
+    assert!(metrics.len() > 1);
+    assert_eq!(keys(&metrics), keys(&again));
+    assert!(keys(&metrics).iter().all(|k| !keys(&elsewhere).contains(k)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_shifts_move_each_group_by_its_own_offset() {
+    let mut h = Harness::new();
+    let request = OtlpRequest::Traces(generate::traces("checkout", 3, 4, BASE));
+    let groups = timing(&mut h, &request);
+    let shifts: Vec<(u64, i64)> = groups.iter().enumerate().map(|(n, (k, _))| (*k, 1_000 * (n as i64 + 1))).collect();
+    let planned = PlannedShifts { shifts: shifts.clone(), ungrouped_newest_at: 0 };
+    let sent = replay(&mut h, &request, &options(TimestampRewrite::Planned(planned))).unwrap();
+    let (OtlpRequest::Traces(before), OtlpRequest::Traces(after)) = (&request, &sent) else { unreachable!() };
+    let spans = |r: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest| {
+        r.resource_spans.iter().flat_map(|x| &x.scope_spans).flat_map(|x| x.spans.clone()).collect::<Vec<_>>()
+    };
+    let mut seen = std::collections::HashMap::new();
+    for (b, a) in spans(before).iter().zip(spans(after)) {
+        let shift = a.start_time_unix_nano - b.start_time_unix_nano;
+        assert_eq!(a.end_time_unix_nano - b.end_time_unix_nano, shift, "a span keeps its duration");
+        assert_eq!(*seen.entry(b.trace_id.clone()).or_insert(shift), shift, "a trace moves by one offset");
+    }
+    let mut moved: Vec<u64> = seen.into_values().collect();
+    moved.sort_unstable();
+    assert_eq!(moved, [1_000, 2_000, 3_000]);
+    // Untraced log records land with their newest at the given instant; traced ones without a plan too.
+    let logs = OtlpRequest::Logs(generate::logs("checkout", 6, 2, BASE));
+    let planned = PlannedShifts { shifts: vec![], ungrouped_newest_at: BASE + 1_000_000 };
+    let sent = replay(&mut h, &logs, &options(TimestampRewrite::Planned(planned))).unwrap();
+    assert_eq!(stamps(&sent).iter().max(), Some(&(BASE + 1_000_000)));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,5 +14,6 @@ mod hostile_input;
 mod limits;
 mod recording;
 mod replay;
+mod replay_timing;
 mod sampling;
 mod tls;

@@ -11,6 +11,7 @@
 //! the reference: it handles OTLP/JSON, sampling, filters and the irregular
 //! requests a scan flags, and the tests hold both paths to the same result.
 
+mod groups;
 mod reader;
 mod scan;
 mod schema;
@@ -18,34 +19,45 @@ mod tag;
 #[cfg(test)]
 mod tests;
 
+pub use groups::{StreamPart, keyed_stamps, stream_part};
 pub use reader::WireError;
 pub use scan::{Collect, Scan};
 pub use tag::{SessionAttributes, tag};
 
 use crate::id_remap::IdRemap;
-use crate::timestamps::{self, Rewrite};
+use crate::timestamps;
+use crate::timing::{self, Applied, Planned};
 
-/// Applies `rewrite` to the timestamps `scan` found in `buf` (scanned with
-/// [`Collect::Offsets`]); returns the offset added to every non-zero
-/// timestamp before saturation, as [`timestamps::rewrite`] computes it.
-pub fn rewrite_timestamps(buf: &mut [u8], scan: &Scan, rewrite: Rewrite) -> i128 {
-    let offset = match rewrite {
-        Rewrite::None => return 0,
-        Rewrite::Shift(offset) => i128::from(offset),
-        Rewrite::NewestAt(instant) => match scan.bounds() {
-            (_, 0) => return 0,
-            (_, newest) => i128::from(instant) - i128::from(newest),
-        },
-    };
-    if offset != 0 {
-        for &at in &scan.timestamps {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&buf[at..at + 8]);
-            let shifted = timestamps::shift(u64::from_le_bytes(bytes), offset);
-            buf[at..at + 8].copy_from_slice(&shifted.to_le_bytes());
-        }
+/// Adds `offset` to every non-zero timestamp `scan` found in `buf`
+/// (scanned with [`Collect::Offsets`]), saturating.
+pub fn shift_timestamps(buf: &mut [u8], scan: &Scan, offset: i128) {
+    if offset == 0 {
+        return;
     }
-    offset
+    for &at in &scan.timestamps {
+        let shifted = timestamps::shift(read_u64(buf, at), offset);
+        buf[at..at + 8].copy_from_slice(&shifted.to_le_bytes());
+    }
+}
+
+/// Applies `planned` to the timestamps of `buf` that [`keyed_stamps`] found.
+pub fn apply_planned(buf: &mut [u8], stamps: &[(u64, usize)], planned: &Planned) -> Applied {
+    timing::apply(planned, |visit| {
+        for &(key, at) in stamps {
+            let mut time = read_u64(buf, at);
+            let before = time;
+            visit(key, &mut time);
+            if time != before {
+                buf[at..at + 8].copy_from_slice(&time.to_le_bytes());
+            }
+        }
+    })
+}
+
+fn read_u64(buf: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(bytes)
 }
 
 /// Remaps every trace and span id `scan` found in `buf`.

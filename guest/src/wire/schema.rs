@@ -70,7 +70,6 @@ pub struct Message {
     pub timed: bool,
 }
 
-#[cfg(test)]
 impl Kind {
     /// The message a message field holds.
     pub fn message(self) -> Option<&'static Message> {
@@ -131,7 +130,8 @@ pub static ARRAY_VALUE: Message = plain("ArrayValue", &[U, m(&ANY_VALUE)]);
 pub static KEY_VALUE_LIST: Message = plain("KeyValueList", &[U, Attribute]);
 /// `KeyValue`: key 1, value 2.
 pub static KEY_VALUE: Message = plain("KeyValue", &[U, Str, m(&ANY_VALUE), Varint]);
-static SCOPE: Message = plain("InstrumentationScope", &[U, Str, Str, Attribute, Varint]);
+/// `InstrumentationScope`.
+pub static SCOPE: Message = plain("InstrumentationScope", &[U, Str, Str, Attribute, Varint]);
 static ENTITY_REF: Message = plain("EntityRef", &[U, Str, Str, Str, Str]);
 /// `Resource`: attributes 1.
 pub static RESOURCE: Message = plain("Resource", &[U, Attribute, Varint, m(&ENTITY_REF)]);

@@ -31,6 +31,8 @@ use crate::filter::Filter;
 use crate::model::{PayloadEncoding, SessionConfig, Signal};
 use crate::replay::{self, ReplayOptions};
 use crate::tagging::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
+use crate::timestamps::Rewrite;
+use crate::timing::{self, Planned};
 use crate::{gzip, processor};
 
 const CASES: u64 = 300;
@@ -440,11 +442,12 @@ fn replay_on_the_wire_decodes_to_what_decoding_produces() {
     for case in 0..CASES {
         for signal in Signal::ALL {
             let object = gzip::compress(&request(&mut rng, signal), 1);
-            let rewrite = match rng.u8(..4) {
+            let rewrite = match rng.u8(..5) {
                 0 => Rewrite::None,
                 1 => Rewrite::Shift(rng.i64(..)),
                 2 => Rewrite::Shift(rng.i64(-1_000_000_000..1_000_000_000)),
-                _ => Rewrite::NewestAt(rng.u64(..)),
+                3 => Rewrite::NewestAt(rng.u64(..)),
+                _ => Rewrite::Planned(some_shifts(&mut rng, &object_keys(signal, &object))),
             };
             let options = ReplayOptions {
                 rewrite,
@@ -458,6 +461,56 @@ fn replay_on_the_wire_decodes_to_what_decoding_produces() {
             assert_eq!((fast.summary, fast.applied_shift), (slow.summary, slow.applied_shift), "case {case}");
         }
     }
+}
+
+/// The group keys of a stored object, as decoding sees them.
+fn object_keys(signal: Signal, object: &[u8]) -> Vec<u64> {
+    let mut request = decoded(signal, &gzip::decompress(object, 1 << 24).unwrap());
+    let mut keys = Vec::new();
+    timing::for_each_keyed_mut(&mut request, |key, _| keys.push(key));
+    keys
+}
+
+/// Shifts for a random half of `keys`, the others left to move with the ungrouped items.
+fn some_shifts(rng: &mut Rng, keys: &[u64]) -> Planned {
+    let mut shifts = Vec::new();
+    for &key in keys {
+        if key != timing::UNGROUPED && rng.bool() {
+            shifts.push((key, rng.i64(-1 << 40..1 << 40)));
+        }
+    }
+    shifts.sort_unstable();
+    shifts.dedup_by_key(|(k, _)| *k);
+    Planned { shifts, ungrouped_newest_at: rng.u64(..) }
+}
+
+#[test]
+fn groups_on_the_wire_are_the_groups_decoding_finds() {
+    let mut rng = Rng::with_seed(17);
+    let mut streams = std::collections::HashSet::new();
+    for case in 0..CASES {
+        for signal in Signal::ALL {
+            let payload = request(&mut rng, signal);
+            let on_wire: Vec<(u64, u64)> = keyed_stamps(signal, &payload)
+                .unwrap()
+                .into_iter()
+                .map(|(key, at)| (key, u64::from_le_bytes(payload[at..at + 8].try_into().unwrap())))
+                .filter(|(_, t)| *t != 0)
+                .collect();
+            // Decoding also visits the unset (zero) fields the wire leaves out.
+            let mut by_decoding = Vec::new();
+            timing::for_each_keyed_mut(&mut decoded(signal, &payload), |key, t| {
+                if *t != 0 {
+                    by_decoding.push((key, *t));
+                }
+            });
+            assert_eq!(on_wire, by_decoding, "case {case} {signal:?}");
+            if signal == Signal::Metrics {
+                streams.extend(on_wire.iter().map(|(key, _)| *key));
+            }
+        }
+    }
+    assert!(streams.len() > 100, "generated metrics cover many streams: {}", streams.len());
 }
 
 #[test]

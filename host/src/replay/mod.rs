@@ -6,8 +6,11 @@
 //! `jobs` the replays the tap runs for its control API.
 
 pub mod jobs;
+mod key_log;
 pub mod plan;
 pub mod settings;
+mod slack_table;
+pub mod timing;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +29,7 @@ use crate::runtime::calls::{ReplayBatch, ReplayOptions, TimestampRewrite};
 use crate::runtime::pool::ProcessorPool;
 use crate::session::SessionStatus;
 use crate::storage::Storage;
+use timing::TimingPlan;
 
 /// Running totals of a replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -147,12 +151,32 @@ pub async fn run(
             ..Default::default()
         },
         failures: Vec::new(),
-        relative_slack: 0,
+        timing: None,
         base_seed: settings.seed.unwrap_or_else(|| fastrand::u64(..)),
         retry_left: settings.retry.max_elapsed,
     };
-    if settings.timestamps == TimestampMode::Relative {
-        replay.relative_slack = replay.relative_slack(catalog.storage(), &objects, &schedule).await?;
+    if settings.timestamps != TimestampMode::None {
+        let options = replay.filters(TimestampRewrite::None);
+        let storage = catalog.storage();
+        let mode = settings.timestamps;
+        let plan = TimingPlan::build(pool, storage, &objects, &schedule, &options, mode, settings.prefetch).await?;
+        let stats = plan.stats();
+        tracing::debug!(
+            groups = stats.groups,
+            folded = stats.folded,
+            table_bytes = stats.table_bytes,
+            keys_on_disk = stats.keys_on_disk,
+            "replay planned"
+        );
+        if stats.folded > 0 {
+            tracing::info!(
+                "{} traces and metric streams share offsets with others beyond the plan's {} exact ones: \
+                 they keep their inner timing but look older than they could",
+                stats.folded,
+                stats.groups
+            );
+        }
+        replay.timing = Some(plan);
     }
     for round in 0..settings.loops {
         if replay.round(round, catalog.storage(), &objects, &schedule).await? == Round::GaveUp {
@@ -185,9 +209,8 @@ struct Replay<'a> {
     progress: Progress<'a>,
     counts: ReplayCounts,
     failures: Vec<String>,
-    /// `relative`'s one offset, less the run's start: the least, over every
-    /// object, of its send time after the start minus its newest item time.
-    relative_slack: i128,
+    /// What the planning pass learned (`relative` and `current`).
+    timing: Option<TimingPlan>,
     base_seed: u64,
     /// What is left of the run's retry time (`--max-retry-time`), shared by every object.
     retry_left: Duration,
@@ -212,8 +235,13 @@ impl Replay<'_> {
             let sent = match object {
                 Ok(object) => {
                     let due_unix = replay_start_unix.saturating_add(nanos(schedule[index]));
-                    let options = self.options(round, replay_start_unix, due_unix);
-                    self.send(planned, object, options, replay_start + schedule[index]).await
+                    match self.options(round, index, replay_start_unix, due_unix) {
+                        Ok(options) => self.send(planned, object, options, replay_start + schedule[index]).await,
+                        Err(e) => {
+                            self.failed(planned, &e.to_string());
+                            Round::Done
+                        }
+                    }
                 }
                 Err(e) => {
                     self.failed(planned, &format!("cannot read: {e}"));
@@ -231,18 +259,35 @@ impl Replay<'_> {
         Ok(outcome)
     }
 
-    /// How one object is rewritten, when it is sent at `due_unix`.
-    fn options(&self, round: u32, replay_start_unix: u64, due_unix: u64) -> ReplayOptions {
-        let rewrite = match self.settings.timestamps {
-            TimestampMode::None => TimestampRewrite::None,
-            TimestampMode::Relative => {
-                TimestampRewrite::Shift(saturate(i128::from(replay_start_unix) + self.relative_slack))
+    /// How object `index` is rewritten, when it is sent at `due_unix` in a
+    /// round that started at `replay_start_unix`.
+    fn options(
+        &mut self,
+        round: u32,
+        index: usize,
+        replay_start_unix: u64,
+        due_unix: u64,
+    ) -> Result<ReplayOptions, TapError> {
+        let rewrite = match (self.settings.timestamps, &mut self.timing) {
+            (TimestampMode::Relative, Some(plan)) => {
+                TimestampRewrite::Shift(saturate(i128::from(replay_start_unix) + plan.relative_slack))
             }
-            TimestampMode::Current => TimestampRewrite::NewestAt(due_unix.max(now_unix_nanos())),
+            (TimestampMode::Current, Some(plan)) => {
+                // Sent no earlier than due; a late send leaves items a little older, never in the future.
+                TimestampRewrite::Planned(plan.shifts(index, replay_start_unix, due_unix.max(now_unix_nanos()))?)
+            }
+            _ => TimestampRewrite::None,
         };
+        let mut options = self.filters(rewrite);
+        options.id_remap_seed = self.settings.rewrite_ids.then(|| self.base_seed.wrapping_add(u64::from(round)));
+        Ok(options)
+    }
+
+    /// The run's filters and limits, with `rewrite`.
+    fn filters(&self, rewrite: TimestampRewrite) -> ReplayOptions {
         ReplayOptions {
             rewrite,
-            id_remap_seed: self.settings.rewrite_ids.then(|| self.base_seed.wrapping_add(u64::from(round))),
+            id_remap_seed: None,
             services: self.settings.services.clone(),
             from_unix_nanos: self.settings.from_unix_nanos,
             to_unix_nanos: self.settings.to_unix_nanos,
@@ -286,44 +331,6 @@ impl Replay<'_> {
     fn failed(&mut self, planned: &StoredObject, reason: &str) {
         self.counts.objects_failed += 1;
         self.failures.push(format!("{}: {reason}", planned.key));
-    }
-
-    /// `relative`'s slack (see the field), from a planning pass that reads
-    /// every object once, one at a time (memory stays bounded), and keeps
-    /// only its newest item time after the run's filters. The one offset is
-    /// then the largest that stamps no item later than its send time.
-    async fn relative_slack(
-        &self,
-        storage: &Storage,
-        objects: &[StoredObject],
-        schedule: &[Duration],
-    ) -> Result<i128, TapError> {
-        let (sender, mut received) = mpsc::channel(self.settings.prefetch.max(1));
-        let fetcher = tokio::spawn(fetch(storage.clone(), objects.to_vec(), sender));
-        let mut slack: Option<i128> = None;
-        while let Some((index, object)) = received.recv().await {
-            // An unreadable object is reported when the replay sends it.
-            let Ok(object) = object else { continue };
-            let options = ReplayOptions {
-                rewrite: TimestampRewrite::None,
-                id_remap_seed: None,
-                services: self.settings.services.clone(),
-                from_unix_nanos: self.settings.from_unix_nanos,
-                to_unix_nanos: self.settings.to_unix_nanos,
-                max_uncompressed_bytes: self.settings.max_object_bytes,
-            };
-            let signal = objects[index].signal;
-            let Ok(Some(batch)) = self.pool.call(move |i| i.prepare_replay(signal, &object, &options)).await else {
-                continue;
-            };
-            if batch.summary.max_unix_nanos == 0 {
-                continue;
-            }
-            let due = i128::from(nanos(schedule[index])) - i128::from(batch.summary.max_unix_nanos);
-            slack = Some(slack.map_or(due, |s| s.min(due)));
-        }
-        let _ = fetcher.await;
-        Ok(slack.unwrap_or(0))
     }
 }
 

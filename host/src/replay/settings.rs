@@ -24,7 +24,9 @@ pub enum TimestampMode {
     /// One offset for the whole replay, the largest that stamps no item later than
     /// the moment its request is sent: every duration and gap stays exact.
     Relative,
-    /// Per object: its newest timestamp becomes the moment it is sent.
+    /// One offset per trace and per metric stream, the largest that stamps
+    /// none of its items later than its send time; untraced log records by
+    /// object, the newest at its send time.
     Current,
 }
 

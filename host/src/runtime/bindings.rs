@@ -13,7 +13,7 @@ use otlp::capture::storage::StorageError as WitStorageError;
 use otlp::capture::types as wit;
 
 use super::calls::{
-    GuestError, ObjectKeyInfo, PreparedCapture, PutError, ReplayBatch, ReplayOptions, TimestampRewrite,
+    GuestError, ObjectKeyInfo, ObjectTiming, PreparedCapture, PutError, ReplayBatch, ReplayOptions, TimestampRewrite,
 };
 use crate::otlp::{Encoding, PayloadSummary, Signal};
 use crate::session::{CaptureReceipt, SessionConfig, SessionCounts, SessionState, SessionStatus};
@@ -232,6 +232,10 @@ impl From<TimestampRewrite> for wit::TimestampRewrite {
             TimestampRewrite::None => wit::TimestampRewrite::None,
             TimestampRewrite::Shift(nanos) => wit::TimestampRewrite::Shift(nanos),
             TimestampRewrite::NewestAt(at) => wit::TimestampRewrite::NewestAt(at),
+            TimestampRewrite::Planned(p) => wit::TimestampRewrite::Planned(wit::PlannedShifts {
+                shifts: p.shifts,
+                ungrouped_newest_at: p.ungrouped_newest_at,
+            }),
         }
     }
 }
@@ -246,6 +250,12 @@ impl From<ReplayOptions> for wit::ReplayOptions {
             to_unix_nanos: o.to_unix_nanos,
             max_uncompressed_bytes: o.max_uncompressed_bytes,
         }
+    }
+}
+
+impl From<wit::ObjectTiming> for ObjectTiming {
+    fn from(t: wit::ObjectTiming) -> Self {
+        ObjectTiming { summary: t.summary.into(), groups: t.groups, ungrouped_newest: t.ungrouped_newest }
     }
 }
 

@@ -30,7 +30,7 @@ pub struct ObjectKeyInfo {
 
 /// How a replayed object's timestamps move. Zero stays zero; arithmetic
 /// saturates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimestampRewrite {
     /// As recorded.
     None,
@@ -39,6 +39,31 @@ pub enum TimestampRewrite {
     /// Every timestamp by one offset that puts the object's newest at this
     /// unix-nanos instant.
     NewestAt(u64),
+    /// Each trace and metric stream by its planned shift, the rest by one
+    /// offset that puts its newest at the send time.
+    Planned(PlannedShifts),
+}
+
+/// Shifts planned over a whole replay for the groups (traces, metric
+/// streams) of one object; see `planned-shifts` in the WIT.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedShifts {
+    /// `(group key, shift in nanoseconds)`, sorted by key.
+    pub shifts: Vec<(u64, i64)>,
+    /// Unix nanos where the newest ungrouped item lands.
+    pub ungrouped_newest_at: u64,
+}
+
+/// What a replay planning pass learns of one object; see `object-timing`
+/// in the WIT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectTiming {
+    /// What the object holds after the filters, timestamps as recorded.
+    pub summary: PayloadSummary,
+    /// `(group key, newest timestamp of the group in the object)`, sorted by key.
+    pub groups: Vec<(u64, u64)>,
+    /// The newest timestamp of the ungrouped items, 0 for none.
+    pub ungrouped_newest: u64,
 }
 
 /// What a replay keeps of an object and how it rewrites it.

@@ -18,7 +18,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use bindings::otlp::capture::types as wit;
 use bindings::{CaptureProcessor, CaptureProcessorPre};
-use calls::{CallError, GuestError, ObjectKeyInfo, PreparedCapture, ReplayBatch, ReplayOptions, StagedPut};
+use calls::{
+    CallError, GuestError, ObjectKeyInfo, ObjectTiming, PreparedCapture, ReplayBatch, ReplayOptions, StagedPut,
+};
 use state::{Capabilities, HostState, InstanceLimits};
 
 use crate::otlp::{Encoding, PayloadSummary, Signal};
@@ -329,6 +331,20 @@ impl Instance {
         self.call(|b, s| {
             let batch = b.otlp_capture_otlp_processor().call_prepare_replay(s, signal.into(), object, &options)?;
             Ok(batch.map(|b| b.map(ReplayBatch::from)))
+        })
+    }
+
+    /// See `replay-timing` in the WIT.
+    pub fn replay_timing(
+        &mut self,
+        signal: Signal,
+        object: &[u8],
+        options: &ReplayOptions,
+    ) -> Result<Option<ObjectTiming>, CallError> {
+        let options = wit::ReplayOptions::from(options.clone());
+        self.call(|b, s| {
+            let timing = b.otlp_capture_otlp_processor().call_replay_timing(s, signal.into(), object, &options)?;
+            Ok(timing.map(|t| t.map(ObjectTiming::from)))
         })
     }
 

@@ -22,8 +22,8 @@ mod component {
 
     use exports::otlp::capture::otlp_processor::Guest;
     use otlp::capture::types::{
-        CaptureReceipt, ObjectKeyInfo, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, ReplayBatch,
-        ReplayOptions, SessionConfig, SessionCounts, SessionState, SessionStatus, Signal,
+        CaptureReceipt, ObjectKeyInfo, ObjectTiming, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError,
+        ReplayBatch, ReplayOptions, SessionConfig, SessionCounts, SessionState, SessionStatus, Signal,
     };
 
     struct Hostile;
@@ -185,6 +185,14 @@ mod component {
             _object: Vec<u8>,
             _options: ReplayOptions,
         ) -> Result<Option<ReplayBatch>, ProcessorError> {
+            unsupported()
+        }
+
+        fn replay_timing(
+            _signal: Signal,
+            _object: Vec<u8>,
+            _options: ReplayOptions,
+        ) -> Result<Option<ObjectTiming>, ProcessorError> {
             unsupported()
         }
 
