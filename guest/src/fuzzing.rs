@@ -12,6 +12,7 @@ use crate::filter::Filter;
 use crate::model::{PayloadEncoding, SessionConfig, Signal};
 use crate::replay::ReplayOptions;
 use crate::timestamps::Rewrite;
+use crate::timing::Planned;
 use crate::{gzip, keys, metadata, processor, replay, session_id};
 
 /// The signal an input's first byte picks, and the rest of the input.
@@ -72,7 +73,23 @@ pub fn otlp_json(data: &[u8]) {
 /// panic, and stay within the inflate limit.
 pub fn stored_object(data: &[u8]) {
     let (signal, object) = signal_and_rest(data);
-    for (rewrite, seed) in [(Rewrite::None, None), (Rewrite::Shift(-7), Some(3)), (Rewrite::NewestAt(u64::MAX), None)] {
+    let planned = |object: &[u8]| {
+        let options = ReplayOptions {
+            rewrite: Rewrite::None,
+            id_remap_seed: None,
+            filter: Filter::default(),
+            max_uncompressed_bytes: 1 << 20,
+        };
+        let groups = replay::timing(signal, object, &options).ok().flatten().map(|t| t.extents.groups);
+        let shifts = groups.unwrap_or_default().into_iter().map(|(key, newest)| (key, newest as i64)).collect();
+        Rewrite::Planned(Planned { shifts, ungrouped_newest_at: u64::MAX })
+    };
+    for (rewrite, seed) in [
+        (Rewrite::None, None),
+        (Rewrite::Shift(-7), Some(3)),
+        (Rewrite::NewestAt(u64::MAX), None),
+        (planned(object), Some(5)),
+    ] {
         let options =
             ReplayOptions { rewrite, id_remap_seed: seed, filter: Filter::default(), max_uncompressed_bytes: 1 << 20 };
         if let Ok(Some(batch)) = replay::prepare(signal, object, &options) {

@@ -42,15 +42,13 @@ pub enum Command {
 
 /// `replay`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Timestamps (never scaled by --speed; no mode stamps an item after the moment its request is \
+#[command(after_help = "Timestamps (never scaled by --speed; no mode stamps an item after the moment its request is \
 sent): `current` (default) moves each trace (its spans, events and log records) and each metric stream by \
 one offset, the largest that keeps all of it at or before its send times, so offsets and durations inside a \
 trace are exact and cumulative series keep their start times; log records without a trace id keep their \
 offsets inside their object, its newest at its send time. `relative` moves everything by one offset, the \
 largest allowed, so every gap between any two items is exact; at speeds above 1 earlier items look older. \
-`none` sends timestamps as recorded. `current` and `relative` read every object once before sending."
-)]
+`none` sends timestamps as recorded. `current` and `relative` read every object once before sending.")]
 pub struct ReplayArgs {
     /// The session id.
     pub id: String,
