@@ -210,15 +210,15 @@ impl From<model::ProcessorError> for wit::ProcessorError {
 /// `From` both ways between a WIT record and its domain twin with the same
 /// fields; nested records convert through their own `From`.
 macro_rules! mirror_record {
-    ($wit:ty, $model:ty { $($field:ident),* $(,)? }) => {
+    ($wit:ty, $model:ty { $($field:ident),* $(,)? } $(lists { $($list:ident),* $(,)? })?) => {
         impl From<$wit> for $model {
             fn from(r: $wit) -> Self {
-                Self { $($field: r.$field.into()),* }
+                Self { $($field: r.$field.into(),)* $($($list: r.$list.into_iter().map(Into::into).collect(),)*)? }
             }
         }
         impl From<$model> for $wit {
             fn from(r: $model) -> Self {
-                Self { $($field: r.$field.into()),* }
+                Self { $($field: r.$field.into(),)* $($($list: r.$list.into_iter().map(Into::into).collect(),)*)? }
             }
         }
     };
@@ -301,7 +301,9 @@ mirror_record!(
 mirror_record!(
     wit::SessionState,
     model::SessionState { config, status, start_unix_nanos, end_unix_nanos, updated_unix_nanos, end_reason, counts }
+    lists { phases }
 );
+mirror_record!(wit::Phase, model::Phase { name, start_unix_nanos, value });
 
 impl From<model::PayloadSummary> for wit::PayloadSummary {
     fn from(s: model::PayloadSummary) -> Self {

@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
-use crate::model::{ProcessorError, SessionConfig, SessionCounts, SessionState, SessionStatus};
+use crate::model::{Phase, ProcessorError, SessionConfig, SessionCounts, SessionState, SessionStatus};
 
 /// The version of this document's format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -21,15 +21,15 @@ struct Document {
     #[serde(default = "format_version")]
     format_version: u32,
     session_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     diagnostic_session_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     start_time: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     end_time: Option<String>,
     status: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     end_reason: Option<String>,
     #[serde(default)]
     enabled_flags: Vec<String>,
@@ -65,9 +65,9 @@ struct Document {
     total_size_bytes: u64,
     #[serde(default)]
     uncompressed_size_bytes: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     first_telemetry_time_unix_nano: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     last_telemetry_time_unix_nano: Option<String>,
     #[serde(default)]
     dropped_requests: u64,
@@ -77,8 +77,20 @@ struct Document {
     s3_prefix: String,
     #[serde(default)]
     created_by: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    phases: Vec<PhaseDocument>,
+}
+
+/// One entry of `phases`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhaseDocument {
+    name: String,
+    start_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<serde_json::Value>,
 }
 
 fn format_version() -> u32 {
@@ -128,6 +140,19 @@ pub fn render(state: &SessionState) -> String {
         s3_prefix: keys::session_prefix(&state.config.session_id).unwrap_or_default(),
         created_by: state.config.created_by.clone(),
         updated_at: Some(iso(state.updated_unix_nanos)),
+        phases: state
+            .phases
+            .iter()
+            .map(|p| PhaseDocument {
+                name: p.name.clone(),
+                start_time: iso(p.start_unix_nanos),
+                // A value that is not JSON is kept as a JSON string rather than lost.
+                value: p
+                    .value
+                    .as_deref()
+                    .map(|v| serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()))),
+            })
+            .collect(),
     };
     // A struct of strings and numbers always serializes.
     serde_json::to_string_pretty(&document).unwrap_or_default()
@@ -182,6 +207,17 @@ pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
         updated_unix_nanos,
         end_reason: d.end_reason,
         counts,
+        phases: d
+            .phases
+            .into_iter()
+            .map(|p| {
+                Ok(Phase {
+                    start_unix_nanos: parse_iso(&p.start_time)?,
+                    name: p.name,
+                    value: p.value.map(|v| v.to_string()),
+                })
+            })
+            .collect::<Result<_, ProcessorError>>()?,
     })
 }
 
@@ -242,6 +278,14 @@ mod tests {
                 dropped_requests: 2,
                 dropped_items: 40,
             },
+            phases: vec![
+                Phase { name: "baseline".into(), start_unix_nanos: 1_700_000_000_123_000_000, value: None },
+                Phase {
+                    name: "anomaly".into(),
+                    start_unix_nanos: 1_700_000_030_000_000_000,
+                    value: Some(r#"{"flag":"paymentServiceFailure","score":0.9}"#.into()),
+                },
+            ],
         }
     }
 
@@ -274,6 +318,7 @@ mod tests {
             "firstTelemetryTimeUnixNano",
             "lastTelemetryTimeUnixNano",
             "updatedAt",
+            "phases",
         ] {
             assert!(json.get(field).is_some(), "{field} missing from {text}");
         }
@@ -282,7 +327,23 @@ mod tests {
         assert_eq!(json["objectCount"], 5);
         assert_eq!((json["maxSizeMB"].as_f64(), json["maxDurationMinutes"].as_f64()), (Some(5.0), Some(1.5)));
         assert_eq!(json["s3Prefix"], "sessions/s1/");
+        assert_eq!(json["phases"][1]["startTime"], "2023-11-14T22:13:50.000Z");
+        assert_eq!(json["phases"][1]["value"]["score"], 0.9);
         assert_eq!(parse(&text).unwrap(), state());
+    }
+
+    #[test]
+    fn unset_fields_are_left_out_not_null() {
+        let mut active = state();
+        (active.status, active.end_unix_nanos, active.end_reason, active.config.description) =
+            (SessionStatus::Active, None, None, None);
+        active.phases.clear();
+        let text = render(&active);
+        assert!(!text.contains("null"), "{text}");
+        for absent in ["endTime", "endReason", "description", "phases"] {
+            assert!(!text.contains(&format!("\"{absent}\"")), "{absent} in {text}");
+        }
+        assert_eq!(parse(&text).unwrap(), active);
     }
 
     #[test]

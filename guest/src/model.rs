@@ -175,6 +175,19 @@ pub struct SessionState {
     pub end_reason: Option<String>,
     /// Totals.
     pub counts: SessionCounts,
+    /// Named phases, by start time.
+    pub phases: Vec<Phase>,
+}
+
+/// A named part of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// Any name: baseline, anomaly, recovery, ...
+    pub name: String,
+    /// Start, unix nanos.
+    pub start_unix_nanos: u64,
+    /// An optional JSON value, as JSON text.
+    pub value: Option<String>,
 }
 
 /// Counts and time bounds of one OTLP request.

@@ -77,6 +77,7 @@ pub fn start_session(
         updated_unix_nanos: now,
         end_reason: None,
         counts: SessionCounts::default(),
+        phases: Vec::new(),
     };
     write_metadata(&state, sink)?;
     Ok(state)

@@ -120,10 +120,21 @@ impl Catalog {
         Ok(self.storage.get(key).await?)
     }
 
+    /// A stored object as OTLP/JSON (the component refuses one that
+    /// inflates beyond 1 GiB).
+    pub async fn object_json(&self, signal: Signal, object: Bytes) -> Result<String, TapError> {
+        Ok(self.pool.call(move |i| i.object_to_json(signal, &object, 1 << 30)).await?)
+    }
+
     /// The metadata.json document of a state, exactly as it is written.
     pub async fn render(&self, state: SessionState) -> Result<serde_json::Value, TapError> {
-        let text = self.pool.call(move |i| i.render_metadata(&state)).await?;
+        let text = self.render_text(state).await?;
         serde_json::from_str(&text).map_err(|e| TapError::Internal(format!("component rendered invalid JSON: {e}")))
+    }
+
+    /// The metadata.json text of a state, as it is written (its key order).
+    pub async fn render_text(&self, state: SessionState) -> Result<String, TapError> {
+        Ok(self.pool.call(move |i| i.render_metadata(&state)).await?)
     }
 
     /// Reads a metadata.json document (through the component).

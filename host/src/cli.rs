@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::replay::ReplayChoices;
+use crate::session_pick::SessionFilter;
+use crate::times::StartBound;
 
 /// Record the OTLP telemetry of a diagnostic session to S3 or a directory,
 /// and replay it later.
@@ -32,11 +34,17 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Print a session's objects, or one object, as OTLP/JSON (one request per line).
     Inspect {
-        /// A session id, or an object key (sessions/ID/raw/...).
+        /// A session id (or latest, largest, smallest), or an object key (sessions/ID/raw/...).
         target: String,
         /// Where sessions are read from (and which component build reads them).
         #[command(flatten)]
         store: StoreArgs,
+        /// Which sessions a picker chooses from.
+        #[command(flatten)]
+        filter: SessionFilterArgs,
+        /// Only the telemetry of this phase (its time window).
+        #[arg(long, value_name = "NAME")]
+        phase: Option<String>,
     },
 }
 
@@ -50,8 +58,14 @@ offsets inside their object, its newest at its send time. `relative` moves every
 largest allowed, so every gap between any two items is exact; at speeds above 1 earlier items look older. \
 `none` sends timestamps as recorded. `current` and `relative` read every object once before sending.")]
 pub struct ReplayArgs {
-    /// The session id.
+    /// The session id, or latest, largest or smallest (=ID for a session named like one of those).
     pub id: String,
+    /// Which sessions a picker chooses from.
+    #[command(flatten)]
+    pub filter: SessionFilterArgs,
+    /// Only the telemetry of this phase of the session (its time window; see `session mark`).
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
     /// The OTLP endpoint's base URL (`/v1/traces` etc. are added), e.g. http://collector:4318.
     #[arg(long)]
     pub endpoint: String,
@@ -216,20 +230,106 @@ pub enum SessionCommand {
         #[command(flatten)]
         tap: TapArgs,
     },
-    /// List the sessions in a store.
+    /// List the sessions in a store, oldest start first.
     List {
         /// Where sessions are read from (and which component build reads them).
         #[command(flatten)]
         store: StoreArgs,
+        /// Which sessions to list.
+        #[command(flatten)]
+        filter: SessionFilterArgs,
+        /// Print `{"sessions": [metadata, ...]}` instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a session's metadata.json.
     Show {
-        /// The session id.
+        /// The session id, or latest, largest or smallest (=ID for a session named like one of those).
         id: String,
         /// Where sessions are read from (and which component build reads them).
         #[command(flatten)]
         store: StoreArgs,
+        /// Which sessions a picker chooses from.
+        #[command(flatten)]
+        filter: SessionFilterArgs,
     },
+    /// Delete a stopped session: its objects, then its metadata.json.
+    Delete {
+        /// The session id, or latest, largest or smallest (=ID for a session named like one of those).
+        id: String,
+        /// Where the session is stored.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Which sessions a picker chooses from.
+        #[command(flatten)]
+        filter: SessionFilterArgs,
+        /// Delete an active session too: stop it through --tap first (or, when that tap does not
+        /// hold it, delete it as stored).
+        #[arg(long)]
+        force: bool,
+        /// The tap that holds the session, for --force.
+        #[command(flatten)]
+        tap: TapArgs,
+    },
+    /// Record a named phase (baseline, anomaly, recovery, ...) of a session into its metadata.json.
+    Mark {
+        /// The session id, or latest, largest or smallest (=ID for a session named like one of those).
+        id: String,
+        /// The phase's name.
+        phase: String,
+        /// When the phase starts: RFC 3339, unix nanoseconds, or an age such as 5m (default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<StartBound>,
+        /// A JSON value to keep with the phase (text that is not JSON is kept as a string).
+        #[arg(long, value_name = "JSON")]
+        value: Option<String>,
+        /// Where the session is stored; a stopped session is marked there directly.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Which sessions a picker chooses from.
+        #[command(flatten)]
+        filter: SessionFilterArgs,
+        /// The tap recording the session, when it is active.
+        #[command(flatten)]
+        tap: TapArgs,
+    },
+    /// Delete completed and failed sessions that ended longer ago than a duration.
+    Prune {
+        /// Sessions whose endTime is older than this go: 30d, 12h, 90m.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        older_than: std::time::Duration,
+        /// Always keep the newest N ended sessions (by start time).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        keep: usize,
+        /// Print what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where sessions are stored.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Which sessions a picker (`latest`, `largest`, `smallest`) chooses from,
+/// and which `session list` prints.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SessionFilterArgs {
+    /// Only sessions whose id starts with this.
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+    /// Only sessions started at or after this: RFC 3339, unix nanoseconds, or an age such as 2h.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<StartBound>,
+    /// Only sessions started at or before this: RFC 3339, unix nanoseconds, or an age such as 2h.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<StartBound>,
+}
+
+impl SessionFilterArgs {
+    /// The filter these flags ask for.
+    pub fn filter(&self) -> SessionFilter {
+        SessionFilter { prefix: self.prefix.clone(), since: self.since.map(|b| b.0), until: self.until.map(|b| b.0) }
+    }
 }
 
 /// `session start`.

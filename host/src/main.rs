@@ -6,6 +6,8 @@ use clap::Parser;
 use otlp_capture::cli::{Cli, Command, SessionCommand};
 use otlp_capture::commands::{inspect, output, replay, session};
 use otlp_capture::config::ServeSettings;
+use otlp_capture::phases::MarkRequest;
+use otlp_capture::retention::PruneRule;
 use otlp_capture::server;
 
 fn main() -> ExitCode {
@@ -40,9 +42,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => Ok(server::run(ServeSettings::from_args(args).map_err(anyhow::Error::msg)?).await?),
         Command::Session(SessionCommand::Start(args)) => session::start(&args).await,
         Command::Session(SessionCommand::Stop { id, tap }) => session::stop(&id, &tap).await,
-        Command::Session(SessionCommand::List { store }) => session::list(&store).await,
-        Command::Session(SessionCommand::Show { id, store }) => session::show(&id, &store).await,
+        Command::Session(SessionCommand::List { store, filter, json }) => session::list(&store, &filter, json).await,
+        Command::Session(SessionCommand::Show { id, store, filter }) => session::show(&id, &store, &filter).await,
+        Command::Session(SessionCommand::Delete { id, store, filter, force, tap }) => {
+            session::delete(&id, &store, &filter, force, &tap).await
+        }
+        Command::Session(SessionCommand::Mark { id, phase, at, value, store, filter, tap }) => {
+            let value = value.map(|v| serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v)));
+            let request = MarkRequest { name: phase, at: at.map(|a| serde_json::Value::from(a.0)), value };
+            session::mark(session::MarkArgs { id: &id, request, store: &store, filter: &filter, tap: &tap }).await
+        }
+        Command::Session(SessionCommand::Prune { older_than, keep, dry_run, store }) => {
+            session::prune(&store, PruneRule { older_than, keep }, dry_run).await
+        }
         Command::Replay(args) => replay::run(&args).await,
-        Command::Inspect { target, store } => inspect::run(&target, &store).await,
+        Command::Inspect { target, store, filter, phase } => {
+            inspect::run(&target, &store, &filter, phase.as_deref()).await
+        }
     }
 }

@@ -154,6 +154,22 @@ pub struct SessionState {
     pub end_reason: Option<String>,
     /// Totals so far.
     pub counts: SessionCounts,
+    /// Named phases, by start time (`phases` in metadata.json).
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+}
+
+/// A named part of a session (baseline, anomaly, recovery, ...): it starts
+/// at `start_unix_nanos` and ends where the next phase begins, the last at
+/// the session's end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    /// Any name.
+    pub name: String,
+    /// Unix nanos (metadata.json keeps milliseconds).
+    pub start_unix_nanos: u64,
+    /// An optional JSON value, as JSON text.
+    pub value: Option<String>,
 }
 
 impl SessionState {

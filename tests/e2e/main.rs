@@ -16,4 +16,5 @@ mod recording;
 mod replay;
 mod replay_timing;
 mod sampling;
+mod sessions_surface;
 mod tls;

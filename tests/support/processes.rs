@@ -151,7 +151,8 @@ impl TapProcess {
             });
         }
         let mut early = Vec::new();
-        let ready = wait::until("otlp-capture serve ready", Duration::from_secs(20), || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let ready = wait::until("otlp-capture serve ready", Duration::from_secs(21), || {
             for line in log.try_iter() {
                 if line.contains("tap ready") {
                     return Some(line);
@@ -161,6 +162,11 @@ impl TapProcess {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("otlp-capture serve exited early ({status}):\n{}", early.join("\n"));
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the tap was not ready within 20s; its log:\n{}",
+                early.join("\n")
+            );
             None
         });
         let http = address_in(&ready, "http").expect("the ready line names the HTTP address");

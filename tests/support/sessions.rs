@@ -66,6 +66,7 @@ pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (
         updated_unix_nanos: start + 1,
         end_reason: None,
         counts,
+        phases: Vec::new(),
     };
     let path = store.join(keys::metadata_key(id).unwrap());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -13,7 +13,7 @@ use crate::error::{RETRY_AFTER, TapError};
 use crate::locks::MutexExt;
 use crate::otlp::Signal;
 use crate::runtime::calls::PreparedCapture;
-use crate::session::{CaptureReceipt, SessionConfig, SessionState};
+use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionState};
 
 /// One session this tap records into.
 pub struct ActiveSession {
@@ -60,6 +60,15 @@ impl ActiveSession {
     /// A copy of the current state, counts included.
     pub fn snapshot(&self) -> SessionState {
         self.state.locked().clone()
+    }
+
+    /// Keeps `phase` with the session's state, for its next metadata write.
+    pub fn add_phase(&self, phase: Phase) {
+        let mut state = self.state.locked();
+        if !state.phases.contains(&phase) {
+            crate::phases::insert(&mut state.phases, phase);
+        }
+        self.dirty.store(true, Ordering::Release);
     }
 
     /// Whether this session takes requests of `signal` now.

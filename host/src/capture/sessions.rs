@@ -21,7 +21,7 @@ use crate::otlp::Signal;
 use crate::runtime::Instance;
 use crate::runtime::calls::{PreparedCapture, StagedPut};
 use crate::runtime::pool::ProcessorPool;
-use crate::session::{CaptureReceipt, SessionConfig, SessionCounts, SessionState, SessionStatus};
+use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionCounts, SessionState, SessionStatus};
 use crate::storage::ConditionalWrite;
 
 /// Writes of metadata.json tried before a refresh gives up until the next.
@@ -231,7 +231,15 @@ impl Sessions {
         self.active.reading().len()
     }
 
-    /// Whether this tap records into session `id` now.
+    /// Adds `phase` to the session if this tap records it (its metadata
+    /// refreshes keep it); does nothing otherwise.
+    pub fn add_phase(&self, id: &str, phase: &Phase) {
+        if let Some(session) = self.find_active(id) {
+            session.add_phase(phase.clone());
+        }
+    }
+
+    /// Whether this tap records session `id`.
     pub fn is_active(&self, id: &str) -> bool {
         self.find_active(id).is_some()
     }
@@ -325,6 +333,8 @@ impl Sessions {
                 return Ok(Published::EndedElsewhere(current.clone()));
             }
             let mut merged = current.clone().unwrap_or_else(|| own.clone());
+            // Phases marked here survive a document read before they were written.
+            merged.phases = crate::phases::merged(&merged.phases, &own.phases);
             merged.counts = taps::merged_counts(&taps::read_all(storage, own.id()).await?);
             let (state, puts) = match ending {
                 Some(Ending::Here { status, reason }) if ended_elsewhere.is_none() => {

@@ -13,10 +13,18 @@ use crate::exporters::headers;
 use crate::exporters::tls::ClientTlsFiles;
 use crate::otlp::Signal;
 use crate::replay::{self, ReplayCounts, ReplaySettings, plan};
+use crate::{phases, session_pick};
 
 /// Runs `replay`.
 pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
-    let mut settings = ReplaySettings::choose(&args.id, &args.choices).map_err(anyhow::Error::msg)?;
+    let open = open_store(&args.store)?;
+    let id = session_pick::resolve(&open.catalog, &args.id, &args.filter.filter()).await?;
+    let mut settings = ReplaySettings::choose(&id, &args.choices).map_err(anyhow::Error::msg)?;
+    if let Some(phase) = &args.phase {
+        let state = open.catalog.get(&id).await?.ok_or_else(|| anyhow::anyhow!("no session {id} in the store"))?;
+        let (from, to) = phases::window(&state, phase)?;
+        settings.narrow_window(from, to);
+    }
     // The SDK's variable, under the flags: only the command line reads the environment.
     if let Ok(list) = std::env::var("OTEL_EXPORTER_OTLP_HEADERS") {
         let from_env = headers::parse_list(&list).map_err(|e| anyhow::anyhow!("OTEL_EXPORTER_OTLP_HEADERS: {e}"))?;
@@ -33,7 +41,6 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     };
     settings.tls = tls.or_from_env().load().map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
     let exporter = settings.exporter(&args.endpoint).map_err(anyhow::Error::msg)?;
-    let open = open_store(&args.store)?;
     if args.dry_run {
         return dry_run(&open, &settings).await;
     }
@@ -55,15 +62,12 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let report = replay::run(&open.catalog, &open.pool, &exporter, &settings, &progress).await?;
     bar.finish_and_clear();
     if report.session_was_active {
-        eprintln!(
-            "note: session {} is still marked active (its tap may have stopped); replayed what is stored",
-            args.id
-        );
+        eprintln!("note: session {id} is still marked active (its tap may have stopped); replayed what is stored");
     }
     for failure in &report.failures {
         eprintln!("not delivered: {failure}");
     }
-    output::line(format_args!("replayed {} to {}: {}", args.id, exporter.endpoint(), report.summary_line()))?;
+    output::line(format_args!("replayed {id} to {}: {}", exporter.endpoint(), report.summary_line()))?;
     if !report.delivered_all() {
         let failed = report.counts.objects_failed.max(report.failures.len() as u64);
         match report.failures.last() {

@@ -1,12 +1,19 @@
-//! `otlp-capture session start|stop|list|show`: start and stop talk to a
-//! running tap's control API; list and show read the store.
+//! `otlp-capture session start|stop|list|show|delete|prune`: start and
+//! stop talk to a running tap's control API; the others read or change the
+//! store (delete --force stops an active session through its tap first).
 
 use anyhow::{Context, bail};
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use super::{open_store, output};
-use crate::cli::{StartArgs, StoreArgs, TapArgs};
+use crate::cli::{SessionFilterArgs, StartArgs, StoreArgs, TapArgs};
 use crate::control::StartRequest;
 use crate::otlp::Signal;
+use crate::phases::{self, MarkRequest};
+use crate::retention::{self, PruneRule};
+use crate::session::SessionStatus;
+use crate::session_pick;
 
 /// The control API request for `session start`'s arguments.
 pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
@@ -63,27 +70,40 @@ fn authorized(request: reqwest::RequestBuilder, tap: &TapArgs) -> reqwest::Reque
     }
 }
 
+/// Prints the tap's JSON answer as it came (metadata in the order it is
+/// stored), or fails with its error.
 async fn print_answer(response: reqwest::Result<reqwest::Response>, url: &str) -> anyhow::Result<()> {
     let response = response.with_context(|| format!("cannot reach the tap at {url}"))?;
     let status = response.status();
+    let text = response.text().await.with_context(|| format!("{url} answered {status} without a body"))?;
     let body: serde_json::Value =
-        response.json().await.with_context(|| format!("{url} answered {status} without JSON"))?;
+        serde_json::from_str(&text).with_context(|| format!("{url} answered {status} without JSON"))?;
     if !status.is_success() {
         let message = body.get("error").and_then(|e| e.as_str()).unwrap_or("no message");
         bail!("{status}: {message}");
     }
-    output::line(serde_json::to_string_pretty(&body)?)?;
+    output::line(text.trim_end())?;
     Ok(())
 }
 
-/// Prints one line per session in the store.
-pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
+/// Prints one line per session in the store that passes the filter (or,
+/// with `json`, their metadata as one document).
+pub async fn list(store: &StoreArgs, filter: &SessionFilterArgs, json: bool) -> anyhow::Result<()> {
     let open = open_store(store)?;
+    let sessions = session_pick::list(&open.catalog, &filter.filter()).await?;
+    if json {
+        let mut rendered = Vec::with_capacity(sessions.len());
+        for state in sessions {
+            rendered.push(open.catalog.render_text(state).await?);
+        }
+        output::line(format_args!("{{\"sessions\": [{}]}}", rendered.join(", ")))?;
+        return Ok(());
+    }
     output::line(format_args!(
         "{:<32} {:<10} {:<24} {:>8} {:>10} {:>10} {:>10} {:>12}",
         "SESSION", "STATUS", "STARTED", "OBJECTS", "SPANS", "POINTS", "LOGS", "BYTES"
     ))?;
-    for state in open.catalog.list().await? {
+    for state in sessions {
         let metadata = open.catalog.render(state.clone()).await?;
         let c = &state.counts;
         output::line(format_args!(
@@ -101,10 +121,93 @@ pub async fn list(store: &StoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a session's metadata.json.
-pub async fn show(id: &str, store: &StoreArgs) -> anyhow::Result<()> {
+/// Prints a session's metadata.json as stored.
+pub async fn show(id: &str, store: &StoreArgs, filter: &SessionFilterArgs) -> anyhow::Result<()> {
     let open = open_store(store)?;
-    let state = open.catalog.get(id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
-    output::line(serde_json::to_string_pretty(&open.catalog.render(state).await?)?)?;
+    let id = session_pick::resolve(&open.catalog, id, &filter.filter()).await?;
+    let key = open.catalog.metadata_key(&id).await?;
+    let document =
+        open.catalog.storage().get(&key).await?.with_context(|| format!("no session {id} in {}", store.store))?;
+    // Read through the component first: a document it cannot read is reported, not printed.
+    open.catalog.parse(document.clone()).await?;
+    output::line(String::from_utf8_lossy(&document).trim_end())?;
+    Ok(())
+}
+
+/// What `session mark` was asked.
+pub struct MarkArgs<'a> {
+    /// The session id or picker.
+    pub id: &'a str,
+    /// The phase.
+    pub request: MarkRequest,
+    /// Where the session is stored.
+    pub store: &'a StoreArgs,
+    /// Which sessions a picker chooses from.
+    pub filter: &'a SessionFilterArgs,
+    /// The tap recording it, when active.
+    pub tap: &'a TapArgs,
+}
+
+/// `session mark`: through the tap while the session is active (the tap
+/// keeps the phase through its refreshes), on the store directly once it
+/// has stopped. Prints the metadata.
+pub async fn mark(args: MarkArgs<'_>) -> anyhow::Result<()> {
+    let open = open_store(args.store)?;
+    let id = session_pick::resolve(&open.catalog, args.id, &args.filter.filter()).await?;
+    let state = open.catalog.get(&id).await?.with_context(|| format!("no session {id} in {}", args.store.store))?;
+    if state.status == SessionStatus::Active {
+        let url = format!("{}/api/capture/sessions/{id}/phases", args.tap.tap.trim_end_matches('/'));
+        let response = authorized(client(args.tap)?.post(&url), args.tap).json(&args.request).send().await;
+        return print_answer(response, &url).await;
+    }
+    let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()).unwrap_or(u64::MAX);
+    let state = phases::mark(&open.catalog, &id, args.request.into_phase(now)?).await?;
+    output::line(open.catalog.render_text(state).await?.trim_end())?;
+    Ok(())
+}
+
+/// `session delete`: a stopped session, or with `force` an active one
+/// stopped through its tap first.
+pub async fn delete(
+    id: &str,
+    store: &StoreArgs,
+    filter: &SessionFilterArgs,
+    force: bool,
+    tap: &TapArgs,
+) -> anyhow::Result<()> {
+    let open = open_store(store)?;
+    let id = session_pick::resolve(&open.catalog, id, &filter.filter()).await?;
+    let state = open.catalog.get(&id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
+    let deleted = if state.status == SessionStatus::Active && force {
+        let url = format!("{}/api/capture/sessions/{id}", tap.tap.trim_end_matches('/'));
+        let response = authorized(client(tap)?.delete(&url), tap).send().await;
+        let response = response.with_context(|| format!("--force: cannot reach the tap at {url} to stop {id}"))?;
+        match response.status() {
+            status if status.is_success() => retention::delete(&open.catalog, &id).await?,
+            reqwest::StatusCode::NOT_FOUND => {
+                eprintln!("note: the tap at {} does not hold {id}; deleting it as stored", tap.tap);
+                retention::delete_stored(&open.catalog, &id).await?
+            }
+            status => bail!("--force: the tap at {url} answered {status} to stopping {id}"),
+        }
+    } else {
+        retention::delete(&open.catalog, &id).await?
+    };
+    output::line(serde_json::to_string(&deleted)?)?;
+    Ok(())
+}
+
+/// `session prune`: prints one line per session deleted (or, with
+/// `dry_run`, that would be), then a total.
+pub async fn prune(store: &StoreArgs, rule: PruneRule, dry_run: bool) -> anyhow::Result<()> {
+    let open = open_store(store)?;
+    let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()).unwrap_or(u64::MAX);
+    let deleted = retention::prune(&open.catalog, rule, now, dry_run).await?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for d in &deleted {
+        output::line(format_args!("{verb} {} ({} objects, {} bytes)", d.session_id, d.objects, d.bytes))?;
+    }
+    let bytes: u64 = deleted.iter().map(|d| d.bytes).sum();
+    output::line(format_args!("{verb} {} sessions, {bytes} bytes", deleted.len()))?;
     Ok(())
 }

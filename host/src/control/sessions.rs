@@ -1,16 +1,24 @@
 //! The session routes of the control API, as in the otel-ai capture
 //! package: `POST/GET /api/capture/sessions`, `GET/DELETE
-//! /api/capture/sessions/{id}`.
+//! /api/capture/sessions/{id}` (`?purge=true` deletes it from the store),
+//! and `POST /api/capture/sessions/{id}/phases`. Metadata is answered as the
+//! component writes it, in its key order.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::Control;
 use crate::error::TapError;
+use crate::phases::{self, MarkRequest};
+use crate::retention;
 use crate::session::{SessionConfig, SessionStatus};
+use crate::session_pick::{self, SessionFilter};
+use crate::times::StartBound;
 
 /// The body of `POST /api/capture/sessions`.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
@@ -78,27 +86,100 @@ impl StartRequest {
     }
 }
 
+/// A metadata.json document as the component writes it (its key order).
+fn document(status: StatusCode, text: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
 pub(super) async fn start(State(control): State<Control>, body: Bytes) -> Result<Response, TapError> {
     let request: StartRequest = serde_json::from_slice(&body)
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a session request: {e}")))?;
     let state = control.sessions.start(request.into_config()?).await?;
-    Ok((StatusCode::CREATED, axum::Json(control.catalog.render(state).await?)).into_response())
+    Ok(document(StatusCode::CREATED, control.catalog.render_text(state).await?))
 }
 
-pub(super) async fn list(State(control): State<Control>) -> Result<Response, TapError> {
-    let mut rendered = Vec::new();
-    for state in control.sessions.list().await? {
-        rendered.push(control.catalog.render(state).await?);
+/// The filters of `GET /api/capture/sessions` and of a picker in
+/// `GET /api/capture/sessions/{latest|largest|smallest}`, as the command
+/// line's `--prefix`, `--since`, `--until`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct FilterQuery {
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+impl FilterQuery {
+    fn filter(&self) -> Result<SessionFilter, TapError> {
+        let bound = |text: &Option<String>| -> Result<Option<u64>, TapError> {
+            text.as_deref().map(|t| t.parse::<StartBound>().map(|b| b.0).map_err(TapError::InvalidRequest)).transpose()
+        };
+        Ok(SessionFilter { prefix: self.prefix.clone(), since: bound(&self.since)?, until: bound(&self.until)? })
     }
-    Ok(axum::Json(serde_json::json!({ "sessions": rendered })).into_response())
 }
 
-pub(super) async fn show(State(control): State<Control>, Path(id): Path<String>) -> Result<Response, TapError> {
+pub(super) async fn list(
+    State(control): State<Control>,
+    Query(query): Query<FilterQuery>,
+) -> Result<Response, TapError> {
+    let filter = query.filter()?;
+    let mut rendered = Vec::new();
+    for state in control.sessions.list().await?.into_iter().filter(|s| filter.matches(s)) {
+        rendered.push(control.catalog.render_text(state).await?);
+    }
+    Ok(document(StatusCode::OK, format!("{{\"sessions\": [{}]}}", rendered.join(", "))))
+}
+
+pub(super) async fn show(
+    State(control): State<Control>,
+    Path(id): Path<String>,
+    Query(query): Query<FilterQuery>,
+) -> Result<Response, TapError> {
+    let id = session_pick::resolve(&control.catalog, &id, &query.filter()?).await?;
     let state = control.sessions.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
-    Ok(axum::Json(control.catalog.render(state).await?).into_response())
+    Ok(document(StatusCode::OK, control.catalog.render_text(state).await?))
 }
 
-pub(super) async fn stop(State(control): State<Control>, Path(id): Path<String>) -> Result<Response, TapError> {
+/// `DELETE /api/capture/sessions/{id}`'s query.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StopQuery {
+    /// Delete the session from the store too (stopping it first when this tap records it).
+    #[serde(default)]
+    purge: bool,
+}
+
+pub(super) async fn stop(
+    State(control): State<Control>,
+    Path(id): Path<String>,
+    Query(query): Query<StopQuery>,
+) -> Result<Response, TapError> {
+    if query.purge {
+        if control.sessions.is_active(&id) {
+            control.sessions.stop(&id, SessionStatus::Completed, None).await?;
+        }
+        let deleted = retention::delete(&control.catalog, &id).await?;
+        return Ok(axum::Json(deleted).into_response());
+    }
     let state = control.sessions.stop(&id, SessionStatus::Completed, None).await?;
-    Ok(axum::Json(control.catalog.render(state).await?).into_response())
+    Ok(document(StatusCode::OK, control.catalog.render_text(state).await?))
+}
+
+/// `POST /api/capture/sessions/{id}/phases`: records a phase, in the
+/// session this tap records (kept through its refreshes) or in a stopped
+/// one on the store; answers 201 with the metadata.
+pub(super) async fn mark(
+    State(control): State<Control>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, TapError> {
+    let request: MarkRequest = serde_json::from_slice(&body)
+        .map_err(|e| TapError::InvalidRequest(format!("the body is not a phase {{name, at?, value?}}: {e}")))?;
+    let now =
+        u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()).unwrap_or(u64::MAX);
+    let phase = request.into_phase(now)?;
+    control.sessions.add_phase(&id, &phase);
+    let state = phases::mark(&control.catalog, &id, phase).await?;
+    Ok(document(StatusCode::CREATED, control.catalog.render_text(state).await?))
 }

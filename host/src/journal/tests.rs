@@ -29,6 +29,7 @@ fn state(id: &str, status: SessionStatus) -> SessionState {
         updated_unix_nanos: 1,
         end_reason: None,
         counts: SessionCounts::default(),
+        phases: Vec::new(),
     }
 }
 

@@ -3,7 +3,6 @@
 //! [`ReplaySettings::choose`] fills in every default in one place and
 //! checks what was chosen.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -14,6 +13,7 @@ use crate::exporters::retry::RetryPolicy;
 use crate::exporters::tls::ClientTls;
 use crate::exporters::{ExportProtocol, ExportSettings, Exporter, headers};
 use crate::otlp::Signal;
+pub use crate::times::TelemetryTime;
 
 /// How timestamps are rewritten on replay (see DESIGN.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, clap::ValueEnum)]
@@ -38,26 +38,6 @@ impl TimestampMode {
             TimestampMode::Relative => "relative",
             TimestampMode::Current => "current",
         }
-    }
-}
-
-/// A telemetry time given as unix nanoseconds or RFC 3339.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TelemetryTime(pub u64);
-
-impl FromStr for TelemetryTime {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if let Ok(nanos) = text.parse::<u64>() {
-            return Ok(TelemetryTime(nanos));
-        }
-        let time = humantime::parse_rfc3339_weak(text)
-            .map_err(|_| format!("{text:?} is neither unix nanoseconds nor RFC 3339"))?;
-        let since_epoch = time
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|_| format!("{text:?} is before 1970, which is no telemetry time"))?;
-        Ok(TelemetryTime(u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)))
     }
 }
 
@@ -206,6 +186,17 @@ pub struct ReplaySettings {
 }
 
 impl ReplaySettings {
+    /// Keeps only items inside `[from, to]` (unix nanos, 0 for no bound) as
+    /// well as inside the window already chosen.
+    pub fn narrow_window(&mut self, from: u64, to: u64) {
+        if from != 0 {
+            self.from_unix_nanos = self.from_unix_nanos.max(from);
+        }
+        if to != 0 {
+            self.to_unix_nanos = if self.to_unix_nanos == 0 { to } else { self.to_unix_nanos.min(to) };
+        }
+    }
+
     /// Settings for `session_id` from a user's choices, defaults filled in;
     /// the message says what is wrong.
     pub fn choose(session_id: &str, choices: &ReplayChoices) -> Result<Self, String> {

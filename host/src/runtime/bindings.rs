@@ -16,7 +16,7 @@ use super::calls::{
     GuestError, ObjectKeyInfo, ObjectTiming, PreparedCapture, PutError, ReplayBatch, ReplayOptions, TimestampRewrite,
 };
 use crate::otlp::{Encoding, PayloadSummary, Signal};
-use crate::session::{CaptureReceipt, SessionConfig, SessionCounts, SessionState, SessionStatus};
+use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionCounts, SessionState, SessionStatus};
 
 impl From<Signal> for wit::Signal {
     fn from(signal: Signal) -> Self {
@@ -177,6 +177,11 @@ impl From<SessionState> for wit::SessionState {
             updated_unix_nanos: s.updated_unix_nanos,
             end_reason: s.end_reason,
             counts: s.counts.into(),
+            phases: s
+                .phases
+                .into_iter()
+                .map(|p| wit::Phase { name: p.name, start_unix_nanos: p.start_unix_nanos, value: p.value })
+                .collect(),
         }
     }
 }
@@ -191,6 +196,11 @@ impl From<wit::SessionState> for SessionState {
             updated_unix_nanos: s.updated_unix_nanos,
             end_reason: s.end_reason,
             counts: s.counts.into(),
+            phases: s
+                .phases
+                .into_iter()
+                .map(|p| Phase { name: p.name, start_unix_nanos: p.start_unix_nanos, value: p.value })
+                .collect(),
         }
     }
 }

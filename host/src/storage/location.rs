@@ -71,7 +71,8 @@ impl StoreLocation {
         match self {
             StoreLocation::Directory(path) => {
                 std::fs::create_dir_all(path).map_err(|e| open(&e))?;
-                let store = LocalFileSystem::new_with_prefix(path).map_err(|e| open(&e))?;
+                // Deleting a session's last file removes its emptied folders too.
+                let store = LocalFileSystem::new_with_prefix(path).map_err(|e| open(&e))?.with_automatic_cleanup(true);
                 Ok((Arc::new(store), false))
             }
             StoreLocation::S3 { bucket, prefix } => {

@@ -9,7 +9,7 @@ pub mod uploader;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
     Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
@@ -156,6 +156,23 @@ impl Storage {
         let prefix = object_path(prefix.trim_end_matches('/'))?;
         let objects: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
         Ok(objects.into_iter().map(|o| ListedObject { key: o.location.to_string(), size: o.size }).collect())
+    }
+
+    /// Deletes `keys`: on S3 in batches (DeleteObjects, up to 1,000 keys a
+    /// request), elsewhere one by one. A key already gone counts as deleted.
+    pub async fn delete_all(&self, keys: &[String]) -> Result<(), StorageError> {
+        let paths: Vec<object_store::Result<Path>> = keys
+            .iter()
+            .map(|k| object_path(k).map_err(|e| object_store::Error::Generic { store: "key", source: Box::new(e) }))
+            .collect();
+        let mut deleted = self.store.delete_stream(futures::stream::iter(paths).boxed());
+        while let Some(result) = deleted.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// The names of the folders directly under `prefix`.

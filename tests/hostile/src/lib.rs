@@ -102,6 +102,7 @@ mod component {
                     dropped_requests: 0,
                     dropped_items: 0,
                 },
+                phases: Vec::new(),
             })
         }
 
