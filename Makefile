@@ -8,6 +8,8 @@ BIN     := target/release/otlp-capture
 STORE   ?= ./otel-data
 S3S_FS_VERSION := 0.14.1
 MOTO_VERSION := 5.2.1
+# The OpenTelemetry Python SDK the encoding tests send with.
+OTEL_PYTHON_VERSION := 1.38.0
 
 .PHONY: all toolchain guest hostile build run test test-tools lint fmt bench fuzz clean
 
@@ -36,6 +38,10 @@ test-tools:
 	@command -v s3s-fs >/dev/null 2>&1 || $(CARGO) install s3s-fs@$(S3S_FS_VERSION) --locked --features binary
 	@python3 -c "import moto.server, flask, flask_cors" 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check "moto[s3]==$(MOTO_VERSION)" flask flask-cors
+	@python3 -c "import opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc" 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check "opentelemetry-sdk==$(OTEL_PYTHON_VERSION)" \
+			"opentelemetry-exporter-otlp-proto-http==$(OTEL_PYTHON_VERSION)" \
+			"opentelemetry-exporter-otlp-proto-grpc==$(OTEL_PYTHON_VERSION)"
 
 # The hostile component the sandbox tests load (tests/hostile).
 hostile: toolchain

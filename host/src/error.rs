@@ -98,7 +98,7 @@ impl TapError {
 
     /// The answer as a gRPC status.
     pub fn grpc_status(&self) -> tonic::Status {
-        tonic::Status::new(self.grpc_code(), self.to_string())
+        crate::otlp::status::status_with_retry(self.grpc_code(), self.to_string(), self.retry_after())
     }
 
     /// Whether this is the client's fault (a 4xx other than push-back), so

@@ -6,6 +6,7 @@
 use otlp_capture_test_support as support;
 
 mod cli_conventions;
+mod conventions;
 mod durability;
 mod faults;
 mod forwarding;

@@ -17,6 +17,8 @@ pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod component;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod grpc_raw;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod otlp;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod processes;

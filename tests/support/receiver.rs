@@ -36,6 +36,31 @@ struct Log {
     accepted: Vec<Received>,
     refused: usize,
     refuse_first: usize,
+    refusal: Refusal,
+}
+
+/// How the receiver refuses its first requests.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub http: StatusCode,
+    /// The Retry-After header's value, if any.
+    pub retry_after: Option<String>,
+    /// The gRPC code.
+    pub grpc: tonic::Code,
+    /// The RetryInfo delay of the gRPC status, if any.
+    pub retry_info: Option<std::time::Duration>,
+}
+
+impl Default for Refusal {
+    fn default() -> Self {
+        Refusal {
+            http: StatusCode::SERVICE_UNAVAILABLE,
+            retry_after: Some("1".into()),
+            grpc: tonic::Code::Unavailable,
+            retry_info: None,
+        }
+    }
 }
 
 /// The running receiver.
@@ -68,8 +93,13 @@ async fn receive(State(log): State<Arc<Mutex<Log>>>, request: Request) -> Respon
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    if !log.lock().unwrap().take(parts.uri.path().to_owned(), parts.headers, &body) {
-        return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], Bytes::new()).into_response();
+    let mut log = log.lock().unwrap();
+    if !log.take(parts.uri.path().to_owned(), parts.headers, &body) {
+        let mut refused = (log.refusal.http, Bytes::new()).into_response();
+        if let Some(wait) = &log.refusal.retry_after {
+            refused.headers_mut().insert("retry-after", wait.parse().unwrap());
+        }
+        return refused;
     }
     (StatusCode::OK, [("content-type", "application/x-protobuf")], Bytes::new()).into_response()
 }
@@ -85,11 +115,24 @@ impl UnaryService<Bytes> for GrpcExport {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let headers = request.metadata().clone().into_headers();
-        let accepted = self.log.lock().unwrap().take(self.path.clone(), headers, request.get_ref());
+        let mut log = self.log.lock().unwrap();
+        let accepted = log.take(self.path.clone(), headers, request.get_ref());
         std::future::ready(if accepted {
             Ok(tonic::Response::new(Bytes::new()))
         } else {
-            Err(tonic::Status::unavailable("refused to exercise retries"))
+            let Refusal { grpc, retry_info, .. } = log.refusal.clone();
+            let message = "refused to exercise retries";
+            Err(match retry_info {
+                Some(delay) => {
+                    use tonic_types::StatusExt;
+                    tonic::Status::with_error_details(
+                        grpc,
+                        message,
+                        tonic_types::ErrorDetails::with_retry_info(Some(delay)),
+                    )
+                }
+                None => tonic::Status::new(grpc, message),
+            })
         })
     }
 }
@@ -97,7 +140,12 @@ impl UnaryService<Bytes> for GrpcExport {
 impl Receiver {
     /// Starts a receiver that answers 503 (Retry-After: 1) to its first `refuse_first` requests.
     pub fn start(refuse_first: usize) -> Self {
-        let log = Arc::new(Mutex::new(Log { refuse_first, ..Default::default() }));
+        Self::refusing(refuse_first, Refusal::default())
+    }
+
+    /// Starts a receiver that answers its first `refuse_first` requests with `refusal`.
+    pub fn refusing(refuse_first: usize, refusal: Refusal) -> Self {
+        let log = Arc::new(Mutex::new(Log { refuse_first, refusal, ..Default::default() }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -11,7 +11,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use super::{Accepted, ExportError, ExportResponse, ExportSettings};
 use crate::otlp::Signal;
 use crate::otlp::grpc::RawCodec;
-use crate::otlp::status::grpc_retryable;
+use crate::otlp::status::{grpc_retryable, retry_info_delay};
 
 /// An OTLP/gRPC endpoint.
 #[derive(Debug, Clone)]
@@ -74,8 +74,14 @@ impl GrpcExporter {
             Ok(response) => Ok(ExportResponse::decode(response).map(Accepted::from).unwrap_or_default()),
             Err(status) => {
                 let reason = format!("{} answered {:?}: {}", self.endpoint, status.code(), status.message());
-                if grpc_retryable(status.code()) {
-                    Err(ExportError::Retryable { reason, retry_after: None })
+                let retry_after = retry_info_delay(&status);
+                // OTLP: RESOURCE_EXHAUSTED is retried only when the server sent RetryInfo.
+                let retryable = match status.code() {
+                    tonic::Code::ResourceExhausted => retry_after.is_some(),
+                    code => grpc_retryable(code),
+                };
+                if retryable {
+                    Err(ExportError::Retryable { reason, retry_after })
                 } else {
                     Err(ExportError::Fatal(reason))
                 }

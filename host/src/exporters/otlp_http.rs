@@ -10,7 +10,11 @@ use prost::Message;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
 use super::{Accepted, ExportError, ExportResponse, ExportSettings};
-use crate::otlp::status::{RpcStatus, grpc_for_http, http_retryable};
+use crate::otlp::status::{RpcStatus, grpc_for_http, http_retryable, status_with_retry};
+
+/// The wait passed on to gRPC clients when an HTTP upstream pushed back
+/// without a Retry-After.
+const DEFAULT_RETRY_INFO_DELAY: Duration = Duration::from_secs(1);
 use crate::otlp::{Encoding, Signal};
 
 /// An OTLP/HTTP endpoint.
@@ -123,7 +127,9 @@ impl HttpExporter {
             return Ok(answer.body);
         }
         let message = format!("upstream {} answered {}: {}", self.base, answer.status, answer.message());
-        Err(tonic::Status::new(grpc_for_http(answer.status), message))
+        // A 429 or 503 asks the client to come back: RetryInfo keeps it retryable over gRPC.
+        let wait = http_retryable(answer.status).then(|| answer.retry_after().unwrap_or(DEFAULT_RETRY_INFO_DELAY));
+        Err(status_with_retry(grpc_for_http(answer.status), message, wait))
     }
 }
 
@@ -138,9 +144,14 @@ impl HttpAnswer {
             .unwrap_or_else(|| String::from_utf8_lossy(&self.body[..self.body.len().min(512)]).trim().to_owned())
     }
 
-    /// The wait the endpoint asked for with Retry-After (seconds).
+    /// The wait the endpoint asked for with Retry-After: seconds, or an
+    /// HTTP date (a date already past is no wait).
     pub fn retry_after(&self) -> Option<Duration> {
-        let value = self.headers.get(RETRY_AFTER)?.to_str().ok()?;
-        value.trim().parse::<u64>().ok().map(Duration::from_secs)
+        let value = self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
     }
 }

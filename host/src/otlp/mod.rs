@@ -4,6 +4,7 @@
 //! codec that passes messages through as bytes. Nothing here knows the
 //! component: the runtime maps the WIT types onto these at its edge.
 
+pub mod compression;
 pub mod grpc;
 pub mod status;
 

@@ -5,8 +5,11 @@
 //! translated between the protocols keeps its meaning (a retryable answer
 //! stays retryable).
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// `google.rpc.Status`, the body of OTLP error responses over HTTP.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -69,6 +72,25 @@ pub fn grpc_retryable(code: Code) -> bool {
             | Code::Unavailable
             | Code::DataLoss
     )
+}
+
+/// A status of `code` that tells the client when to come back: OTLP clients
+/// retry RESOURCE_EXHAUSTED only when it carries `google.rpc.RetryInfo`, so
+/// push-back (an upstream's 429, a full tap) always says how long to wait.
+/// Codes clients do not retry go out without it.
+pub fn status_with_retry(code: Code, message: impl Into<String>, retry_after: Option<Duration>) -> tonic::Status {
+    let message = message.into();
+    match retry_after {
+        Some(delay) if grpc_retryable(code) => {
+            tonic::Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(delay)))
+        }
+        _ => tonic::Status::new(code, message),
+    }
+}
+
+/// The wait a status's `google.rpc.RetryInfo` asks for, if it has one.
+pub fn retry_info_delay(status: &tonic::Status) -> Option<Duration> {
+    status.get_details_retry_info().and_then(|info| info.retry_delay)
 }
 
 /// Whether an OTLP client retries an HTTP answer with this status.

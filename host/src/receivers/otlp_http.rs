@@ -2,7 +2,6 @@
 //! protobuf or JSON, with optional gzip request bodies. Without an upstream
 //! the tap answers itself; with one, it forwards and passes the answer on.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::Router;
@@ -12,7 +11,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use flate2::read::GzDecoder;
 
 use super::Receiver;
 use super::response::{from_grpc, otlp_error, success, upstream_unreachable};
@@ -20,6 +18,7 @@ use crate::capture::SESSION_HEADER;
 use crate::error::TapError;
 use crate::exporters::Exporter;
 use crate::metrics::{Outcome, Protocol};
+use crate::otlp::compression::{Coding, DecodeError};
 use crate::otlp::{Encoding, Signal};
 
 /// The OTLP/HTTP routes; with an upstream, requests are forwarded to it.
@@ -129,24 +128,21 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, TapError> {
     })
 }
 
+/// The body without its `Content-Encoding`: the Collector's encodings are
+/// decoded (within the body limit, 413 past it), an unknown one is a 400 as
+/// the Collector answers it.
 fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, TapError> {
-    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
-    match encoding.trim().to_ascii_lowercase().as_str() {
-        "" | "identity" => Ok(body),
-        "gzip" | "x-gzip" => {
-            let mut inflated = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-            GzDecoder::new(&body[..])
-                .take(limit as u64 + 1)
-                .read_to_end(&mut inflated)
-                .map_err(|e| TapError::InvalidRequest(format!("the gzip request body is corrupt: {e}")))?;
-            if inflated.len() > limit {
-                return Err(TapError::PayloadTooLarge(limit));
-            }
-            Ok(Bytes::from(inflated))
-        }
-        other => {
-            Err(TapError::UnsupportedMediaType(format!("unsupported Content-Encoding {other:?}; use gzip or none")))
-        }
+    let named = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    let coding = Coding::from_http(named).map_err(|unknown| {
+        TapError::InvalidRequest(format!("unsupported Content-Encoding {unknown:?}; use {}", Coding::HTTP_ACCEPTED))
+    })?;
+    if coding == Coding::Identity {
+        return Ok(body);
+    }
+    match coding.decode(&body, limit) {
+        Ok(decoded) => Ok(Bytes::from(decoded)),
+        Err(DecodeError::TooLarge(limit)) => Err(TapError::PayloadTooLarge(limit)),
+        Err(e) => Err(TapError::InvalidRequest(e.to_string())),
     }
 }
 
@@ -177,6 +173,6 @@ mod tests {
         assert!(matches!(decompress(&gzip, body, 4999), Err(TapError::PayloadTooLarge(4999))));
         assert!(matches!(decompress(&gzip, Bytes::from_static(b"nope"), 10), Err(TapError::InvalidRequest(_))));
         let br = headers(&[(header::CONTENT_ENCODING, "br")]);
-        assert!(matches!(decompress(&br, Bytes::new(), 10), Err(TapError::UnsupportedMediaType(_))));
+        assert!(matches!(decompress(&br, Bytes::new(), 10), Err(TapError::InvalidRequest(_))), "400, as the Collector");
     }
 }

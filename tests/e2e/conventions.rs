@@ -1,0 +1,263 @@
+//! OTLP conventions as the Collector keeps them, one test per point: every
+//! request encoding it accepts, over HTTP and gRPC (the Python SDK's deflate
+//! as users send it, raw requests for what no SDK here offers); gRPC framing
+//! and methods; push-back that stays retryable across protocols (RetryInfo).
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use otlp_capture_guest::codec::OtlpRequest;
+use reqwest_blocking::StatusCode;
+use reqwest_blocking::blocking::Client;
+
+use crate::support::generate;
+use crate::support::grpc_raw::{self, frame};
+use crate::support::otlp::stored_requests;
+use crate::support::processes::{TapProcess, run_cli_ok};
+use crate::support::receiver::{Receiver, Refusal};
+
+fn spans(requests: &[OtlpRequest]) -> usize {
+    requests
+        .iter()
+        .map(|r| match r {
+            OtlpRequest::Traces(t) => t.resource_spans.iter().flat_map(|x| &x.scope_spans).map(|x| x.spans.len()).sum(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A protobuf request of 4 traces of 3 spans.
+fn traces_request() -> Vec<u8> {
+    OtlpRequest::Traces(generate::traces("checkout", 4, 3, 1_700_000_000_000_000_000)).encode_protobuf()
+}
+
+/// `data` in each encoding the Collector accepts over HTTP, by its Content-Encoding.
+fn encoded(data: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let gzip = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let zlib = {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let framed_snappy = {
+        let mut e = snap::write::FrameEncoder::new(Vec::new());
+        e.write_all(data).unwrap();
+        e.into_inner().unwrap()
+    };
+    let lz4 = {
+        let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    vec![
+        ("gzip", gzip),
+        ("deflate", zlib.clone()),
+        ("zlib", zlib),
+        ("zstd", ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)),
+        ("snappy", snap::raw::Encoder::new().compress_vec(data).unwrap()),
+        ("x-snappy-framed", framed_snappy),
+        ("lz4", lz4),
+    ]
+}
+
+fn recording_tap(store: &Path, session: &str, args: &[&str]) -> TapProcess {
+    let tap = TapProcess::start_with(store.to_str().unwrap(), &[], args);
+    run_cli_ok(&["session", "start", session, "--tap", &tap.base], &[]);
+    tap
+}
+
+fn stop(tap: &TapProcess, session: &str) {
+    run_cli_ok(&["session", "stop", session, "--tap", &tap.base], &[]);
+}
+
+#[test]
+fn http_takes_every_encoding_the_collector_takes_and_400s_an_unknown_one() {
+    let store = tempfile::tempdir().unwrap();
+    let tap = recording_tap(store.path(), "encodings", &[]);
+    let client = Client::new();
+    let request = traces_request();
+    let encodings = encoded(&request);
+    for (name, body) in &encodings {
+        let answer = client
+            .post(format!("{}/v1/traces", tap.base))
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", *name)
+            .body(body.clone())
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{name}");
+    }
+    let unknown = client
+        .post(format!("{}/v1/traces", tap.base))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "br")
+        .body(request.clone())
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST, "an unknown encoding is a 400, as the Collector answers");
+    let corrupt = client
+        .post(format!("{}/v1/traces", tap.base))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "zstd")
+        .body(&b"not zstd at all"[..])
+        .send()
+        .unwrap();
+    assert_eq!(corrupt.status(), StatusCode::BAD_REQUEST);
+    stop(&tap, "encodings");
+    assert_eq!(spans(&stored_requests(store.path(), "encodings")), 12 * encodings.len());
+}
+
+#[test]
+fn forwarding_passes_encoded_bodies_through_and_records_them() {
+    let upstream = Receiver::start(0);
+    let store = tempfile::tempdir().unwrap();
+    let tap = recording_tap(store.path(), "forwarded", &["--forward", &upstream.base, "--forward-protocol", "http"]);
+    let request = traces_request();
+    let (name, zstd) = encoded(&request).into_iter().find(|(n, _)| *n == "zstd").unwrap();
+    let answer = Client::new()
+        .post(format!("{}/v1/traces", tap.base))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", name)
+        .body(zstd.clone())
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let received = upstream.accepted();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body, zstd, "the upstream gets the body as the client sent it");
+    assert_eq!(received[0].headers["content-encoding"], "zstd");
+    crate::support::wait::until_true("the forwarded request recorded", Duration::from_secs(30), || {
+        let metadata = std::fs::read(store.path().join("sessions/forwarded/metadata.json")).unwrap_or_default();
+        serde_json::from_slice::<serde_json::Value>(&metadata).is_ok_and(|m| m["spanCount"] == 12)
+    });
+    stop(&tap, "forwarded");
+    assert_eq!(spans(&stored_requests(store.path(), "forwarded")), 12);
+}
+
+#[test]
+fn grpc_takes_gzip_zstd_snappy_and_deflate_and_keeps_to_unary_framing() {
+    let store = tempfile::tempdir().unwrap();
+    let tap = recording_tap(store.path(), "grpc-encodings", &[]);
+    let address = tap.grpc.trim_start_matches("http://").to_owned();
+    let path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    let request = traces_request();
+    let call = |encoding: &str, body: Vec<u8>| {
+        let mut headers = vec![("content-type", "application/grpc")];
+        if !encoding.is_empty() {
+            headers.push(("grpc-encoding", encoding));
+        }
+        grpc_raw::call(&address, path, &headers, body)
+    };
+    let encodings = encoded(&request);
+    let body_of = |name: &str| encodings.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    for (encoding, compressed) in [
+        ("gzip", body_of("gzip")),
+        ("zstd", body_of("zstd")),
+        ("snappy", body_of("snappy")),
+        ("deflate", body_of("deflate")),
+    ] {
+        let answer = call(encoding, frame(&compressed, true));
+        assert_eq!(answer.grpc_status(), Some(0), "{encoding}: {:?}", answer.headers);
+    }
+    assert_eq!(call("", frame(&request, false)).grpc_status(), Some(0), "identity");
+
+    let lz4 = call("lz4", frame(&body_of("lz4"), true));
+    assert_eq!(lz4.grpc_status(), Some(12), "an encoding gRPC does not define here: UNIMPLEMENTED");
+    assert!(lz4.headers["grpc-accept-encoding"].to_str().unwrap().contains("zstd"));
+    let mut two = frame(&request, false);
+    two.extend(frame(&request, false));
+    assert_eq!(call("", two).grpc_status(), Some(13), "a unary call with two messages is refused (INTERNAL)");
+    let plain = grpc_raw::call(&address, path, &[("content-type", "text/plain")], frame(&request, false));
+    assert_eq!(plain.status.as_u16(), 415, "a content type that is not gRPC");
+    let unknown = grpc_raw::call(
+        &address,
+        "/no.such.Service/Export",
+        &[("content-type", "application/grpc")],
+        frame(&request, false),
+    );
+    assert_eq!((unknown.status.as_u16(), unknown.grpc_status()), (200, Some(12)), "an unknown method: UNIMPLEMENTED");
+    stop(&tap, "grpc-encodings");
+    assert_eq!(spans(&stored_requests(store.path(), "grpc-encodings")), 12 * 5);
+}
+
+/// Runs the Python SDK's span exporter; fails the test when Python or the SDK is missing.
+fn python_sdk(endpoint: &str, protocol: &str, compression: &str, spans: u32) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/emit_spans.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--endpoint", endpoint, "--protocol", protocol, "--compression", compression])
+        .args(["--spans", &spans.to_string()])
+        .output()
+        .expect("python3: `make test` installs the OpenTelemetry Python SDK");
+    assert!(output.status.success(), "the Python SDK failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn the_python_sdks_deflate_arrives_over_http_and_grpc() {
+    let store = tempfile::tempdir().unwrap();
+    let tap = recording_tap(store.path(), "python-deflate", &[]);
+    python_sdk(&tap.base, "http", "deflate", 300);
+    python_sdk(&tap.grpc, "grpc", "deflate", 300);
+    python_sdk(&tap.grpc, "grpc", "gzip", 100);
+    stop(&tap, "python-deflate");
+    assert_eq!(spans(&stored_requests(store.path(), "python-deflate")), 700, "no span lost to an encoding");
+}
+
+#[test]
+fn an_http_upstreams_429_reaches_grpc_clients_with_retry_info() {
+    // The upstream pushes back once with Retry-After given as an HTTP date, then takes everything.
+    let in_two_seconds = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3));
+    let refusal =
+        Refusal { http: StatusCode::TOO_MANY_REQUESTS, retry_after: Some(in_two_seconds), ..Refusal::default() };
+    let upstream = Receiver::refusing(1, refusal);
+    let store = tempfile::tempdir().unwrap();
+    let tap = recording_tap(store.path(), "push-back", &["--forward", &upstream.base, "--forward-protocol", "http"]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = runtime.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(tap.grpc.clone()).unwrap().connect().await.unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        );
+        let request = tonic::Request::new(bytes::Bytes::from(traces_request()));
+        grpc.unary(request, path, otlp_capture::otlp::grpc::RawCodec).await.unwrap_err()
+    });
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+    let delay = status.get_details_retry_info().and_then(|i| i.retry_delay).expect("RetryInfo makes it retryable");
+    assert!(delay >= Duration::from_secs(1) && delay <= Duration::from_secs(3), "the upstream's wait: {delay:?}");
+    stop(&tap, "push-back");
+}
+
+#[test]
+fn replay_retries_resource_exhausted_only_with_retry_info() {
+    let store = tempfile::tempdir().unwrap();
+    crate::support::sessions::write_session(
+        store.path(),
+        "pushed",
+        [(1_700_000_000_000, OtlpRequest::Traces(generate::traces("svc", 2, 2, 1_700_000_000_000_000_000)))],
+    );
+    let store_arg = store.path().to_str().unwrap();
+    let with_info = Refusal {
+        grpc: tonic::Code::ResourceExhausted,
+        retry_info: Some(Duration::from_millis(200)),
+        ..Refusal::default()
+    };
+    let receiver = Receiver::refusing(2, with_info);
+    let args = ["replay", "pushed", "--store", store_arg, "--endpoint", &receiver.base, "--protocol", "grpc"];
+    run_cli_ok(&args, &[]);
+    assert_eq!((receiver.refused(), receiver.accepted().len()), (2, 1), "retried after the RetryInfo delay");
+
+    let without = Refusal { grpc: tonic::Code::ResourceExhausted, ..Refusal::default() };
+    let receiver = Receiver::refusing(1, without);
+    let args = ["replay", "pushed", "--store", store_arg, "--endpoint", &receiver.base, "--protocol", "grpc"];
+    let output = crate::support::processes::run_cli(&args, &[]);
+    assert!(!output.status.success(), "RESOURCE_EXHAUSTED without RetryInfo is not retried");
+    assert_eq!((receiver.refused(), receiver.accepted().len()), (1, 0));
+}
