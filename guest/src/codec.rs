@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::de::DeserializeOwned;
 
+use crate::json_spellings;
 use crate::model::{PayloadEncoding, ProcessorError, Signal};
 
 /// One decoded OTLP export request of any signal.
@@ -137,8 +138,13 @@ fn decode_protobuf<T: Message + Default>(payload: &[u8]) -> Result<T, ProcessorE
 }
 
 fn decode_json<T: DeserializeOwned>(payload: &[u8]) -> Result<T, ProcessorError> {
-    serde_json::from_slice(payload)
-        .map_err(|e| ProcessorError::InvalidPayload(format!("not an OTLP/JSON request: {e}")))
+    let invalid = |e: serde_json::Error| ProcessorError::InvalidPayload(format!("not an OTLP/JSON request: {e}"));
+    if !json_spellings::needs_rewrite(payload) {
+        return serde_json::from_slice(payload).map_err(invalid);
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(payload).map_err(invalid)?;
+    json_spellings::rewrite(&mut value);
+    serde_json::from_value(value).map_err(invalid)
 }
 
 #[cfg(test)]
@@ -167,6 +173,62 @@ pub(crate) mod tests {
         );
         let fine = [b"{\"resourceSpans\":[".to_vec(), b"{},".repeat(1000), b"{}]}".to_vec()].concat();
         assert!(OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &fine).is_ok());
+    }
+
+    /// `json` with every object key in snake_case and enum numbers as names.
+    fn other_spelling(json: &str) -> String {
+        fn snake(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    let entries = std::mem::take(map);
+                    for (key, mut inner) in entries {
+                        snake(&mut inner);
+                        let name = match (key.as_str(), &inner) {
+                            ("kind", serde_json::Value::Number(n)) => {
+                                opentelemetry_proto::tonic::trace::v1::span::SpanKind::try_from(
+                                    n.as_i64().unwrap() as i32
+                                )
+                                .ok()
+                                .map(|k| k.as_str_name())
+                            }
+                            _ => None,
+                        };
+                        if let Some(name) = name {
+                            inner = serde_json::Value::from(name);
+                        }
+                        let key: String = key
+                            .chars()
+                            .flat_map(
+                                |c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] },
+                            )
+                            .collect();
+                        map.insert(key, inner);
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(snake),
+                _ => {}
+            }
+        }
+        let mut value: serde_json::Value = serde_json::from_str(json).unwrap();
+        snake(&mut value);
+        value.to_string()
+    }
+
+    #[test]
+    fn snake_case_keys_and_enum_names_decode_like_otlp_json() {
+        for (signal, file) in
+            [(Signal::Traces, "trace.json"), (Signal::Metrics, "metrics.json"), (Signal::Logs, "logs.json")]
+        {
+            let json = String::from_utf8(spec_example(file)).unwrap();
+            let other = other_spelling(&json);
+            assert!(other.contains("time_unix_nano"), "{other}");
+            let expected = OtlpRequest::decode(signal, PayloadEncoding::Json, json.as_bytes()).unwrap();
+            assert_eq!(
+                OtlpRequest::decode(signal, PayloadEncoding::Json, other.as_bytes()).unwrap(),
+                expected,
+                "{file}"
+            );
+        }
     }
 
     #[test]

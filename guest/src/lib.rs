@@ -13,6 +13,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod gzip;
 pub mod id_remap;
+pub mod json_spellings;
 pub mod keys;
 pub mod metadata;
 pub mod model;

@@ -261,3 +261,39 @@ fn replay_retries_resource_exhausted_only_with_retry_info() {
     assert!(!output.status.success(), "RESOURCE_EXHAUSTED without RetryInfo is not retried");
     assert_eq!((receiver.refused(), receiver.accepted().len()), (1, 0));
 }
+
+#[test]
+fn otlp_json_in_either_spelling_of_the_protobuf_mapping() {
+    let store = tempfile::tempdir().unwrap();
+    let tap = recording_tap(store.path(), "json-spellings", &[]);
+    let camel = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",
+        "spanId":"eee19b7ec3c1b174","name":"camel","kind":2,"startTimeUnixNano":"1544712660000000000",
+        "endTimeUnixNano":"1544712661000000000","status":{"code":2}}]}]}]}"#;
+    let snake = r#"{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"5b8efff798038103d269b633813fc60d",
+        "span_id":"eee19b7ec3c1b175","name":"snake","kind":"SPAN_KIND_SERVER","start_time_unix_nano":"1544712660000000000",
+        "end_time_unix_nano":"1544712661000000000","status":{"code":"STATUS_CODE_ERROR"}}]}]}]}"#;
+    for body in [camel, snake] {
+        let answer = Client::new()
+            .post(format!("{}/v1/traces", tap.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{body}");
+    }
+    stop(&tap, "json-spellings");
+    let stored: Vec<_> = stored_requests(store.path(), "json-spellings")
+        .into_iter()
+        .flat_map(|r| match r {
+            OtlpRequest::Traces(t) => {
+                t.resource_spans.into_iter().flat_map(|x| x.scope_spans).flat_map(|x| x.spans).collect()
+            }
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(stored.len(), 2);
+    for span in stored {
+        assert_eq!(span.start_time_unix_nano, 1_544_712_660_000_000_000, "{} keeps its times", span.name);
+        assert_eq!((span.kind, span.status.unwrap().code), (2, 2), "{} keeps its enums", span.name);
+    }
+}
