@@ -136,7 +136,7 @@ fn replay(store: &std::path::Path, sink: &str, mode: &str) -> (f64, u64) {
     let args = ["replay", "big", "--store", store.to_str().unwrap(), "--endpoint", sink, "--speed", "max"];
     let mut child = std::process::Command::new(otlp_capture_test_support::processes::binary())
         .args(args)
-        .args(["--timestamps", mode])
+        .args(["--timestamps", mode, "--compression", "none"])
         .env("OTLP_CAPTURE_LOG", "warn")
         .spawn()
         .unwrap();

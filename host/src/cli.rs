@@ -20,6 +20,18 @@ pub struct Cli {
     /// Log filter (tracing's env-filter syntax), logs go to stderr.
     #[arg(long, global = true, env = "OTLP_CAPTURE_LOG", default_value = "info")]
     pub log: String,
+    /// Log lines as text (coloured only on a terminal) or as JSON objects, one per line.
+    #[arg(long, global = true, env = "OTLP_CAPTURE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: text, coloured when stderr is a terminal.
+    Text,
+    /// For log pipelines: one JSON object per line (timestamp, level, target, fields).
+    Json,
 }
 
 /// What the binary does.
@@ -66,9 +78,10 @@ pub struct ReplayArgs {
     /// Only the telemetry of this phase of the session (its time window; see `session mark`).
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
-    /// The OTLP endpoint's base URL (`/v1/traces` etc. are added), e.g. http://collector:4318.
+    /// The OTLP endpoint's base URL (`/v1/traces` etc. are added), e.g. http://collector:4318
+    /// (default: $OTEL_EXPORTER_OTLP_ENDPOINT).
     #[arg(long)]
-    pub endpoint: String,
+    pub endpoint: Option<String>,
     /// Where sessions are read from (and which component build reads them).
     #[command(flatten)]
     pub store: StoreArgs,
@@ -123,6 +136,15 @@ pub struct ServeArgs {
     /// else grpc for port 4317 and http otherwise).
     #[arg(long, value_name = "PROTOCOL")]
     pub forward_protocol: Option<String>,
+    /// How long the upstream may take to answer one forwarded request (default:
+    /// $OTEL_EXPORTER_OTLP_TIMEOUT in milliseconds, else 10s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub forward_timeout: Option<std::time::Duration>,
+    /// Compression of the requests the tap builds for the upstream (a gRPC client's message sent
+    /// over HTTP, or to a gRPC upstream); forwarded HTTP bodies keep the client's encoding
+    /// (default: $OTEL_EXPORTER_OTLP_COMPRESSION, else none, to keep the forward path short).
+    #[arg(long, value_enum)]
+    pub forward_compression: Option<crate::exporters::ExportCompression>,
     /// A header sent to the upstream with every forwarded request, over the client's of the
     /// same name (repeatable; also $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`).
     #[arg(long = "forward-header", value_name = "KEY=VALUE")]

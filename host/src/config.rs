@@ -11,7 +11,7 @@ use crate::capture::BatchLimits;
 use crate::cli::{Durability, ServeArgs};
 use crate::exporters::headers;
 use crate::exporters::tls::{ClientTls, ClientTlsFiles};
-use crate::exporters::{ExportProtocol, ExportSettings};
+use crate::exporters::{ExportCompression, ExportProtocol, ExportSettings};
 use crate::listener_tls::ServerTls;
 use crate::storage::StoreLocation;
 
@@ -28,6 +28,8 @@ pub struct ServeSettings {
     pub forward: Option<(String, ExportProtocol)>,
     /// How long the upstream may take to answer.
     pub forward_timeout: Duration,
+    /// Compression of the requests the tap builds for the upstream.
+    pub forward_compression: ExportCompression,
     /// Sent to the upstream with every forwarded request, over the client's.
     pub forward_headers: HeaderMap,
     /// CA and client certificate towards an https:// upstream.
@@ -78,6 +80,7 @@ impl ServeSettings {
             timeout: self.forward_timeout,
             headers: self.forward_headers.clone(),
             tls: self.forward_tls.clone(),
+            compression: self.forward_compression,
         };
         Some((endpoint, export))
     }
@@ -91,6 +94,7 @@ impl ServeSettings {
             grpc: Some(SocketAddr::from(([0, 0, 0, 0], 4317))),
             forward: None,
             forward_timeout: Duration::from_secs(10),
+            forward_compression: ExportCompression::None,
             forward_headers: HeaderMap::new(),
             forward_tls: ClientTls::default(),
             tls: None,
@@ -134,6 +138,15 @@ impl ServeSettings {
                 None => ExportProtocol::Http,
             };
             settings.forward = Some((endpoint, protocol));
+        }
+        if let Some(timeout) = args.forward_timeout.map(Ok).or_else(|| env_timeout("OTEL_EXPORTER_OTLP_TIMEOUT")) {
+            settings.forward_timeout = timeout?;
+        }
+        if let Some(compression) = args.forward_compression {
+            settings.forward_compression = compression;
+        } else if let Ok(compression) = std::env::var("OTEL_EXPORTER_OTLP_COMPRESSION") {
+            settings.forward_compression =
+                compression.parse().map_err(|e| format!("OTEL_EXPORTER_OTLP_COMPRESSION: {e}"))?;
         }
         if let Ok(list) = std::env::var("OTEL_EXPORTER_OTLP_HEADERS") {
             settings.forward_headers =
@@ -207,4 +220,14 @@ impl ServeSettings {
             BatchLimits { max_bytes: args.batch_max_kib << 10, max_age: Duration::from_millis(args.batch_max_age_ms) };
         Ok(settings)
     }
+}
+
+/// A timeout from an OTLP exporter variable: milliseconds, as the
+/// OpenTelemetry specification defines it; `None` when unset or empty.
+pub fn env_timeout(variable: &str) -> Option<Result<Duration, String>> {
+    let value = std::env::var(variable).ok().filter(|v| !v.trim().is_empty())?;
+    Some(match value.trim().parse::<u64>() {
+        Ok(millis) if millis > 0 => Ok(Duration::from_millis(millis)),
+        _ => Err(format!("{variable}={value:?} is not a number of milliseconds above 0")),
+    })
 }

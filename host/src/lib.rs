@@ -19,6 +19,7 @@ pub mod exporters;
 pub mod journal;
 pub mod listener_tls;
 pub mod locks;
+pub mod log_limit;
 pub mod metrics;
 pub mod otlp;
 pub mod phases;

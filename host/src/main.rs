@@ -1,9 +1,10 @@
 //! The `otlp-capture` binary: parse, validate, run, map errors to exit codes.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use otlp_capture::cli::{Cli, Command, SessionCommand};
+use otlp_capture::cli::{Cli, Command, LogFormat, SessionCommand};
 use otlp_capture::commands::{inspect, output, replay, session};
 use otlp_capture::config::ServeSettings;
 use otlp_capture::phases::MarkRequest;
@@ -13,7 +14,12 @@ use otlp_capture::server;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        // Colour codes only where a person reads them, never into files or pipes.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),

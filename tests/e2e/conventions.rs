@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use reqwest_blocking::StatusCode;
 use reqwest_blocking::blocking::Client;
 
@@ -296,4 +297,92 @@ fn otlp_json_in_either_spelling_of_the_protobuf_mapping() {
         assert_eq!(span.start_time_unix_nano, 1_544_712_660_000_000_000, "{} keeps its times", span.name);
         assert_eq!((span.kind, span.status.unwrap().code), (2, 2), "{} keeps its enums", span.name);
     }
+}
+
+#[test]
+fn replay_follows_the_otlp_exporter_environment_and_gzips_by_default() {
+    let store = tempfile::tempdir().unwrap();
+    crate::support::sessions::write_session(
+        store.path(),
+        "env",
+        [(1_700_000_000_000, OtlpRequest::Traces(generate::traces("svc", 2, 2, 1_700_000_000_000_000_000)))],
+    );
+    let store_arg = store.path().to_str().unwrap();
+    let receiver = Receiver::start(0);
+    let env: Vec<(String, String)> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=team%20a"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    run_cli_ok(&["replay", "env", "--store", store_arg, "--speed", "max"], &env);
+    let sent = &receiver.accepted()[0];
+    assert_eq!(sent.headers["x-tenant"], "team a");
+    assert!(sent.headers.get("content-encoding").is_none(), "OTEL_EXPORTER_OTLP_COMPRESSION=none");
+    assert!(sent.headers["user-agent"].to_str().unwrap().starts_with("otlp-capture/"));
+
+    let gzipped = Receiver::start(0);
+    let args = ["replay", "env", "--store", store_arg, "--endpoint", &gzipped.base, "--timeout", "5s"];
+    run_cli_ok(&args, &[]);
+    let sent = &gzipped.accepted()[0];
+    assert_eq!(sent.headers["content-encoding"], "gzip", "gzip by default, as the Collector's exporter");
+    assert_eq!(spans(&[OtlpRequest::decode(Signal::Traces, PayloadEncoding::Protobuf, &sent.message()).unwrap()]), 4);
+    let grpc = Receiver::start(0);
+    let args = ["replay", "env", "--store", store_arg, "--endpoint", &grpc.base, "--protocol", "grpc"];
+    run_cli_ok(&args, &[]);
+    assert_eq!(grpc.accepted()[0].headers["grpc-encoding"], "gzip");
+    let missing = crate::support::processes::run_cli(&["replay", "env", "--store", store_arg], &[]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
+}
+
+#[test]
+fn health_names_what_is_down_and_a_flood_of_refusals_is_a_few_log_lines() {
+    let store = tempfile::tempdir().unwrap();
+    // Nothing listens on port 9 of loopback: the upstream is unreachable.
+    let tap = TapProcess::start_with(store.path().to_str().unwrap(), &[], &["--forward", "http://127.0.0.1:9"]);
+    let client = Client::new();
+    for _ in 0..40 {
+        let answer = client
+            .post(format!("{}/v1/traces", tap.base))
+            .header("content-type", "application/x-protobuf")
+            .body(traces_request())
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let health = client.get(format!("{}/health", tap.base)).send().unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "liveness: the process serves");
+    let health: serde_json::Value = health.json().unwrap();
+    assert_eq!((health["status"].as_str(), health["upstream"].as_str()), (Some("degraded"), Some("unreachable")));
+    let ready = client.get(format!("{}/ready", tap.base)).send().unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let log = tap.log();
+    let lines = log.iter().filter(|l| l.contains("upstream unreachable")).count();
+    assert!((1..=2).contains(&lines), "40 refusals, {lines} log lines:\n{}", log.join("\n"));
+    assert!(log.iter().all(|l| !l.contains('\u{1b}')), "no colour codes in a log that is not a terminal");
+}
+
+#[test]
+fn log_lines_are_json_objects_with_log_format_json() {
+    let store = tempfile::tempdir().unwrap();
+    let workdir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(crate::support::processes::binary())
+        .current_dir(workdir.path())
+        .args(["serve", "--log-format", "json", "--store", store.path().to_str().unwrap()])
+        .args(["--http", "127.0.0.1:0", "--grpc", "off"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let first = std::io::BufRead::lines(std::io::BufReader::new(stderr)).next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    assert_eq!(line["message"], "otlp-capture tap ready");
+    assert_eq!(line["level"], "INFO");
+    assert!(line["http"].as_str().unwrap().starts_with("127.0.0.1:"));
 }

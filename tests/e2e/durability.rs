@@ -404,7 +404,7 @@ impl StoreView<'_> {
                 let requests: Vec<OtlpRequest> = receiver
                     .accepted()
                     .iter()
-                    .map(|r| OtlpRequest::decode(Signal::Logs, PayloadEncoding::Protobuf, &r.body).unwrap())
+                    .map(|r| OtlpRequest::decode(Signal::Logs, PayloadEncoding::Protobuf, &r.message()).unwrap())
                     .collect();
                 records_by_request(&requests)
             }

@@ -28,7 +28,7 @@ fn received_requests(received: &[Received]) -> Vec<OtlpRequest> {
         .iter()
         .map(|r| {
             let signal = Signal::from_name(r.path.trim_start_matches("/v1/")).unwrap();
-            OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &r.body).unwrap()
+            OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &r.message()).unwrap()
         })
         .collect()
 }
@@ -230,7 +230,7 @@ fn paces_by_capture_time_at_speed_1_and_10() {
     // `current` (the default) stamps each batch's newest item with its send time: never in the future.
     for request in &requests {
         let signal = Signal::from_name(request.path.trim_start_matches("/v1/")).unwrap();
-        let mut decoded = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &request.body).unwrap();
+        let mut decoded = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &request.message()).unwrap();
         let (_, newest) = timestamps::bounds(&mut decoded);
         assert!(newest <= request.at_unix_nanos, "nothing lies in the future");
         assert!(request.at_unix_nanos - newest < 500_000_000, "the newest item is stamped when it is sent");

@@ -280,7 +280,7 @@ fn replay(generated: &Generated, mode: &str, speed: &str) -> Vec<(OtlpRequest, u
 
 fn decode(received: &Received) -> OtlpRequest {
     let signal = Signal::from_name(received.path.trim_start_matches("/v1/")).unwrap();
-    OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &received.body).unwrap()
+    OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &received.message()).unwrap()
 }
 
 /// Per item: its group, recorded times, replayed times and arrival time.

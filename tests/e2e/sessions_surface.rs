@@ -205,7 +205,8 @@ fn received_times(receiver: &Receiver) -> Vec<u64> {
     for request in receiver.accepted() {
         let signal = otlp_capture_guest::model::Signal::from_name(request.path.trim_start_matches("/v1/")).unwrap();
         let mut decoded =
-            OtlpRequest::decode(signal, otlp_capture_guest::model::PayloadEncoding::Protobuf, &request.body).unwrap();
+            OtlpRequest::decode(signal, otlp_capture_guest::model::PayloadEncoding::Protobuf, &request.message())
+                .unwrap();
         timestamps::for_each_mut(&mut decoded, |t| times.push(*t));
     }
     times.retain(|t| *t != 0);

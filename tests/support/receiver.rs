@@ -72,6 +72,21 @@ pub struct Receiver {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl Received {
+    /// The protobuf message: the body without its Content-Encoding (gzip,
+    /// as exporters send by default); gRPC messages arrive decoded.
+    pub fn message(&self) -> Vec<u8> {
+        match self.headers.get("content-encoding").and_then(|v| v.to_str().ok()) {
+            Some("gzip") => {
+                let mut decoded = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&self.body[..]), &mut decoded).unwrap();
+                decoded
+            }
+            _ => self.body.clone(),
+        }
+    }
+}
+
 impl Log {
     /// Records a request unless it is one of the first to refuse; whether it was accepted.
     fn take(&mut self, path: String, headers: HeaderMap, body: &[u8]) -> bool {
@@ -89,7 +104,8 @@ async fn receive(State(log): State<Arc<Mutex<Log>>>, request: Request) -> Respon
     let is_grpc = request.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
     if is_grpc {
         let path = request.uri().path().to_owned();
-        return Grpc::new(RawCodec).unary(GrpcExport { log, path }, request).await.map(Body::new);
+        let mut grpc = Grpc::new(RawCodec).accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        return grpc.unary(GrpcExport { log, path }, request).await.map(Body::new);
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();

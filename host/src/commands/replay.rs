@@ -4,22 +4,25 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{OpenStore, open_store, output};
 use crate::cli::ReplayArgs;
+use crate::config::env_timeout;
 use crate::exporters::headers;
 use crate::exporters::tls::ClientTlsFiles;
 use crate::otlp::Signal;
-use crate::replay::{self, ReplayCounts, ReplaySettings, plan};
+use crate::replay::settings::Timeout;
+use crate::replay::{self, ReplayChoices, ReplayCounts, ReplaySettings, plan};
 use crate::{phases, session_pick};
 
 /// Runs `replay`.
 pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let open = open_store(&args.store)?;
     let id = session_pick::resolve(&open.catalog, &args.id, &args.filter.filter()).await?;
-    let mut settings = ReplaySettings::choose(&id, &args.choices).map_err(anyhow::Error::msg)?;
+    let choices = with_environment(&args.choices)?;
+    let mut settings = ReplaySettings::choose(&id, &choices).map_err(anyhow::Error::msg)?;
     if let Some(phase) = &args.phase {
         let state = open.catalog.get(&id).await?.ok_or_else(|| anyhow::anyhow!("no session {id} in the store"))?;
         let (from, to) = phases::window(&state, phase)?;
@@ -40,7 +43,14 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         client_key: args.client_key.clone(),
     };
     settings.tls = tls.or_from_env().load().map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
-    let exporter = settings.exporter(&args.endpoint).map_err(anyhow::Error::msg)?;
+    let endpoint = match &args.endpoint {
+        Some(endpoint) => endpoint.clone(),
+        None => std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+            .context("pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT")?,
+    };
+    let exporter = settings.exporter(&endpoint).map_err(anyhow::Error::msg)?;
     if args.dry_run {
         return dry_run(&open, &settings).await;
     }
@@ -76,6 +86,32 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The choices with the OpenTelemetry exporter variables filling what the
+/// flags left unset (`OTEL_EXPORTER_OTLP_PROTOCOL`, `_TIMEOUT` in
+/// milliseconds, `_COMPRESSION`); the command line wins.
+fn with_environment(choices: &ReplayChoices) -> anyhow::Result<ReplayChoices> {
+    let mut choices = choices.clone();
+    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if choices.protocol.is_none()
+        && let Some(protocol) = variable("OTEL_EXPORTER_OTLP_PROTOCOL")
+    {
+        choices.protocol =
+            Some(protocol.parse().map_err(|e: String| anyhow::anyhow!("OTEL_EXPORTER_OTLP_PROTOCOL: {e}"))?);
+    }
+    if choices.timeout.is_none()
+        && let Some(timeout) = env_timeout("OTEL_EXPORTER_OTLP_TIMEOUT")
+    {
+        choices.timeout = Some(Timeout(timeout.map_err(anyhow::Error::msg)?));
+    }
+    if choices.compression.is_none()
+        && let Some(compression) = variable("OTEL_EXPORTER_OTLP_COMPRESSION")
+    {
+        choices.compression =
+            Some(compression.parse().map_err(|e: String| anyhow::anyhow!("OTEL_EXPORTER_OTLP_COMPRESSION: {e}"))?);
+    }
+    Ok(choices)
 }
 
 async fn dry_run(open: &OpenStore, settings: &ReplaySettings) -> anyhow::Result<()> {

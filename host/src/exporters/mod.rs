@@ -116,6 +116,38 @@ pub struct ExportSettings {
     pub headers: HeaderMap,
     /// Private CA and client certificate for https endpoints.
     pub tls: tls::ClientTls,
+    /// How the exporter's own request bodies are compressed (forwarded
+    /// bodies keep the client's encoding).
+    pub compression: ExportCompression,
+}
+
+/// Compression of the bodies an exporter sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportCompression {
+    /// gzip, as the Collector's exporters send by default.
+    #[default]
+    Gzip,
+    /// Uncompressed.
+    None,
+}
+
+impl FromStr for ExportCompression {
+    type Err = String;
+
+    /// Takes the values of OTEL_EXPORTER_OTLP_COMPRESSION.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "gzip" => Ok(ExportCompression::Gzip),
+            "none" | "" => Ok(ExportCompression::None),
+            other => Err(format!("unknown compression {other:?}; use gzip or none")),
+        }
+    }
+}
+
+/// What exporters say they are (`User-Agent`), as OpenTelemetry exporters do.
+pub fn user_agent() -> String {
+    format!("otlp-capture/{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// An OTLP endpoint.
@@ -139,6 +171,14 @@ impl Exporter {
             ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, settings)?),
             ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, settings)?),
         })
+    }
+
+    /// Whether the last request reached the endpoint (true before the first).
+    pub fn reachable(&self) -> bool {
+        match self {
+            Exporter::Http(http) => http.reachable(),
+            Exporter::Grpc(grpc) => grpc.reachable(),
+        }
     }
 
     /// The transport it speaks.

@@ -11,6 +11,12 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use super::{Accepted, ExportError, ExportResponse, ExportSettings};
 use crate::otlp::Signal;
 use crate::otlp::grpc::RawCodec;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tonic::codec::CompressionEncoding;
+
+use super::ExportCompression;
 use crate::otlp::status::{grpc_retryable, retry_info_delay};
 
 /// An OTLP/gRPC endpoint.
@@ -20,6 +26,10 @@ pub struct GrpcExporter {
     endpoint: String,
     /// Sent as metadata with every call, over the client's of the same name.
     headers: HeaderMap,
+    /// Whether messages go gzipped.
+    compression: ExportCompression,
+    /// Whether the last call reached the endpoint.
+    reachable: Arc<AtomicBool>,
 }
 
 impl GrpcExporter {
@@ -28,7 +38,9 @@ impl GrpcExporter {
         let mut target = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| format!("endpoint {endpoint:?}: {e}"))?
             .timeout(settings.timeout)
-            .connect_timeout(settings.timeout);
+            .connect_timeout(settings.timeout)
+            .user_agent(super::user_agent())
+            .map_err(|e| format!("user agent: {e}"))?;
         if endpoint.starts_with("https://") {
             let mut tls = ClientTlsConfig::new().with_native_roots();
             if let Some(ca) = &settings.tls.ca_pem {
@@ -43,7 +55,14 @@ impl GrpcExporter {
             channel: target.connect_lazy(),
             endpoint: endpoint.to_owned(),
             headers: settings.headers.clone(),
+            compression: settings.compression,
+            reachable: Arc::new(AtomicBool::new(true)),
         })
+    }
+
+    /// Whether the last call reached the endpoint (true before the first).
+    pub fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
     }
 
     /// The endpoint as given.
@@ -60,8 +79,13 @@ impl GrpcExporter {
         metadata.remove(header::CONTENT_TYPE);
         metadata.remove(header::CONTENT_ENCODING);
         super::headers::apply(&mut metadata, &self.headers);
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        grpc.ready().await.map_err(|e| tonic::Status::unavailable(super::describe(&self.endpoint, &e).0))?;
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone()).accept_compressed(CompressionEncoding::Gzip);
+        if self.compression == ExportCompression::Gzip {
+            grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+        }
+        let ready = grpc.ready().await;
+        self.reachable.store(ready.is_ok(), Ordering::Relaxed);
+        ready.map_err(|e| tonic::Status::unavailable(super::describe(&self.endpoint, &e).0))?;
         let path = PathAndQuery::from_static(signal.grpc_path());
         let mut request = tonic::Request::new(message);
         *request.metadata_mut() = MetadataMap::from_headers(metadata);

@@ -9,6 +9,10 @@ use bytes::Bytes;
 use prost::Message;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::ExportCompression;
 use super::{Accepted, ExportError, ExportResponse, ExportSettings};
 use crate::otlp::status::{RpcStatus, grpc_for_http, http_retryable, status_with_retry};
 
@@ -24,6 +28,10 @@ pub struct HttpExporter {
     base: String,
     /// Sent with every request, over the client's of the same name.
     headers: HeaderMap,
+    /// How its own bodies are compressed.
+    compression: ExportCompression,
+    /// Whether the last request reached the endpoint.
+    reachable: Arc<AtomicBool>,
 }
 
 /// An endpoint's answer, as it came: what forwarding passes to its client.
@@ -41,7 +49,7 @@ impl HttpExporter {
     /// An endpoint at `base`, the URL the `/v1/{signal}` paths are added to
     /// (as in `OTEL_EXPORTER_OTLP_ENDPOINT`).
     pub fn new(base: &str, settings: &ExportSettings) -> Result<Self, String> {
-        let mut builder = reqwest::Client::builder().timeout(settings.timeout);
+        let mut builder = reqwest::Client::builder().timeout(settings.timeout).user_agent(super::user_agent());
         if let Some(ca) = &settings.tls.ca_pem {
             let roots = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| format!("the CA file: {e}"))?;
             builder = builder.tls_certs_merge(roots);
@@ -53,7 +61,18 @@ impl HttpExporter {
             );
         }
         let client = builder.build().map_err(|e| e.to_string())?;
-        Ok(HttpExporter { client, base: base.trim_end_matches('/').to_owned(), headers: settings.headers.clone() })
+        Ok(HttpExporter {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            headers: settings.headers.clone(),
+            compression: settings.compression,
+            reachable: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    /// Whether the last request reached the endpoint (true before the first).
+    pub fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
     }
 
     /// The base URL, without a trailing `/`.
@@ -70,7 +89,9 @@ impl HttpExporter {
         let url = self.url(signal);
         let unreachable = |e: reqwest::Error| super::unreachable(&url, &e);
         super::headers::apply(&mut sent, &self.headers);
-        let response = self.client.post(&url).headers(sent).body(body).send().await.map_err(unreachable)?;
+        let response = self.client.post(&url).headers(sent).body(body).send().await;
+        self.reachable.store(response.is_ok(), Ordering::Relaxed);
+        let response = response.map_err(unreachable)?;
         let status = response.status();
         let mut headers = HeaderMap::new();
         for name in [CONTENT_TYPE, CONTENT_ENCODING, RETRY_AFTER] {
@@ -88,9 +109,25 @@ impl HttpExporter {
         headers
     }
 
+    /// `message` as the exporter sends its own bodies: gzipped unless
+    /// compression is off; with the headers that say so.
+    fn own_body(&self, message: Bytes) -> (HeaderMap, Bytes) {
+        let mut headers = Self::protobuf_headers();
+        if self.compression == ExportCompression::None {
+            return (headers, message);
+        }
+        let mut gzip =
+            flate2::write::GzEncoder::new(Vec::with_capacity(message.len() / 4), flate2::Compression::fast());
+        // Writing to a Vec cannot fail.
+        let _ = std::io::Write::write_all(&mut gzip, &message);
+        headers.insert(CONTENT_ENCODING, axum::http::HeaderValue::from_static("gzip"));
+        (headers, Bytes::from(gzip.finish().unwrap_or_default()))
+    }
+
     /// Sends one protobuf request once; classifies the answer per the OTLP spec.
     pub async fn send(&self, signal: Signal, payload: Bytes) -> Result<Accepted, ExportError> {
-        let answer = self.post(signal, Self::protobuf_headers(), payload).await?;
+        let (headers, body) = self.own_body(payload);
+        let answer = self.post(signal, headers, body).await?;
         if answer.status.is_success() {
             return Ok(ExportResponse::decode(answer.body).map(Accepted::from).unwrap_or_default());
         }
@@ -120,9 +157,9 @@ impl HttpExporter {
         mut headers: HeaderMap,
     ) -> Result<Bytes, tonic::Status> {
         headers.remove(CONTENT_ENCODING);
-        headers.extend(Self::protobuf_headers());
-        let answer =
-            self.post(signal, headers, message).await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let (own, body) = self.own_body(message);
+        headers.extend(own);
+        let answer = self.post(signal, headers, body).await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
         if answer.status.is_success() {
             return Ok(answer.body);
         }

@@ -17,6 +17,7 @@ use super::response::{from_grpc, otlp_error, success, upstream_unreachable};
 use crate::capture::SESSION_HEADER;
 use crate::error::TapError;
 use crate::exporters::Exporter;
+use crate::log_limit::Throttle;
 use crate::metrics::{Outcome, Protocol};
 use crate::otlp::compression::{Coding, DecodeError};
 use crate::otlp::{Encoding, Signal};
@@ -75,7 +76,7 @@ async fn handle(receiver: Receiver, signal: Signal, headers: HeaderMap, body: By
         Ok(_) => success(encoding),
         Err(e) => {
             if !e.is_clients() {
-                tracing::warn!(%signal, error = %e, "request not recorded");
+                NOT_RECORDED.write(|held_back| tracing::warn!(%signal, error = %e, held_back, "request not recorded"));
             }
             otlp_error(&e, encoding)
         }
@@ -118,6 +119,9 @@ async fn forward(
     }
     response
 }
+
+/// Refusals a client can cause by the thousand: one line every ten seconds.
+static NOT_RECORDED: Throttle = Throttle::new(std::time::Duration::from_secs(10));
 
 fn encoding_of(headers: &HeaderMap) -> Result<Encoding, TapError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -11,6 +11,7 @@ use tonic::Code;
 
 use crate::error::{RETRY_AFTER, TapError};
 use crate::exporters::ExportResponse;
+use crate::log_limit::Throttle;
 use crate::otlp::Encoding;
 use crate::otlp::status::{RpcStatus, http_for_grpc, http_retryable, retry_info_delay};
 
@@ -74,9 +75,12 @@ pub fn from_grpc(result: Result<Bytes, tonic::Status>, encoding: Encoding) -> Re
     }
 }
 
+/// One line every ten seconds while the upstream stays unreachable.
+static UNREACHABLE: Throttle = Throttle::new(std::time::Duration::from_secs(10));
+
 /// The answer when the upstream could not be reached: 503, retry later.
 pub fn upstream_unreachable(message: String) -> Response {
-    tracing::warn!(%message, "upstream unreachable");
+    UNREACHABLE.write(|held_back| tracing::warn!(%message, held_back, "upstream unreachable"));
     let rpc = RpcStatus { code: Code::Unavailable as i32, message };
     status_answer(StatusCode::SERVICE_UNAVAILABLE, rpc, Encoding::Protobuf, Some(RETRY_AFTER.as_secs()))
 }

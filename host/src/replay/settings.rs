@@ -3,6 +3,7 @@
 //! [`ReplaySettings::choose`] fills in every default in one place and
 //! checks what was chosen.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use super::plan::Speed;
 use crate::exporters::retry::RetryPolicy;
 use crate::exporters::tls::ClientTls;
-use crate::exporters::{ExportProtocol, ExportSettings, Exporter, headers};
+use crate::exporters::{ExportCompression, ExportProtocol, ExportSettings, Exporter, headers};
 use crate::otlp::Signal;
 pub use crate::times::TelemetryTime;
 
@@ -60,6 +61,34 @@ impl NumberOrText {
 }
 
 impl<'de> Deserialize<'de> for TelemetryTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        NumberOrText::deserialize(deserializer)?.text().parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A request timeout: seconds (`5`, `2.5`) or a duration (`5s`, `500ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+impl FromStr for Timeout {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let duration = match text.parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Duration::from_secs_f64(seconds),
+            Ok(_) => return Err(format!("the timeout {text:?} must be more than 0")),
+            Err(_) => humantime::parse_duration(text)
+                .map_err(|_| format!("the timeout {text:?} is neither seconds nor a duration (5s, 500ms)"))?,
+        };
+        if duration.is_zero() {
+            return Err(format!("the timeout {text:?} must be more than 0"));
+        }
+        Ok(Timeout(duration))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timeout {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         NumberOrText::deserialize(deserializer)?.text().parse().map_err(serde::de::Error::custom)
     }
@@ -123,10 +152,16 @@ pub struct ReplayChoices {
     #[arg(long)]
     #[serde(default)]
     pub seed: Option<u64>,
-    /// Seconds to wait for the endpoint to answer one request (default 30).
-    #[arg(long, value_name = "SECONDS")]
+    /// How long the endpoint may take to answer one request: seconds or a duration such as 5s
+    /// (default 30s; $OTEL_EXPORTER_OTLP_TIMEOUT, in milliseconds, under the flag).
+    #[arg(long, value_name = "DURATION")]
     #[serde(default)]
-    pub timeout: Option<u64>,
+    pub timeout: Option<Timeout>,
+    /// Compression of the requests sent: gzip (default, as the Collector's exporters) or none
+    /// ($OTEL_EXPORTER_OTLP_COMPRESSION under the flag).
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub compression: Option<ExportCompression>,
     /// How long the whole run may spend retrying an endpoint that is down or pushing back,
     /// summed over every object (a duration: 90s, 5m; default 2m); past it the replay stops
     /// and exits 1.
@@ -139,6 +174,9 @@ pub struct ReplayChoices {
     #[serde(default)]
     pub headers: Vec<String>,
 }
+
+/// How long one request may take when nothing says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a whole replay may spend retrying when nothing says otherwise.
 pub const DEFAULT_MAX_RETRY_TIME: Duration = Duration::from_secs(120);
@@ -172,6 +210,8 @@ pub struct ReplaySettings {
     pub protocol: ExportProtocol,
     /// How long one request may take.
     pub timeout: Duration,
+    /// Compression of the requests sent.
+    pub compression: ExportCompression,
     /// Sent with every request.
     pub headers: HeaderMap,
     /// CA and client certificate towards an https:// endpoint (the command
@@ -214,10 +254,7 @@ impl ReplaySettings {
                 .map_err(|e| format!("the max retry time {text:?} is not a duration (90s, 5m): {e}"))?,
             None => DEFAULT_MAX_RETRY_TIME,
         };
-        let timeout = choices.timeout.unwrap_or(30);
-        if timeout == 0 {
-            return Err("the timeout must be at least 1 second".into());
-        }
+        let timeout = choices.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0);
         let mut signals = choices.signals.clone().unwrap_or_else(|| Signal::ALL.to_vec());
         signals.dedup();
         if signals.is_empty() {
@@ -241,7 +278,8 @@ impl ReplaySettings {
             rewrite_ids: choices.rewrite_ids,
             seed: choices.seed,
             protocol: choices.protocol.unwrap_or(ExportProtocol::Http),
-            timeout: Duration::from_secs(timeout),
+            timeout,
+            compression: choices.compression.unwrap_or_default(),
             headers,
             tls: ClientTls::default(),
             prefetch: 4,
@@ -257,6 +295,7 @@ impl ReplaySettings {
             timeout: self.timeout,
             headers: self.headers.clone(),
             tls: self.tls.clone(),
+            compression: self.compression,
         };
         Exporter::new(endpoint, &settings)
     }

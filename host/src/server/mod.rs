@@ -233,7 +233,7 @@ impl Tap {
             replay_allow: self.settings.replay_allow.clone().into(),
         };
         Router::new()
-            .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+            .route("/health", get(health).with_state(self.clone()))
             .route("/ready", get(ready).with_state(self.clone()))
             .route("/metrics", get(metrics).with_state(self.clone()))
             .merge(otlp_http::routes(self.receiver()))
@@ -278,6 +278,9 @@ impl Tap {
         let absorbed = self.committer.journal().is_some() || (self.settings.spool.is_some() && !uploads.spool_full);
         if uploads.store_failing && !absorbed {
             reasons.push(format!("the store is failing: {}", uploads.last_error.unwrap_or_default()));
+        }
+        if let Some(upstream) = self.upstream.as_ref().filter(|u| !u.reachable()) {
+            reasons.push(format!("the upstream {} is unreachable", upstream.endpoint()));
         }
         reasons
     }
@@ -398,6 +401,28 @@ fn spawn_server(
             }
         }
     })
+}
+
+/// `GET /health`: liveness, 200 while the process serves (a restart would not
+/// mend a store or upstream that is down), with what it depends on: status
+/// `degraded` and the parts that fail when the store, the journal or the
+/// upstream does.
+async fn health(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
+    let uploads = tap.uploader.stats();
+    let journal_failing = tap.committer.journal().is_some_and(|j| j.failing());
+    let upstream = tap.upstream.as_ref().map(|u| if u.reachable() { "reachable" } else { "unreachable" });
+    let degraded = uploads.store_failing || journal_failing || upstream == Some("unreachable");
+    axum::Json(serde_json::json!({
+        "status": if degraded { "degraded" } else { "ok" },
+        "store": if uploads.store_failing { "failing" } else { "up" },
+        "journal": match tap.committer.journal() {
+            None => "off",
+            Some(_) if journal_failing => "failing",
+            Some(_) => "ok",
+        },
+        "upstream": upstream.unwrap_or("none"),
+        "activeSessions": tap.sessions.active_count(),
+    }))
 }
 
 /// `GET /ready`: 200 while the tap takes new requests, else 503 with the
