@@ -11,7 +11,7 @@ MOTO_VERSION := 5.2.1
 # The OpenTelemetry Python SDK the encoding tests send with.
 OTEL_PYTHON_VERSION := 1.38.0
 
-.PHONY: all toolchain guest hostile build run test test-tools lint fmt bench fuzz clean
+.PHONY: all toolchain guest hostile build docs run test test-tools lint fmt bench fuzz clean
 
 all: build
 
@@ -29,6 +29,12 @@ guest: toolchain
 # reuses its build instead of compiling the host's dependencies again.
 build: guest
 	$(CARGO) build --release --workspace
+
+# Shell completions and the man page, generated from the command line's definition.
+docs: build
+	mkdir -p target/completions target/man
+	for shell in bash zsh fish; do $(BIN) generate $$shell > target/completions/otlp-capture.$$shell; done
+	$(BIN) generate man > target/man/otlp-capture.1
 
 run: build
 	$(BIN) serve --store $(STORE)

@@ -44,6 +44,11 @@ pub enum Command {
     Session(SessionCommand),
     /// Replay a recorded session into an OTLP endpoint.
     Replay(ReplayArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) or the man page (`man`).
+    Generate {
+        /// bash, zsh, fish, elvish, powershell, or man.
+        what: String,
+    },
     /// Print a session's objects, or one object, as OTLP/JSON (one request per line).
     Inspect {
         /// A session id (or latest, largest, smallest), or an object key (sessions/ID/raw/...).

@@ -62,8 +62,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             session::prune(&store, PruneRule { older_than, keep }, dry_run).await
         }
         Command::Replay(args) => replay::run(&args).await,
+        Command::Generate { what } => generate(&what),
         Command::Inspect { target, store, filter, phase } => {
             inspect::run(&target, &store, &filter, phase.as_deref()).await
         }
     }
+}
+
+/// Shell completions or the man page, from the command line's own definition.
+fn generate(what: &str) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut text = Vec::new();
+    if what == "man" {
+        clap_mangen::Man::new(command).render(&mut text)?;
+    } else {
+        let shell: clap_complete::Shell = what
+            .parse()
+            .map_err(|_| anyhow::anyhow!("generate {what:?}: use bash, zsh, fish, elvish, powershell or man"))?;
+        clap_complete::generate(shell, &mut command, "otlp-capture", &mut text);
+    }
+    output::line(String::from_utf8_lossy(&text).trim_end())?;
+    Ok(())
 }

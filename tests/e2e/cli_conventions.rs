@@ -1,6 +1,7 @@
 //! The command line as shell users meet it: a reader that closes the pipe
 //! early ends a command quietly with exit 0, and reading a store that is
-//! not there is an error that creates nothing.
+//! not there is an error that creates nothing; completions and the man
+//! page come from the command line itself.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -8,7 +9,7 @@ use std::process::{Command, Stdio};
 use otlp_capture_guest::codec::OtlpRequest;
 
 use crate::support::generate;
-use crate::support::processes::{binary, run_cli};
+use crate::support::processes::{binary, run_cli, run_cli_ok};
 use crate::support::sessions::write_session;
 
 #[test]
@@ -47,4 +48,17 @@ fn reading_a_store_that_is_not_there_creates_nothing() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("no store at"), "{args:?}");
         assert!(!missing.exists(), "{args:?} created the store");
     }
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_itself() {
+    let bash = run_cli_ok(&["generate", "bash"], &[]);
+    assert!(bash.contains("otlp__capture") && bash.contains("replay") && bash.contains("--timestamps"), "{bash}");
+    let zsh = run_cli_ok(&["generate", "zsh"], &[]);
+    assert!(zsh.starts_with("#compdef otlp-capture"), "{zsh}");
+    let man = run_cli_ok(&["generate", "man"], &[]);
+    assert!(man.contains(".TH otlp-capture 1") && man.contains("serve"), "{man}");
+    let refused = run_cli(&["generate", "tcsh"], &[]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("use bash, zsh"));
 }

@@ -15,7 +15,7 @@ use reqwest_blocking::blocking::Client;
 use crate::support::generate;
 use crate::support::grpc_raw::{self, frame};
 use crate::support::otlp::stored_requests;
-use crate::support::processes::{TapProcess, run_cli_ok};
+use crate::support::processes::{S3Server, TapProcess, run_cli_ok};
 use crate::support::receiver::{Receiver, Refusal};
 
 fn spans(requests: &[OtlpRequest]) -> usize {
@@ -385,4 +385,83 @@ fn log_lines_are_json_objects_with_log_format_json() {
     assert_eq!(line["message"], "otlp-capture tap ready");
     assert_eq!(line["level"], "INFO");
     assert!(line["http"].as_str().unwrap().starts_with("127.0.0.1:"));
+}
+
+/// `s3`'s environment without its keys, and a shared config whose profile
+/// `recorder` gets them: statically from a credentials file, or from a
+/// `credential_process`.
+fn profile_env(s3: &S3Server, dir: &Path, process: bool) -> Vec<(String, String)> {
+    let env = s3.env();
+    let value = |name: &str| env.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    let (key, secret) = (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY"));
+    let config = dir.join("config");
+    let credentials = dir.join("credentials");
+    if process {
+        let script = dir.join("credentials.sh");
+        let json = format!(r#"{{"Version": 1, "AccessKeyId": "{key}", "SecretAccessKey": "{secret}"}}"#);
+        std::fs::write(&script, format!("#!/bin/sh\necho '{json}'\n")).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::write(&config, format!("[profile recorder]\ncredential_process = {}\n", script.display())).unwrap();
+        std::fs::write(&credentials, "").unwrap();
+    } else {
+        std::fs::write(&config, "[profile recorder]\nregion = us-east-1\n").unwrap();
+        std::fs::write(
+            &credentials,
+            format!("[recorder]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"),
+        )
+        .unwrap();
+    }
+    let mut env: Vec<(String, String)> =
+        env.into_iter().filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY") && !k.starts_with("AWS_SECRET")).collect();
+    env.extend([
+        ("AWS_PROFILE".to_owned(), "recorder".to_owned()),
+        ("AWS_CONFIG_FILE".to_owned(), config.display().to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE".to_owned(), credentials.display().to_string()),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+    ]);
+    env
+}
+
+#[test]
+fn s3_credentials_come_from_a_profile_or_a_credential_process() {
+    for process in [false, true] {
+        let s3 = S3Server::start();
+        let dir = tempfile::tempdir().unwrap();
+        let env = profile_env(&s3, dir.path(), process);
+        let tap = TapProcess::start("s3://otel-data", &env);
+        run_cli_ok(&["session", "start", "profiled", "--tap", &tap.base], &[]);
+        let answer = Client::new()
+            .post(format!("{}/v1/traces", tap.base))
+            .header("content-type", "application/x-protobuf")
+            .body(traces_request())
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        run_cli_ok(&["session", "stop", "profiled", "--tap", &tap.base], &[]);
+        let listed = run_cli_ok(&["session", "list", "--store", "s3://otel-data", "--json"], &env);
+        assert!(listed.contains("\"spanCount\": 12"), "process={process}: {listed}");
+    }
+}
+
+#[test]
+fn a_tap_starts_while_s3_is_down_and_records_once_it_is_up() {
+    let mut s3 = S3Server::start();
+    let env = s3.env();
+    s3.stop();
+    // It exited after 2 s before; now it serves (a store it cannot read yet is retried at every refresh).
+    let tap = TapProcess::start("s3://otel-data", &env);
+    let health = Client::new().get(format!("{}/health", tap.base)).send().unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    s3.restart();
+    run_cli_ok(&["session", "start", "late-store", "--tap", &tap.base], &[]);
+    let answer = Client::new()
+        .post(format!("{}/v1/traces", tap.base))
+        .header("content-type", "application/x-protobuf")
+        .body(traces_request())
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    run_cli_ok(&["session", "stop", "late-store", "--tap", &tap.base], &[]);
+    let listed = run_cli_ok(&["session", "list", "--store", "s3://otel-data", "--json"], &env);
+    assert!(listed.contains("\"spanCount\": 12") && listed.contains("completed"), "{listed}");
 }

@@ -60,9 +60,6 @@ pub enum ServeError {
     /// An address could not be bound or served.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// The sessions a previous run left active could not be read.
-    #[error("cannot resume sessions: {0}")]
-    Resume(String),
     /// The upstream is not usable.
     #[error("{0}")]
     Forward(String),
@@ -323,7 +320,12 @@ impl Tap {
                 "the previous run's objects did not reach the store within 30 s; resuming sessions from the store's metadata"
             );
         }
-        let resumed = self.sessions.join().await.map_err(|e| ServeError::Resume(e.to_string()))?;
+        // A store that cannot be read yet (S3 down, credentials not there yet) does not stop the
+        // tap: it serves into its spool and journal, and every refresh tries to join again.
+        let resumed = self.sessions.join().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the store's sessions; serving, and trying again at every refresh");
+            Vec::new()
+        });
         if !resumed.is_empty() {
             tracing::info!(sessions = ?resumed, "resumed active sessions");
         }

@@ -76,7 +76,9 @@ impl StoreLocation {
                 Ok((Arc::new(store), false))
             }
             StoreLocation::S3 { bucket, prefix } => {
-                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_credentials(Arc::new(super::aws_credentials::AwsChain::default()));
                 let endpoint = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL"));
                 if let Ok(endpoint) = endpoint {
                     // MinIO and other local servers speak plain HTTP, path-style.

@@ -2,6 +2,7 @@
 //! default), an S3/MinIO bucket, or memory (tests), behind one [`Storage`]
 //! type over `object_store`.
 
+mod aws_credentials;
 pub mod location;
 pub mod spool;
 pub mod uploader;
