@@ -223,16 +223,22 @@ pub struct ServeArgs {
     /// (protobuf); 0 stores every request as its own object.
     #[arg(long, default_value_t = 1024)]
     pub batch_max_kib: usize,
-    /// ... or once the oldest of them has waited this many milliseconds.
-    #[arg(long, default_value_t = 1000)]
-    pub batch_max_age_ms: u64,
+    /// ... or once the oldest of them has waited this long.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub batch_max_age: std::time::Duration,
+    /// The same in milliseconds (the former spelling).
+    #[arg(long, hide = true, conflicts_with = "batch_max_age")]
+    pub batch_max_age_ms: Option<u64>,
     /// On SIGTERM or SIGINT, how long to keep storing what waits (while /health answers and new
     /// requests get 503) before exiting 0; what is left stays in the journal for the next start.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub shutdown_timeout: std::time::Duration,
-    /// Seconds between rewrites of active sessions' metadata.json.
-    #[arg(long, default_value_t = 5)]
-    pub refresh_seconds: u64,
+    /// How often active sessions' metadata.json is rewritten (and the store's sessions joined).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub refresh_interval: std::time::Duration,
+    /// The same in seconds (the former spelling).
+    #[arg(long, hide = true, conflicts_with = "refresh_interval")]
+    pub refresh_seconds: Option<u64>,
 }
 
 /// When the tap answers a request it records.
@@ -383,10 +389,13 @@ pub struct StartArgs {
     #[arg(long)]
     pub created_by: Option<String>,
     /// End the session (completed) once its stored objects take this many MiB.
-    #[arg(long, value_name = "MB")]
-    pub max_size_mb: Option<f64>,
-    /// End the session (completed) after this many minutes.
-    #[arg(long, value_name = "MINUTES")]
+    #[arg(long, value_name = "MIB", alias = "max-size-mb")]
+    pub max_size_mib: Option<f64>,
+    /// End the session (completed) after this long: 90m, 2h.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_duration: Option<std::time::Duration>,
+    /// The same in minutes (the former spelling).
+    #[arg(long, hide = true, conflicts_with = "max_duration")]
     pub max_duration_minutes: Option<f64>,
     /// gzip level of the session's objects: 1 (default) is the fastest;
     /// 6 stores about a fourth less at four to six times the CPU.

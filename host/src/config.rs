@@ -205,19 +205,20 @@ impl ServeSettings {
             }
             settings.workers = workers;
         }
-        if args.max_request_mib == 0 || args.upload_queue_mib == 0 || args.refresh_seconds == 0 {
-            return Err("--max-request-mib, --upload-queue-mib and --refresh-seconds must be at least 1".into());
+        let refresh_interval = args.refresh_seconds.map_or(args.refresh_interval, Duration::from_secs);
+        if args.max_request_mib == 0 || args.upload_queue_mib == 0 || refresh_interval.is_zero() {
+            return Err("--max-request-mib, --upload-queue-mib and --refresh-interval must be more than 0".into());
         }
         settings.max_body_bytes = args.max_request_mib << 20;
         settings.upload_queue_bytes = args.upload_queue_mib << 20;
-        settings.refresh_interval = Duration::from_secs(args.refresh_seconds);
+        settings.refresh_interval = refresh_interval;
         settings.shutdown_timeout = args.shutdown_timeout;
         if args.recording_queue == 0 {
             return Err("--recording-queue must be at least 1".into());
         }
         settings.recording_queue = args.recording_queue;
-        settings.batching =
-            BatchLimits { max_bytes: args.batch_max_kib << 10, max_age: Duration::from_millis(args.batch_max_age_ms) };
+        let max_age = args.batch_max_age_ms.map_or(args.batch_max_age, Duration::from_millis);
+        settings.batching = BatchLimits { max_bytes: args.batch_max_kib << 10, max_age };
         Ok(settings)
     }
 }
@@ -230,4 +231,31 @@ pub fn env_timeout(variable: &str) -> Option<Result<Duration, String>> {
         Ok(millis) if millis > 0 => Ok(Duration::from_millis(millis)),
         _ => Err(format!("{variable}={value:?} is not a number of milliseconds above 0")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn serve(args: &[&str]) -> Result<ServeSettings, String> {
+        let mut line = vec!["otlp-capture", "serve", "--spool", "off", "--durability", "memory"];
+        line.extend(args);
+        match Cli::try_parse_from(line).map_err(|e| e.to_string())?.command {
+            Command::Serve(args) => ServeSettings::from_args(args),
+            _ => unreachable!("a serve command line"),
+        }
+    }
+
+    #[test]
+    fn durations_in_either_spelling() {
+        let new = serve(&["--refresh-interval", "2s", "--batch-max-age", "250ms"]).unwrap();
+        let old = serve(&["--refresh-seconds", "2", "--batch-max-age-ms", "250"]).unwrap();
+        assert_eq!((new.refresh_interval, new.batching.max_age), (Duration::from_secs(2), Duration::from_millis(250)));
+        assert_eq!((old.refresh_interval, old.batching.max_age), (new.refresh_interval, new.batching.max_age));
+        assert!(serve(&["--refresh-interval", "0s"]).is_err());
+        assert!(serve(&["--refresh-interval", "2s", "--refresh-seconds", "2"]).is_err(), "one spelling at a time");
+    }
 }

@@ -111,11 +111,11 @@ async fn otlp_http_follows_the_specification() {
     let metrics = get(&app, "/metrics").await;
     let metrics = String::from_utf8_lossy(&metrics.body);
     for line in [
-        "otlp_capture_requests_total{signal=\"traces\",protocol=\"http\",outcome=\"ok\"} 1",
-        "otlp_capture_requests_total{signal=\"traces\",protocol=\"http\",outcome=\"invalid\"} 3",
-        "otlp_capture_requests_total{signal=\"metrics\",protocol=\"http\",outcome=\"ok\"} 1",
-        "otlp_capture_requests_total{signal=\"metrics\",protocol=\"http\",outcome=\"invalid\"} 1",
-        "otlp_capture_requests_total{signal=\"logs\",protocol=\"http\",outcome=\"invalid\"} 1",
+        "otlp_capture_requests_total{outcome=\"ok\",protocol=\"http\",signal=\"traces\"} 1",
+        "otlp_capture_requests_total{outcome=\"invalid\",protocol=\"http\",signal=\"traces\"} 3",
+        "otlp_capture_requests_total{outcome=\"ok\",protocol=\"http\",signal=\"metrics\"} 1",
+        "otlp_capture_requests_total{outcome=\"invalid\",protocol=\"http\",signal=\"metrics\"} 1",
+        "otlp_capture_requests_total{outcome=\"invalid\",protocol=\"http\",signal=\"logs\"} 1",
         "otlp_capture_items_total{signal=\"traces\"} 1",
         "otlp_capture_active_sessions 0",
     ] {

@@ -109,6 +109,16 @@ fn http_takes_every_encoding_the_collector_takes_and_400s_an_unknown_one() {
         .send()
         .unwrap();
     assert_eq!(corrupt.status(), StatusCode::BAD_REQUEST);
+    let metrics = client.get(format!("{}/metrics", tap.base)).send().unwrap().text().unwrap();
+    for series in [
+        "otlp_capture_request_duration_seconds_bucket{protocol=\"http\",signal=\"traces\",le=\"0.005\"}",
+        "otlp_capture_request_size_bytes_count{signal=\"traces\"} 9",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics:\n{metrics}");
+    }
     stop(&tap, "encodings");
     assert_eq!(spans(&stored_requests(store.path(), "encodings")), 12 * encodings.len());
 }

@@ -43,7 +43,7 @@ fn record(tap: &TapProcess, session: &str, rounds: u64, live: impl Fn() -> Optio
     .unwrap();
     assert_eq!(started["status"], "active");
     let emitted = emit(&tap.base, "checkout", rounds);
-    // The tap runs with --refresh-seconds 1.
+    // The tap runs with --refresh-interval 1s.
     wait::until_true("live counts catching up", Duration::from_secs(10), || {
         let metadata = live().expect("metadata.json exists while active");
         assert_eq!(metadata["status"], "active");

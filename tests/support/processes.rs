@@ -132,8 +132,8 @@ impl TapProcess {
                 "127.0.0.1:0",
                 "--grpc",
                 "127.0.0.1:0",
-                "--refresh-seconds",
-                "1",
+                "--refresh-interval",
+                "1s",
             ])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))

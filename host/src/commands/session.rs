@@ -29,8 +29,8 @@ pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
         capture_logs: Some(signals.contains(&Signal::Logs)),
         sample_ratio: Some(args.sample_ratio),
         created_by: args.created_by.clone().or_else(|| std::env::var("USER").ok()),
-        max_size_mb: args.max_size_mb,
-        max_duration_minutes: args.max_duration_minutes,
+        max_size_mb: args.max_size_mib,
+        max_duration_minutes: args.max_duration.map(|d| d.as_secs_f64() / 60.0).or(args.max_duration_minutes),
         gzip_level: args.gzip_level,
     })
 }

@@ -119,10 +119,11 @@ impl UnaryService<Bytes> for ExportService {
             }
             answer.map(tonic::Response::new)
         };
+        let started = std::time::Instant::now();
         Box::pin(async move {
             let answer = handled.await;
             let code = answer.as_ref().map_or_else(tonic::Status::code, |_| tonic::Code::Ok);
-            counters.request(signal, Protocol::Grpc, size, Outcome::of_grpc(code));
+            counters.request(signal, Protocol::Grpc, size, Outcome::of_grpc(code), started.elapsed());
             answer
         })
     }

@@ -39,6 +39,7 @@ async fn export(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let counters = receiver.recorder.counters().clone();
     let limit = receiver.limits.max_body_bytes;
     let (size, response) = match body {
@@ -48,7 +49,7 @@ async fn export(
             (0, otlp_error(&TapError::PayloadTooLarge(limit), encoding_of(&headers).unwrap_or(Encoding::Protobuf)))
         }
     };
-    counters.request(signal, Protocol::Http, size, Outcome::of_http(response.status()));
+    counters.request(signal, Protocol::Http, size, Outcome::of_http(response.status()), started.elapsed());
     response
 }
 
