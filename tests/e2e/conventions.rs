@@ -475,3 +475,38 @@ fn a_tap_starts_while_s3_is_down_and_records_once_it_is_up() {
     let listed = run_cli_ok(&["session", "list", "--store", "s3://otel-data", "--json"], &env);
     assert!(listed.contains("\"spanCount\": 12") && listed.contains("completed"), "{listed}");
 }
+
+#[test]
+fn replay_takes_per_signal_exporter_variables() {
+    let store = tempfile::tempdir().unwrap();
+    crate::support::sessions::write_session(
+        store.path(),
+        "signals",
+        [
+            (1_700_000_000_000, OtlpRequest::Traces(generate::traces("svc", 2, 2, 1_700_000_000_000_000_000))),
+            (1_700_000_000_001, OtlpRequest::Logs(generate::logs("svc", 3, 1, 1_700_000_000_000_000_000))),
+        ],
+    );
+    let (shared, logs) = (Receiver::start(0), Receiver::start(0));
+    let logs_url = format!("{}/custom/logs", logs.base);
+    let env: Vec<(String, String)> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", shared.base.as_str()),
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", logs_url.as_str()),
+        ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-signal=traces"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let printed = run_cli_ok(&["replay", "signals", "--store", store.path().to_str().unwrap(), "--speed", "max"], &env);
+    assert!(printed.contains("logs to"), "{printed}");
+    let (to_shared, to_logs) = (shared.accepted(), logs.accepted());
+    assert_eq!(to_shared.len(), 1);
+    assert_eq!(
+        (to_shared[0].path.as_str(), to_shared[0].headers["x-signal"].to_str().unwrap()),
+        ("/v1/traces", "traces")
+    );
+    assert_eq!(to_logs.len(), 1);
+    assert_eq!(to_logs[0].path, "/custom/logs", "a per-signal endpoint is the whole URL");
+    assert!(to_logs[0].headers.get("content-encoding").is_none() && to_logs[0].headers.get("x-signal").is_none());
+}

@@ -11,6 +11,7 @@ use super::{OpenStore, open_store, output};
 use crate::cli::ReplayArgs;
 use crate::config::env_timeout;
 use crate::exporters::headers;
+use crate::exporters::per_signal::SignalExporters;
 use crate::exporters::tls::ClientTlsFiles;
 use crate::otlp::Signal;
 use crate::replay::settings::Timeout;
@@ -50,7 +51,7 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             .filter(|e| !e.trim().is_empty())
             .context("pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT")?,
     };
-    let exporter = settings.exporter(&endpoint).map_err(anyhow::Error::msg)?;
+    let exporter = signal_exporters(&settings, &endpoint, args.endpoint.is_some(), &args.choices)?;
     if args.dry_run {
         return dry_run(&open, &settings).await;
     }
@@ -77,7 +78,7 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     for failure in &report.failures {
         eprintln!("not delivered: {failure}");
     }
-    output::line(format_args!("replayed {id} to {}: {}", exporter.endpoint(), report.summary_line()))?;
+    output::line(format_args!("replayed {id} to {}: {}", exporter.describe(), report.summary_line()))?;
     if !report.delivered_all() {
         let failed = report.counts.objects_failed.max(report.failures.len() as u64);
         match report.failures.last() {
@@ -86,6 +87,60 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The exporters of each signal: the shared one to `endpoint`, and one of its
+/// own for a signal that `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_*`
+/// variables configure (an endpoint there is the signal's whole URL and
+/// applies unless `--endpoint` was given; its headers join the shared ones;
+/// its protocol, timeout and compression apply unless flags set them; its
+/// certificate files replace the shared ones).
+fn signal_exporters(
+    settings: &ReplaySettings,
+    endpoint: &str,
+    endpoint_flag: bool,
+    flags: &ReplayChoices,
+) -> anyhow::Result<SignalExporters> {
+    let mut exporters = SignalExporters::single(settings.exporter(endpoint).map_err(anyhow::Error::msg)?);
+    for signal in Signal::ALL {
+        let prefix = format!("OTEL_EXPORTER_OTLP_{}_", signal.name().to_ascii_uppercase());
+        let variable = |name: &str| std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.trim().is_empty());
+        let names = ["ENDPOINT", "PROTOCOL", "HEADERS", "TIMEOUT", "COMPRESSION", "CERTIFICATE", "CLIENT_CERTIFICATE"];
+        if names.iter().all(|name| variable(name).is_none()) {
+            continue;
+        }
+        let fail = |name: &str, e: String| anyhow::anyhow!("{prefix}{name}: {e}");
+        let mut own = settings.clone();
+        if let (None, Some(protocol)) = (flags.protocol, variable("PROTOCOL")) {
+            own.protocol = protocol.parse().map_err(|e| fail("PROTOCOL", e))?;
+        }
+        if let Some(list) = variable("HEADERS") {
+            for (name, value) in &headers::parse_list(&list).map_err(|e| fail("HEADERS", e))? {
+                own.headers.insert(name.clone(), value.clone());
+            }
+        }
+        if let (None, Some(timeout)) = (flags.timeout, env_timeout(&format!("{prefix}TIMEOUT"))) {
+            own.timeout = timeout.map_err(anyhow::Error::msg)?;
+        }
+        if let (None, Some(compression)) = (flags.compression, variable("COMPRESSION")) {
+            own.compression = compression.parse().map_err(|e| fail("COMPRESSION", e))?;
+        }
+        if variable("CERTIFICATE").is_some() || variable("CLIENT_CERTIFICATE").is_some() {
+            let path = |name: &str| variable(name).map(std::path::PathBuf::from);
+            let files = ClientTlsFiles {
+                ca: path("CERTIFICATE"),
+                client_certificate: path("CLIENT_CERTIFICATE"),
+                client_key: path("CLIENT_KEY"),
+            };
+            own.tls = files.load().map_err(|e| fail("CERTIFICATE", e))?;
+        }
+        let exporter = match variable("ENDPOINT").filter(|_| !endpoint_flag) {
+            Some(url) => own.exporter(&url).map_err(|e| fail("ENDPOINT", e))?.exact(),
+            None => own.exporter(endpoint).map_err(anyhow::Error::msg)?,
+        };
+        exporters = exporters.with(signal, exporter);
+    }
+    Ok(exporters)
 }
 
 /// The choices with the OpenTelemetry exporter variables filling what the

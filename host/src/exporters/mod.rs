@@ -7,6 +7,7 @@
 pub mod headers;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod per_signal;
 pub mod retry;
 pub mod tls;
 
@@ -171,6 +172,15 @@ impl Exporter {
             ExportProtocol::Http => Exporter::Http(otlp_http::HttpExporter::new(endpoint, settings)?),
             ExportProtocol::Grpc => Exporter::Grpc(otlp_grpc::GrpcExporter::new(endpoint, settings)?),
         })
+    }
+
+    /// The same exporter with its endpoint taken as the whole URL of one
+    /// signal (OTLP/HTTP; a gRPC endpoint names a server either way).
+    pub fn exact(self) -> Self {
+        match self {
+            Exporter::Http(http) => Exporter::Http(http.exact()),
+            grpc => grpc,
+        }
     }
 
     /// Whether the last request reached the endpoint (true before the first).

@@ -32,6 +32,8 @@ pub struct HttpExporter {
     compression: ExportCompression,
     /// Whether the last request reached the endpoint.
     reachable: Arc<AtomicBool>,
+    /// Whether `base` is the whole URL (a per-signal endpoint), not a base for `/v1/{signal}`.
+    exact: bool,
 }
 
 /// An endpoint's answer, as it came: what forwarding passes to its client.
@@ -67,6 +69,7 @@ impl HttpExporter {
             headers: settings.headers.clone(),
             compression: settings.compression,
             reachable: Arc::new(AtomicBool::new(true)),
+            exact: false,
         })
     }
 
@@ -80,8 +83,15 @@ impl HttpExporter {
         &self.base
     }
 
+    /// The same exporter posting to its endpoint as given, the way a
+    /// per-signal `OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT` is used.
+    pub fn exact(mut self) -> Self {
+        self.exact = true;
+        self
+    }
+
     fn url(&self, signal: Signal) -> String {
-        format!("{}{}", self.base, signal.http_path())
+        if self.exact { self.base.clone() } else { format!("{}{}", self.base, signal.http_path()) }
     }
 
     /// Posts `body` with `sent` and the configured headers, and reads the whole answer.

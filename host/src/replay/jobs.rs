@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{ReplayCounts, ReplayReport, ReplaySettings};
 use crate::catalog::Catalog;
 use crate::exporters::Exporter;
+use crate::exporters::per_signal::SignalExporters;
 use crate::locks::MutexExt;
 use crate::runtime::pool::ProcessorPool;
 
@@ -98,7 +99,8 @@ impl ReplayJobs {
         let task = tokio::spawn(async move {
             let progress_status = job_status.clone();
             let progress = move |counts: &ReplayCounts| progress_status.locked().counts = counts.clone();
-            let outcome = super::run(&catalog, &pool, &exporter, &settings, &progress).await;
+            let exporters = SignalExporters::single(exporter);
+            let outcome = super::run(&catalog, &pool, &exporters, &settings, &progress).await;
             let mut status = job_status.locked();
             status.finished_at_unix_millis = Some(now_millis());
             match outcome {

@@ -22,8 +22,9 @@ pub use settings::{ReplayChoices, ReplaySettings, TimestampMode};
 
 use crate::catalog::{Catalog, StoredObject};
 use crate::error::TapError;
+use crate::exporters::ExportError;
+use crate::exporters::per_signal::SignalExporters;
 use crate::exporters::retry::{RetryPolicy, with_retries};
-use crate::exporters::{ExportError, Exporter};
 use crate::otlp::{PayloadSummary, Signal};
 use crate::runtime::calls::{ReplayBatch, ReplayOptions, TimestampRewrite};
 use crate::runtime::pool::ProcessorPool;
@@ -130,7 +131,7 @@ pub type Progress<'a> = &'a (dyn Fn(&ReplayCounts) + Send + Sync);
 pub async fn run(
     catalog: &Catalog,
     pool: &ProcessorPool,
-    exporter: &Exporter,
+    exporter: &SignalExporters,
     settings: &ReplaySettings,
     progress: Progress<'_>,
 ) -> Result<ReplayReport, TapError> {
@@ -204,7 +205,7 @@ enum Round {
 /// One replay under way: where it sends, and its totals.
 struct Replay<'a> {
     pool: &'a ProcessorPool,
-    exporter: &'a Exporter,
+    exporter: &'a SignalExporters,
     settings: &'a ReplaySettings,
     progress: Progress<'a>,
     counts: ReplayCounts,
