@@ -15,6 +15,9 @@ use crate::storage::Storage;
 /// The folder under the store root that holds one folder per session.
 const SESSIONS_FOLDER: &str = "sessions/";
 
+/// Largest object rendered as JSON (inspect, the NDJSON stream), inflated.
+pub const MAX_INFLATED: u64 = 1 << 30;
+
 /// One raw object of a session, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
@@ -53,6 +56,12 @@ impl Catalog {
         Ok(self.pool.call(move |i| i.metadata_key(&id)).await?)
     }
 
+    /// The folder of a session's objects, `sessions/{id}/`.
+    pub async fn session_prefix(&self, id: &str) -> Result<String, TapError> {
+        let metadata_key = self.metadata_key(id).await?;
+        Ok(metadata_key.strip_suffix("metadata.json").unwrap_or(&metadata_key).to_owned())
+    }
+
     /// A session's stored metadata; `None` when the store has no such session.
     pub async fn get(&self, id: &str) -> Result<Option<SessionState>, TapError> {
         let key = self.metadata_key(id).await?;
@@ -87,8 +96,7 @@ impl Catalog {
     /// The raw objects stored for a session, in no set order. Files that are
     /// not objects of the layout are skipped with a warning.
     pub async fn raw_objects(&self, id: &str) -> Result<Vec<StoredObject>, TapError> {
-        let metadata_key = self.metadata_key(id).await?;
-        let prefix = format!("{}raw/", metadata_key.strip_suffix("metadata.json").unwrap_or(&metadata_key));
+        let prefix = format!("{}raw/", self.session_prefix(id).await?);
         let listed = self.storage.list(&prefix).await?;
         let keys: Vec<String> = listed.iter().map(|o| o.key.clone()).collect();
         let parsed =
@@ -121,9 +129,9 @@ impl Catalog {
     }
 
     /// A stored object as OTLP/JSON (the component refuses one that
-    /// inflates beyond 1 GiB).
+    /// inflates beyond [`MAX_INFLATED`]).
     pub async fn object_json(&self, signal: Signal, object: Bytes) -> Result<String, TapError> {
-        Ok(self.pool.call(move |i| i.object_to_json(signal, &object, 1 << 30)).await?)
+        Ok(self.pool.call(move |i| i.object_to_json(signal, &object, MAX_INFLATED)).await?)
     }
 
     /// The metadata.json document of a state, exactly as it is written.

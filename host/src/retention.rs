@@ -39,15 +39,20 @@ pub async fn delete(catalog: &Catalog, id: &str) -> Result<Deleted, TapError> {
 
 /// Deletes everything stored under a session's prefix, whatever its status.
 pub async fn delete_stored(catalog: &Catalog, id: &str) -> Result<Deleted, TapError> {
+    let (deleted, keys) = stored(catalog, id).await?;
     let metadata_key = catalog.metadata_key(id).await?;
-    let prefix = metadata_key.strip_suffix("metadata.json").unwrap_or(&metadata_key).to_owned();
-    let listed = catalog.storage().list(&prefix).await?;
-    let bytes = listed.iter().map(|o| o.size).sum();
-    let objects = listed.len() as u64;
-    let rest: Vec<String> = listed.into_iter().map(|o| o.key).filter(|k| *k != metadata_key).collect();
+    let rest: Vec<String> = keys.into_iter().filter(|k| *k != metadata_key).collect();
     catalog.storage().delete_all(&rest).await?;
     catalog.storage().delete_all(&[metadata_key]).await?;
-    Ok(Deleted { session_id: id.to_owned(), objects, bytes })
+    Ok(deleted)
+}
+
+/// What is stored under a session's prefix: the totals and the keys.
+async fn stored(catalog: &Catalog, id: &str) -> Result<(Deleted, Vec<String>), TapError> {
+    let listed = catalog.storage().list(&catalog.session_prefix(id).await?).await?;
+    let deleted =
+        Deleted { session_id: id.to_owned(), objects: listed.len() as u64, bytes: listed.iter().map(|o| o.size).sum() };
+    Ok((deleted, listed.into_iter().map(|o| o.key).collect()))
 }
 
 /// Which sessions `session prune` removes.
@@ -81,18 +86,9 @@ pub async fn prune(
     doomed.sort_by_key(|s| s.start_unix_nanos);
     let mut deleted = Vec::with_capacity(doomed.len());
     for state in doomed {
-        deleted.push(if dry_run {
-            let metadata_key = catalog.metadata_key(state.id()).await?;
-            let prefix = metadata_key.strip_suffix("metadata.json").unwrap_or(&metadata_key).to_owned();
-            let listed = catalog.storage().list(&prefix).await?;
-            Deleted {
-                session_id: state.id().to_owned(),
-                objects: listed.len() as u64,
-                bytes: listed.iter().map(|o| o.size).sum(),
-            }
-        } else {
-            delete_stored(catalog, state.id()).await?
-        });
+        let done =
+            if dry_run { stored(catalog, state.id()).await?.0 } else { delete_stored(catalog, state.id()).await? };
+        deleted.push(done);
     }
     Ok(deleted)
 }

@@ -66,6 +66,17 @@ fn encoded(data: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// POSTs [`traces_request`] as protobuf to the tap at `base`; its status.
+fn post_traces(base: &str) -> StatusCode {
+    Client::new()
+        .post(format!("{base}/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(traces_request())
+        .send()
+        .unwrap()
+        .status()
+}
+
 fn recording_tap(store: &Path, session: &str, args: &[&str]) -> TapProcess {
     let tap = TapProcess::start_with(store.to_str().unwrap(), &[], args);
     run_cli_ok(&["session", "start", session, "--tap", &tap.base], &[]);
@@ -356,13 +367,7 @@ fn health_names_what_is_down_and_a_flood_of_refusals_is_a_few_log_lines() {
     let tap = TapProcess::start_with(store.path().to_str().unwrap(), &[], &["--forward", "http://127.0.0.1:9"]);
     let client = Client::new();
     for _ in 0..40 {
-        let answer = client
-            .post(format!("{}/v1/traces", tap.base))
-            .header("content-type", "application/x-protobuf")
-            .body(traces_request())
-            .send()
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(post_traces(&tap.base), StatusCode::SERVICE_UNAVAILABLE);
     }
     let health = client.get(format!("{}/health", tap.base)).send().unwrap();
     assert_eq!(health.status(), StatusCode::OK, "liveness: the process serves");
@@ -440,13 +445,7 @@ fn s3_credentials_come_from_a_profile_or_a_credential_process() {
         let env = profile_env(&s3, dir.path(), process);
         let tap = TapProcess::start("s3://otel-data", &env);
         run_cli_ok(&["session", "start", "profiled", "--tap", &tap.base], &[]);
-        let answer = Client::new()
-            .post(format!("{}/v1/traces", tap.base))
-            .header("content-type", "application/x-protobuf")
-            .body(traces_request())
-            .send()
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(post_traces(&tap.base), StatusCode::OK);
         run_cli_ok(&["session", "stop", "profiled", "--tap", &tap.base], &[]);
         let listed = run_cli_ok(&["session", "list", "--store", "s3://otel-data", "--json"], &env);
         assert!(listed.contains("\"spanCount\": 12"), "process={process}: {listed}");
@@ -464,13 +463,7 @@ fn a_tap_starts_while_s3_is_down_and_records_once_it_is_up() {
     assert_eq!(health.status(), StatusCode::OK);
     s3.restart();
     run_cli_ok(&["session", "start", "late-store", "--tap", &tap.base], &[]);
-    let answer = Client::new()
-        .post(format!("{}/v1/traces", tap.base))
-        .header("content-type", "application/x-protobuf")
-        .body(traces_request())
-        .send()
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(post_traces(&tap.base), StatusCode::OK);
     run_cli_ok(&["session", "stop", "late-store", "--tap", &tap.base], &[]);
     let listed = run_cli_ok(&["session", "list", "--store", "s3://otel-data", "--json"], &env);
     assert!(listed.contains("\"spanCount\": 12") && listed.contains("completed"), "{listed}");

@@ -88,15 +88,36 @@ impl<'a> Walk<'a> {
     /// A span: its start (7), end (8) and event times (11 → 1), keyed by its
     /// trace id (1).
     fn span(&self, start: usize, end: usize, out: &mut Vec<(u64, usize)>) -> Result<(), WireError> {
+        self.traced_item(start, end, out, &TracedItem { trace_id: 1, stamps: &[7, 8], nested: Some((11, 1)) })
+    }
+
+    /// A log record: its time (1) and observed time (11), keyed by its
+    /// trace id (9).
+    fn log_record(&self, start: usize, end: usize, out: &mut Vec<(u64, usize)>) -> Result<(), WireError> {
+        self.traced_item(start, end, out, &TracedItem { trace_id: 9, stamps: &[1, 11], nested: None })
+    }
+
+    /// An item keyed by its trace id: its own timestamps and those of one
+    /// kind of nested message.
+    fn traced_item(
+        &self,
+        start: usize,
+        end: usize,
+        out: &mut Vec<(u64, usize)>,
+        fields: &TracedItem,
+    ) -> Result<(), WireError> {
         let mark = out.len();
         let mut key = UNGROUPED;
         each_field(self.buf, start, end, |field| {
             match field {
-                Field::Len(1, s, e) => key = trace_key(&self.buf[s..e]),
-                Field::Fixed64(7 | 8, at) => out.push((UNGROUPED, at)),
-                Field::Len(11, s, e) => {
+                Field::Len(n, s, e) if n == fields.trace_id => key = trace_key(&self.buf[s..e]),
+                Field::Fixed64(n, at) if fields.stamps.contains(&n) => out.push((UNGROUPED, at)),
+                Field::Len(n, s, e) if fields.nested.is_some_and(|(message, _)| message == n) => {
+                    let stamp = fields.nested.map_or(0, |(_, stamp)| stamp);
                     each_field(self.buf, s, e, |field| {
-                        if let Field::Fixed64(1, at) = field {
+                        if let Field::Fixed64(n, at) = field
+                            && n == stamp
+                        {
                             out.push((UNGROUPED, at));
                         }
                         Ok(())
@@ -106,24 +127,9 @@ impl<'a> Walk<'a> {
             }
             Ok(())
         })?;
-        set_key(&mut out[mark..], key);
-        Ok(())
-    }
-
-    /// A log record: its time (1) and observed time (11), keyed by its
-    /// trace id (9).
-    fn log_record(&self, start: usize, end: usize, out: &mut Vec<(u64, usize)>) -> Result<(), WireError> {
-        let mark = out.len();
-        let mut key = UNGROUPED;
-        each_field(self.buf, start, end, |field| {
-            match field {
-                Field::Len(9, s, e) => key = trace_key(&self.buf[s..e]),
-                Field::Fixed64(1 | 11, at) => out.push((UNGROUPED, at)),
-                _ => {}
-            }
-            Ok(())
-        })?;
-        set_key(&mut out[mark..], key);
+        for entry in &mut out[mark..] {
+            entry.0 = key;
+        }
         Ok(())
     }
 
@@ -216,6 +222,14 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// Where a traced item (span, log record) keeps its trace id, its
+/// timestamps, and a nested message with a timestamp (field numbers).
+struct TracedItem {
+    trace_id: u32,
+    stamps: &'static [u32],
+    nested: Option<(u32, u32)>,
+}
+
 /// A data point's timestamp and the parts of its stream's key.
 struct PointStamp {
     attributes: u64,
@@ -244,12 +258,6 @@ impl PointFields {
             // Gauge and sum: number points.
             _ => PointFields { attributes: 7, exemplars: Some(5) },
         }
-    }
-}
-
-fn set_key(entries: &mut [(u64, usize)], key: u64) {
-    for entry in entries {
-        entry.0 = key;
     }
 }
 

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use anyhow::Context;
+use bytes::Bytes;
 
 use super::{OpenStore, open_store, output};
 use crate::cli::{SessionFilterArgs, StoreArgs};
@@ -13,8 +14,8 @@ use crate::replay::plan;
 use crate::runtime::calls::{ReplayOptions, TimestampRewrite};
 use crate::{phases, session_pick};
 
-/// Largest object `inspect` inflates, in bytes.
-const MAX_INFLATED: u64 = 1 << 30;
+/// Largest object `inspect` inflates, in bytes (as [`crate::catalog::Catalog::object_json`]).
+const MAX_INFLATED: u64 = crate::catalog::MAX_INFLATED;
 
 /// Prints each object of `target` (a session id or picker, or an object
 /// key) as one line of OTLP/JSON.
@@ -39,7 +40,7 @@ pub async fn run(
     for (key, signal) in keys {
         let object = open.catalog.object(&key).await?.with_context(|| format!("no object {key}"))?;
         let json = match window {
-            None => open.pool.call(move |i| i.object_to_json(signal, &object, MAX_INFLATED)).await?,
+            None => open.catalog.object_json(signal, object).await?,
             Some(window) => match inside(&open, signal, object, window).await? {
                 Some(json) => json,
                 None => continue,
@@ -54,7 +55,7 @@ pub async fn run(
 async fn inside(
     open: &OpenStore,
     signal: Signal,
-    object: bytes::Bytes,
+    object: Bytes,
     (from, to): (u64, u64),
 ) -> anyhow::Result<Option<String>> {
     let options = ReplayOptions {
@@ -72,5 +73,5 @@ async fn inside(
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gzip.write_all(&batch.payload)?;
     let kept = gzip.finish()?;
-    Ok(Some(open.pool.call(move |i| i.object_to_json(signal, &kept, MAX_INFLATED)).await?))
+    Ok(Some(open.catalog.object_json(signal, Bytes::from(kept)).await?))
 }
