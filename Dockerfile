@@ -3,7 +3,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-# `make build` installs the wasm32-wasip2 target from rust-toolchain.toml, builds the component, then the host.
+# `make build` installs the wasm targets from rust-toolchain.toml, builds the component, then the host.
 RUN make build
 
 FROM debian:bookworm-slim

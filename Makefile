@@ -1,9 +1,10 @@
 # otlp-capture: build, run, test, lint, bench.
-# Every target installs what it needs: the pinned toolchain and its
-# wasm32-wasip2 target (rust-toolchain.toml), and for tests the s3s-fs server.
+# Every target installs what it needs: the pinned toolchain and its wasm
+# targets (rust-toolchain.toml), and for tests the s3s-fs server.
 
 CARGO   ?= cargo
-WASM    := target/wasm32-wasip2/release/otlp_capture_guest.wasm
+# The guest's core module; the host's build script makes it the component.
+GUEST   := target/wasm32-unknown-unknown/release/otlp_capture_guest.wasm
 BIN     := target/release/otlp-capture
 STORE   ?= ./otel-data
 S3S_FS_VERSION := 0.14.1
@@ -11,7 +12,7 @@ MOTO_VERSION := 5.2.1
 # The OpenTelemetry Python SDK the encoding tests send with.
 OTEL_PYTHON_VERSION := 1.38.0
 
-.PHONY: all toolchain guest hostile build docs run test test-tools lint fmt bench fuzz clean
+.PHONY: all toolchain guest hostile build docs run test test-tools proxy test-proxy lint fmt bench fuzz clean
 
 all: build
 
@@ -20,9 +21,13 @@ all: build
 toolchain:
 	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
 	@rustup target list --installed | grep -q wasm32-wasip2 || rustup target add wasm32-wasip2
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
+# The component is built for wasm32-unknown-unknown, not wasip2, so that it
+# imports only what its world declares (wasip2's std brings wasi:cli);
+# host/build.rs turns the module into the component the binary embeds.
 guest: toolchain
-	$(CARGO) build --target wasm32-wasip2 --release -p otlp-capture-guest
+	$(CARGO) build --target wasm32-unknown-unknown --release -p otlp-capture-guest
 
 # The whole workspace, so cargo resolves the same features as `make test`
 # does (the test support crate is a member) and `make run` after `make test`
@@ -39,8 +44,10 @@ docs: build
 run: build
 	$(BIN) serve --store $(STORE)
 
-# The S3 server the end-to-end tests start on 127.0.0.1.
+# The S3 server the end-to-end tests start on 127.0.0.1, the Python SDK, and
+# jco for the second-host test (tests/jco, versions in its package-lock.json).
 test-tools:
+	@test -d tests/jco/node_modules/@bytecodealliance/jco || npm ci --prefix tests/jco --no-audit --no-fund
 	@command -v s3s-fs >/dev/null 2>&1 || $(CARGO) install s3s-fs@$(S3S_FS_VERSION) --locked --features binary
 	@python3 -c "import moto.server, flask, flask_cors" 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check "moto[s3]==$(MOTO_VERSION)" flask flask-cors
@@ -56,10 +63,43 @@ hostile: toolchain
 test: guest hostile test-tools
 	$(CARGO) test --release --workspace
 
+# The wasi:http proxy: the component the binary embeds, composed with the
+# two adapters in proxy/ (their own workspace, built for wasm32-wasip2) into
+# target/proxy/otlp-capture-proxy.wasm, for wasmtime serve, Spin and other
+# wasi:http/proxy hosts (docs/hosting.md).
+PROXY := target/proxy/otlp-capture-proxy.wasm
+
+proxy: build
+	cd proxy && $(CARGO) build --release --target wasm32-wasip2 --target-dir ../target \
+		-p otlp-capture-proxy-services -p otlp-capture-proxy-front
+	cd proxy && $(CARGO) build --release --target-dir ../target -p otlp-capture-proxy-compose
+	mkdir -p target/proxy
+	$(BIN) generate component > target/proxy/otlp-processor.wasm
+	target/release/otlp-capture-proxy-compose target/proxy/otlp-processor.wasm \
+		target/wasm32-wasip2/release/otlp_capture_proxy_services.wasm \
+		target/wasm32-wasip2/release/otlp_capture_proxy_front.wasm $(PROXY)
+
+# The proxy under an unmodified wasmtime serve, against s3s-fs, fed by the
+# Rust SDK and replayed by otlp-capture (tests/e2e/proxy.rs). A target of its
+# own because installing wasmtime-cli takes about ten minutes on two cores;
+# its build is kept in target/tools so a second install reuses it.
+WASMTIME_VERSION := 48.0.8
+test-proxy: proxy test-tools
+	@command -v wasmtime >/dev/null 2>&1 || $(CARGO) install wasmtime-cli@$(WASMTIME_VERSION) --locked \
+		--no-default-features --features run,serve,component-model-async,cranelift,parallel-compilation --target-dir target/tools
+	cd proxy && $(CARGO) test --release --target-dir ../target -p otlp-capture-proxy-common \
+		-p otlp-capture-proxy-services -p otlp-capture-proxy-front
+	$(CARGO) test --release --workspace --test e2e -- --ignored proxy::
+
 lint: guest hostile
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --release -p otlp-capture-guest -p otlp-capture-hostile --target wasm32-wasip2 -- -D warnings
+	$(CARGO) clippy --release -p otlp-capture-guest --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy --release -p otlp-capture-hostile --target wasm32-wasip2 -- -D warnings
+	cd proxy && $(CARGO) fmt --all -- --check
+	cd proxy && $(CARGO) clippy --release --target-dir ../target --target wasm32-wasip2 \
+		-p otlp-capture-proxy-services -p otlp-capture-proxy-front -- -D warnings
+	cd proxy && $(CARGO) clippy --release --target-dir ../target --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -14,7 +14,7 @@ use otlp_capture_test_support::timing;
 use std::hint::black_box;
 use std::time::Duration;
 
-use otlp_capture_guest::capabilities::{Clock, ObjectSink};
+use otlp_capture_guest::capabilities::{Clock, ObjectSink, Randomness};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::filter::Filter;
 use otlp_capture_guest::model::{PayloadEncoding, SessionConfig, Signal, StorageError};
@@ -36,6 +36,11 @@ struct Fixed;
 impl Clock for Fixed {
     fn now_unix_nanos(&self) -> u64 {
         BASE + 3_600_000_000_000
+    }
+}
+impl Randomness for Fixed {
+    fn random_bytes(&self, len: usize) -> Vec<u8> {
+        vec![0x5a; len]
     }
 }
 
@@ -91,9 +96,17 @@ fn main() {
             timing::median_time(budget, || drop(black_box(gzip::compress(&payload, level)))),
         );
         let capture = || {
-            black_box(processor::capture(&config, signal, PayloadEncoding::Protobuf, &payload, &Fixed, &Discard))
-                .unwrap()
-                .unwrap()
+            black_box(processor::capture(
+                &config,
+                signal,
+                PayloadEncoding::Protobuf,
+                &payload,
+                &Fixed,
+                &Fixed,
+                &Discard,
+            ))
+            .unwrap()
+            .unwrap()
         };
         report(
             "capture",

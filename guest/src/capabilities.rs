@@ -14,3 +14,9 @@ pub trait ObjectSink {
     /// Stores `body` under `key`, replacing what is there.
     fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StorageError>;
 }
+
+/// Where the unique part of object keys comes from.
+pub trait Randomness {
+    /// `len` random bytes; a host may return fewer, which callers refuse.
+    fn random_bytes(&self, len: usize) -> Vec<u8>;
+}

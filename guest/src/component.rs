@@ -3,7 +3,7 @@
 //! domain types of [`crate::model`]. No logic lives here.
 #![allow(missing_docs, unsafe_code)]
 
-use crate::capabilities::{Clock, ObjectSink};
+use crate::capabilities::{Clock, ObjectSink, Randomness};
 use crate::filter::Filter;
 use crate::model;
 use crate::replay::{self, ReplayOptions};
@@ -29,6 +29,15 @@ struct ImportedClock;
 impl Clock for ImportedClock {
     fn now_unix_nanos(&self) -> u64 {
         otlp::capture::clock::now_unix_nanos()
+    }
+}
+
+/// The randomness import as [`Randomness`].
+struct ImportedRandomness;
+
+impl Randomness for ImportedRandomness {
+    fn random_bytes(&self, len: usize) -> Vec<u8> {
+        otlp::capture::randomness::random_bytes(u32::try_from(len).unwrap_or(u32::MAX))
     }
 }
 
@@ -78,6 +87,7 @@ impl Guest for Component {
             encoding.into(),
             &payload,
             &ImportedClock,
+            &ImportedRandomness,
             &ImportedStorage,
         )?;
         Ok(receipt.map(Into::into))
@@ -106,7 +116,15 @@ impl Guest for Component {
             .into_iter()
             .map(|p| model::PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in })
             .collect();
-        Ok(processor::store_batch(&config.into(), signal.into(), &parts, &ImportedClock, &ImportedStorage)?.into())
+        Ok(processor::store_batch(
+            &config.into(),
+            signal.into(),
+            &parts,
+            &ImportedClock,
+            &ImportedRandomness,
+            &ImportedStorage,
+        )?
+        .into())
     }
 
     fn refresh_metadata(state: wit::SessionState) -> Result<wit::SessionState, wit::ProcessorError> {

@@ -8,7 +8,8 @@
 use chrono::DateTime;
 use uuid::Uuid;
 
-use crate::model::{ObjectKeyInfo, ProcessorError, Signal};
+use crate::capabilities::Randomness;
+use crate::model::{ObjectKeyInfo, ProcessorError, Signal, StorageError};
 use crate::session_id;
 
 /// The folder every session lives under.
@@ -25,6 +26,21 @@ pub fn session_prefix(session_id: &str) -> Result<String, ProcessorError> {
 /// `sessions/{id}/metadata.json`.
 pub fn metadata_key(session_id: &str) -> Result<String, ProcessorError> {
     Ok(format!("{}metadata.json", session_prefix(session_id)?))
+}
+
+/// A random (version 4) uuid for an object key, from the randomness import.
+///
+/// Refuses a short answer rather than padding it: a key that repeats would
+/// overwrite an object already stored.
+pub fn object_id(random: &dyn Randomness) -> Result<Uuid, ProcessorError> {
+    let bytes = random.random_bytes(16);
+    let bytes: [u8; 16] = bytes.as_slice().try_into().map_err(|_| {
+        ProcessorError::Storage(StorageError::Backend(format!(
+            "the randomness import returned {} bytes where 16 were asked for: nothing stored",
+            bytes.len()
+        )))
+    })?;
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
 /// The key of a raw object captured at `capture_unix_nanos` (UTC).

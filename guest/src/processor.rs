@@ -1,9 +1,7 @@
-//! The processor's operations in plain Rust, over the [`Clock`] and
-//! [`ObjectSink`] capabilities: session lifecycle, summarizing and capture.
+//! The processor's operations in plain Rust, over the [`Clock`],
+//! [`Randomness`] and [`ObjectSink`] capabilities: session lifecycle, summarizing and capture.
 
-use uuid::Uuid;
-
-use crate::capabilities::{Clock, ObjectSink};
+use crate::capabilities::{Clock, ObjectSink, Randomness};
 use crate::codec::OtlpRequest;
 use crate::model::{
     CaptureReceipt, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, SessionConfig, SessionCounts,
@@ -211,6 +209,7 @@ pub fn store_batch(
     signal: Signal,
     parts: &[PreparedCapture],
     clock: &dyn Clock,
+    random: &dyn Randomness,
     sink: &dyn ObjectSink,
 ) -> Result<CaptureReceipt, ProcessorError> {
     let Some(first) = parts.first() else {
@@ -221,7 +220,7 @@ pub fn store_batch(
     let uncompressed_bytes = protobufs.iter().map(|p| p.len() as u64).sum();
     let object = gzip::compress_parts(&protobufs, config.gzip_level());
     let capture_unix_nanos = clock.now_unix_nanos();
-    let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, Uuid::new_v4())?;
+    let key = keys::object_key(&config.session_id, signal, capture_unix_nanos, keys::object_id(random)?)?;
     let compressed_bytes = object.len() as u64;
     sink.put(&key, object, OBJECT_CONTENT_TYPE)?;
     Ok(CaptureReceipt {
@@ -243,10 +242,11 @@ pub fn capture(
     encoding: PayloadEncoding,
     payload: &[u8],
     clock: &dyn Clock,
+    random: &dyn Randomness,
     sink: &dyn ObjectSink,
 ) -> Result<Option<CaptureReceipt>, ProcessorError> {
     match prepare(config, signal, encoding, payload)? {
-        Some(part) => store_batch(config, signal, &[part], clock, sink).map(Some),
+        Some(part) => store_batch(config, signal, &[part], clock, random, sink).map(Some),
         None => Ok(None),
     }
 }
@@ -263,6 +263,16 @@ mod tests {
     impl Clock for FixedClock {
         fn now_unix_nanos(&self) -> u64 {
             self.0
+        }
+    }
+
+    /// Distinct bytes on every call, as a real source's would be.
+    #[derive(Default)]
+    struct Counter(std::cell::Cell<u128>);
+    impl Randomness for Counter {
+        fn random_bytes(&self, len: usize) -> Vec<u8> {
+            self.0.set(self.0.get() + 1);
+            self.0.get().to_le_bytes().into_iter().cycle().take(len).collect()
         }
     }
 
@@ -304,9 +314,17 @@ mod tests {
     fn capture_stores_tagged_gzipped_protobuf() {
         let sink = MemorySink::default();
         let payload = spec_example("trace.json");
-        let receipt = capture(&config(), Signal::Traces, PayloadEncoding::Json, &payload, &FixedClock(NOW), &sink)
-            .unwrap()
-            .unwrap();
+        let receipt = capture(
+            &config(),
+            Signal::Traces,
+            PayloadEncoding::Json,
+            &payload,
+            &FixedClock(NOW),
+            &Counter::default(),
+            &sink,
+        )
+        .unwrap()
+        .unwrap();
         let objects = sink.objects.borrow();
         let (key, body, content_type) = &objects[0];
         assert_eq!(key, &receipt.key);
@@ -331,7 +349,7 @@ mod tests {
         let parts: Vec<_> = (0..3)
             .map(|_| prepare(&config(), Signal::Traces, PayloadEncoding::Json, &traces).unwrap().unwrap())
             .collect();
-        let receipt = store_batch(&config(), Signal::Traces, &parts, &clock, &sink).unwrap();
+        let receipt = store_batch(&config(), Signal::Traces, &parts, &clock, &Counter::default(), &sink).unwrap();
         assert_eq!((receipt.summary.items, receipt.summary.resources), (3, 3));
         assert_eq!(receipt.bytes_in, 3 * traces.len() as u64);
         let objects = sink.objects.borrow();
@@ -344,14 +362,63 @@ mod tests {
         .unwrap();
         let OtlpRequest::Traces(stored) = stored else { unreachable!() };
         assert_eq!(stored.resource_spans.len(), 3, "concatenated protobuf is the merged request");
-        assert!(store_batch(&config(), Signal::Traces, &[], &clock, &sink).is_err());
+        assert!(store_batch(&config(), Signal::Traces, &[], &clock, &Counter::default(), &sink).is_err());
     }
+
+    #[test]
+    fn a_short_answer_from_the_randomness_import_stores_nothing() {
+        struct Short;
+        impl Randomness for Short {
+            fn random_bytes(&self, len: usize) -> Vec<u8> {
+                vec![7; len / 2]
+            }
+        }
+        let sink = MemorySink::default();
+        let traces = spec_example("trace.json");
+        let refused =
+            capture(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &Short, &sink);
+        assert!(
+            matches!(&refused, Err(ProcessorError::Storage(StorageError::Backend(m))) if m.contains("returned 8 bytes")),
+            "{refused:?}"
+        );
+        assert!(sink.objects.borrow().is_empty());
+    }
+
+    #[test]
+    fn object_keys_are_version_4_uuids_of_the_imported_bytes() {
+        let sink = MemorySink::default();
+        let traces = spec_example("trace.json");
+        let random = Counter::default();
+        let receipt =
+            capture(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &random, &sink);
+        let key = receipt.unwrap().unwrap().key;
+        let id =
+            uuid::Uuid::parse_str(&key[key.len() - 36 - OBJECT_SUFFIX_LEN..key.len() - OBJECT_SUFFIX_LEN]).unwrap();
+        assert_eq!(id.get_version_num(), 4);
+        let mut expected = 1u128.to_le_bytes();
+        expected[6] = (expected[6] & 0x0f) | 0x40;
+        expected[8] = (expected[8] & 0x3f) | 0x80;
+        assert_eq!(id.as_bytes(), &expected);
+    }
+
+    const OBJECT_SUFFIX_LEN: usize = keys::OBJECT_SUFFIX.len();
 
     #[test]
     fn disabled_signals_and_fully_sampled_out_requests_store_nothing() {
         let sink = MemorySink::default();
         let logs = spec_example("logs.json");
-        assert_eq!(capture(&config(), Signal::Logs, PayloadEncoding::Json, &logs, &FixedClock(NOW), &sink), Ok(None));
+        assert_eq!(
+            capture(
+                &config(),
+                Signal::Logs,
+                PayloadEncoding::Json,
+                &logs,
+                &FixedClock(NOW),
+                &Counter::default(),
+                &sink
+            ),
+            Ok(None)
+        );
 
         let traces = spec_example("trace.json");
         let OtlpRequest::Traces(request) =
@@ -363,13 +430,29 @@ mod tests {
         let sampled = SessionConfig { sample_ratio: 1e-9, ..config() };
         assert!(!crate::sampling::keeps(&trace_id, sampled.sample_ratio), "the example's one trace is sampled out");
         assert_eq!(
-            capture(&sampled, Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &sink),
+            capture(
+                &sampled,
+                Signal::Traces,
+                PayloadEncoding::Json,
+                &traces,
+                &FixedClock(NOW),
+                &Counter::default(),
+                &sink
+            ),
             Ok(None)
         );
         assert!(sink.objects.borrow().is_empty());
         assert!(
-            capture(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &sink)
-                .is_ok_and(|r| r.is_some()),
+            capture(
+                &config(),
+                Signal::Traces,
+                PayloadEncoding::Json,
+                &traces,
+                &FixedClock(NOW),
+                &Counter::default(),
+                &sink
+            )
+            .is_ok_and(|r| r.is_some()),
             "kept at ratio 1"
         );
     }
@@ -412,10 +495,25 @@ mod tests {
     fn invalid_payloads_and_storage_refusals_are_errors() {
         let sink = MemorySink { refuse: true, ..Default::default() };
         let clock = FixedClock(NOW);
-        let garbage = capture(&config(), Signal::Metrics, PayloadEncoding::Protobuf, b"\x0a\xff", &clock, &sink);
+        let garbage = capture(
+            &config(),
+            Signal::Metrics,
+            PayloadEncoding::Protobuf,
+            b"\x0a\xff",
+            &clock,
+            &Counter::default(),
+            &sink,
+        );
         assert!(matches!(garbage, Err(ProcessorError::InvalidPayload(_))));
-        let busy =
-            capture(&config(), Signal::Metrics, PayloadEncoding::Json, &spec_example("metrics.json"), &clock, &sink);
+        let busy = capture(
+            &config(),
+            Signal::Metrics,
+            PayloadEncoding::Json,
+            &spec_example("metrics.json"),
+            &clock,
+            &Counter::default(),
+            &sink,
+        );
         assert!(matches!(busy, Err(ProcessorError::Storage(StorageError::Busy(_)))));
     }
 

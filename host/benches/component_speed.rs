@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use otlp_capture::otlp::{Encoding as PayloadEncoding, Signal};
 use otlp_capture::runtime::calls::{PutError, ReplayOptions, TimestampRewrite};
-use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits, ObjectSink};
+use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits, ObjectSink, SequenceRandomness};
 use otlp_capture::runtime::{EngineOptions, Runtime};
 use otlp_capture::session::SessionConfig;
 use serde_json::Value;
@@ -169,7 +169,11 @@ fn through_component(options: EngineOptions) -> BTreeMap<(&'static str, &'static
     let budget = Duration::from_millis(if quick() { 150 } else { 600 });
     let runtime =
         Runtime::with_options(otlp_capture::runtime::EMBEDDED_COMPONENT, InstanceLimits::default(), options).unwrap();
-    let capabilities = Capabilities { sink: Arc::new(Discard), clock: Arc::new(FixedClock(BASE)) };
+    let capabilities = Capabilities {
+        sink: Arc::new(Discard),
+        clock: Arc::new(FixedClock(BASE)),
+        random: Arc::new(SequenceRandomness::default()),
+    };
     let mut instance = runtime.instantiate(capabilities.clone()).unwrap();
     let mut figures = BTreeMap::new();
     let config = config();

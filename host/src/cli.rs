@@ -44,9 +44,10 @@ pub enum Command {
     Session(SessionCommand),
     /// Replay a recorded session into an OTLP endpoint.
     Replay(ReplayArgs),
-    /// Print shell completions (bash, zsh, fish, elvish, powershell) or the man page (`man`).
+    /// Print shell completions (bash, zsh, fish, elvish, powershell), the man page (`man`), or the embedded
+    /// WebAssembly component (`component`, for other hosts: see docs/hosting.md).
     Generate {
-        /// bash, zsh, fish, elvish, powershell, or man.
+        /// bash, zsh, fish, elvish, powershell, man, or component.
         what: String,
     },
     /// Print a session's objects, or one object, as OTLP/JSON (one request per line).

@@ -69,17 +69,30 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// Shell completions or the man page, from the command line's own definition.
+/// Shell completions or the man page, from the command line's own definition;
+/// or the component the binary embeds, for other hosts to load.
 fn generate(what: &str) -> anyhow::Result<()> {
     use clap::CommandFactory;
+    use std::io::{IsTerminal, Write};
+    if what == "component" {
+        let component = otlp_capture::runtime::EMBEDDED_COMPONENT;
+        anyhow::ensure!(!component.is_empty(), "this binary was built without the component (run `make build`)");
+        let mut stdout = std::io::stdout().lock();
+        anyhow::ensure!(
+            !stdout.is_terminal(),
+            "generate component writes a .wasm file: redirect it (> otlp-processor.wasm)"
+        );
+        stdout.write_all(component)?;
+        return Ok(stdout.flush()?);
+    }
     let mut command = Cli::command();
     let mut text = Vec::new();
     if what == "man" {
         clap_mangen::Man::new(command).render(&mut text)?;
     } else {
-        let shell: clap_complete::Shell = what
-            .parse()
-            .map_err(|_| anyhow::anyhow!("generate {what:?}: use bash, zsh, fish, elvish, powershell or man"))?;
+        let shell: clap_complete::Shell = what.parse().map_err(|_| {
+            anyhow::anyhow!("generate {what:?}: use bash, zsh, fish, elvish, powershell, man or component")
+        })?;
         clap_complete::generate(shell, &mut command, "otlp-capture", &mut text);
     }
     output::line(String::from_utf8_lossy(&text).trim_end())?;

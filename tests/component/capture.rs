@@ -178,13 +178,17 @@ async fn an_instance_grown_by_a_huge_request_is_replaced_afterwards() {
     use std::sync::Arc;
 
     use otlp_capture::runtime::Runtime;
-    use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits};
+    use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits, SequenceRandomness};
     use otlp_capture::storage::uploader::{UploadSettings, Uploader};
 
     let limits = InstanceLimits { recycle_memory_bytes: 8 << 20, ..InstanceLimits::default() };
     let runtime = Runtime::load(None, limits).unwrap();
     let uploader = Uploader::start(Storage::open(&StoreLocation::Memory).unwrap(), UploadSettings::new(256 << 20));
-    let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: Arc::new(FixedClock(NOW)) };
+    let capabilities = Capabilities {
+        sink: Arc::new(uploader.clone()),
+        clock: Arc::new(FixedClock(NOW)),
+        random: Arc::new(SequenceRandomness::default()),
+    };
     let mut instance = runtime.instantiate(capabilities).unwrap();
     let small = spec_example("trace.json");
     instance.capture(&config("s1"), HostSignal::Traces, PayloadEncoding::Json, &small).unwrap();

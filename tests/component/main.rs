@@ -8,4 +8,6 @@ mod capture;
 mod http_surface;
 mod replay;
 mod sandbox;
+mod second_host;
 mod sessions;
+mod world;

@@ -13,6 +13,7 @@ mod forwarding;
 mod grpc_status;
 mod hostile_input;
 mod limits;
+mod proxy;
 mod recording;
 mod replay;
 mod replay_timing;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits};
+use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits, SequenceRandomness};
 use otlp_capture::runtime::{Instance, Runtime};
 use otlp_capture::storage::uploader::{UploadSettings, Uploader};
 use otlp_capture::storage::{Storage, StoreLocation};
@@ -39,7 +39,11 @@ impl Harness {
     /// An instance writing into `storage` through a queue of `queue_bytes`.
     pub fn over(storage: Storage, queue_bytes: usize) -> Self {
         let uploader = Uploader::start(storage, UploadSettings { workers: 2, ..UploadSettings::new(queue_bytes) });
-        let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: Arc::new(FixedClock(NOW)) };
+        let capabilities = Capabilities {
+            sink: Arc::new(uploader.clone()),
+            clock: Arc::new(FixedClock(NOW)),
+            random: Arc::new(SequenceRandomness::default()),
+        };
         Harness { instance: runtime().instantiate(capabilities).unwrap(), uploader }
     }
 

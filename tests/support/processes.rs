@@ -384,3 +384,60 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+
+/// `wasmtime serve` (an unmodified third-party wasi:http host, installed by
+/// `make test-proxy`) running a component on a free loopback port.
+pub struct WasmtimeServe {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl WasmtimeServe {
+    /// Serves `component` with the environment `env` (given to the guest,
+    /// which reads it through wasi:cli/environment).
+    pub fn start(component: &Path, env: &[(String, String)]) -> Self {
+        let wasmtime = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+            .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")))
+            .map(|dir| dir.join("wasmtime"))
+            .find(|p| p.is_file())
+            .expect("wasmtime is not installed: `make test-proxy` installs it (cargo install wasmtime-cli)");
+        for _ in 0..5 {
+            let port = free_port();
+            let mut command = Command::new(&wasmtime);
+            command.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "-S", "cli"]);
+            for (name, value) in env {
+                command.arg("--env").arg(format!("{name}={value}"));
+            }
+            let mut child =
+                command.arg(component).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start wasmtime");
+            let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let lines = stderr.clone();
+            let pipe = child.stderr.take().expect("piped stderr");
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().expect("stderr lines").push(line);
+                }
+            });
+            if wait_for_port(port, &mut child, "wasmtime serve") {
+                return WasmtimeServe { child, base: format!("http://127.0.0.1:{port}"), stderr };
+            }
+        }
+        panic!("wasmtime serve did not start on any of five free ports");
+    }
+
+    /// What the host and the guest wrote to stderr so far.
+    pub fn log(&self) -> Vec<String> {
+        self.stderr.lock().expect("stderr lines").clone()
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

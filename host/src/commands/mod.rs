@@ -14,7 +14,7 @@ use crate::catalog::Catalog;
 use crate::cli::StoreArgs;
 use crate::runtime::Runtime;
 use crate::runtime::pool::ProcessorPool;
-use crate::runtime::state::{Capabilities, InstanceLimits, NoWrites, SystemClock};
+use crate::runtime::state::{Capabilities, InstanceLimits, NoWrites, OsRandomness, SystemClock};
 use crate::storage::{Storage, StoreLocation};
 
 /// A store opened for reading, and the component instance that reads it.
@@ -39,7 +39,8 @@ pub fn open_store(args: &StoreArgs) -> anyhow::Result<OpenStore> {
     }
     let storage = Storage::open(&location)?;
     let runtime = Runtime::load(args.component.as_deref(), InstanceLimits::default())?;
-    let capabilities = Capabilities { sink: Arc::new(NoWrites), clock: Arc::new(SystemClock) };
+    let capabilities =
+        Capabilities { sink: Arc::new(NoWrites), clock: Arc::new(SystemClock), random: Arc::new(OsRandomness) };
     let pool = ProcessorPool::start(&runtime, capabilities, 1, 16)?;
     Ok(OpenStore { catalog: Catalog::new(storage, pool.clone()), pool })
 }

@@ -59,6 +59,43 @@ impl Clock for FixedClock {
     }
 }
 
+/// The source of the randomness import: the unique part of object keys.
+pub trait Randomness: Send + Sync {
+    /// `len` random bytes.
+    fn random_bytes(&self, len: usize) -> Vec<u8>;
+}
+
+/// The operating system's secure random source, so that object keys written
+/// by independent hosts into one bucket do not collide.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandomness;
+
+impl Randomness for OsRandomness {
+    fn random_bytes(&self, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        if let Err(e) = getrandom::fill(&mut bytes) {
+            // No secure source at all: the guest refuses an empty answer and
+            // the put fails visibly rather than writing a predictable key.
+            tracing::error!("the OS random source failed: {e}");
+            bytes.clear();
+        }
+        bytes
+    }
+}
+
+/// A reproducible sequence, for tests and reproducible objects: call `n`
+/// (from 1) answers `len` bytes that are all `n mod 256`. Simple enough that
+/// any other host (the jco test's) can give the same sequence.
+#[derive(Debug, Default)]
+pub struct SequenceRandomness(std::sync::atomic::AtomicU64);
+
+impl Randomness for SequenceRandomness {
+    fn random_bytes(&self, len: usize) -> Vec<u8> {
+        let call = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        vec![call as u8; len]
+    }
+}
+
 /// Limits the embedding puts on one instance, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct InstanceLimits {
@@ -92,6 +129,8 @@ pub struct Capabilities {
     pub sink: Arc<dyn ObjectSink>,
     /// Behind the clock import.
     pub clock: Arc<dyn Clock>,
+    /// Behind the randomness import.
+    pub random: Arc<dyn Randomness>,
 }
 
 /// Store data of one instance: its WASI context, limits and capabilities.
@@ -106,8 +145,9 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// A fresh state: WASI gives the guest only random numbers, clocks and a
-    /// stderr for panic messages.
+    /// A fresh state. The bundled component imports nothing from WASI; a
+    /// component built for wasm32-wasip2 (given with `--component`) gets only
+    /// random numbers, clocks and a stderr for panic messages.
     pub fn new(capabilities: Capabilities, limits: InstanceLimits) -> Self {
         HostState {
             wasi: WasiCtxBuilder::new().inherit_stderr().build(),

@@ -35,7 +35,7 @@ use crate::receivers::{Receiver, ReceiverLimits, otlp_grpc, otlp_http};
 use crate::replay::jobs::ReplayJobs;
 use crate::runtime::calls::PutError;
 use crate::runtime::pool::ProcessorPool;
-use crate::runtime::state::{Capabilities, Clock, InstanceLimits, ObjectSink, SystemClock};
+use crate::runtime::state::{Capabilities, Clock, InstanceLimits, ObjectSink, OsRandomness, SystemClock};
 use crate::runtime::{Runtime, RuntimeError};
 use crate::storage::spool::Spool;
 use crate::storage::uploader::{QueueError, UploadSettings, Uploader};
@@ -149,7 +149,8 @@ impl Tap {
             UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) },
         );
         let committer = Committer::new(uploader.clone(), journal, settings.backlog_bytes);
-        let capabilities = Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone() };
+        let capabilities =
+            Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone(), random: Arc::new(OsRandomness) };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let catalog = Catalog::new(storage, pool.clone());
         let counters = Arc::new(TapCounters::default());

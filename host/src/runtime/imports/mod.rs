@@ -1,5 +1,6 @@
 //! The host side of the component's imports, one file per WIT interface.
 
 mod clock;
+mod randomness;
 mod storage;
 mod types;

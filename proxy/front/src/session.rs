@@ -1,0 +1,175 @@
+//! The session a proxy records into, kept in the store: metadata.json is
+//! read, changed and put back only if unchanged since the read (an ETag
+//! condition, or "does not exist yet" for the first request), retried on a
+//! conflict. Concurrent instances therefore never lose each other's counts
+//! on a store that makes conditional writes atomic (AWS S3, MinIO).
+
+use otlp_capture_proxy_common::setting;
+
+use crate::bindings::otlp::capture::clock::now_unix_nanos;
+use crate::bindings::otlp::capture::otlp_processor as processor;
+use crate::bindings::otlp::capture::types::{
+    CaptureReceipt, PayloadEncoding, ProcessorError, SessionConfig, SessionCounts, SessionState, SessionStatus, Signal,
+};
+use crate::bindings::otlp::capture_proxy::object_store::{self, StoreError};
+
+/// How often a conditional metadata put is retried after a conflict.
+const MAX_ATTEMPTS: u32 = 16;
+
+/// The session the environment names (`OTLP_CAPTURE_SESSION`, with
+/// `OTLP_CAPTURE_FLAGS` comma-separated, `OTLP_CAPTURE_SAMPLE_RATIO`,
+/// `OTLP_CAPTURE_DESCRIPTION`); `None` when the proxy only forwards.
+pub fn config() -> Result<Option<SessionConfig>, String> {
+    let Some(session_id) = setting("OTLP_CAPTURE_SESSION") else { return Ok(None) };
+    processor::validate_session_id(&session_id).map_err(|e| describe(&e))?;
+    let sample_ratio = match setting("OTLP_CAPTURE_SAMPLE_RATIO") {
+        Some(text) => text
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| format!("OTLP_CAPTURE_SAMPLE_RATIO={text:?} is not a ratio between 0 and 1"))?,
+        None => 1.0,
+    };
+    let enabled_flags = setting("OTLP_CAPTURE_FLAGS")
+        .map(|flags| flags.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    Ok(Some(SessionConfig {
+        session_id,
+        diagnostic_session_id: None,
+        description: setting("OTLP_CAPTURE_DESCRIPTION"),
+        enabled_flags,
+        capture_traces: true,
+        capture_metrics: true,
+        capture_logs: true,
+        sample_ratio,
+        created_by: "otlp-capture-proxy".into(),
+        max_size_bytes: None,
+        max_duration_millis: None,
+        gzip_level: None,
+    }))
+}
+
+/// Records one decoded request into the session, unless the session was
+/// stopped: the object through the processor, then the counts. Fails with
+/// the HTTP status a client should see: 400 for a payload that is not OTLP
+/// (retrying cannot help), 503 for a store that failed.
+pub fn record(config: &SessionConfig, signal: Signal, json: bool, payload: &[u8]) -> Result<(), (u16, String)> {
+    let unavailable = |message: String| (503, message);
+    let key = processor::metadata_key(&config.session_id).map_err(|e| unavailable(describe(&e)))?;
+    if let Some((state, _)) = read(&key).map_err(unavailable)?
+        && state.status != SessionStatus::Active
+    {
+        return Ok(());
+    }
+    let encoding = if json { PayloadEncoding::Json } else { PayloadEncoding::Protobuf };
+    let receipt = processor::capture(config, signal, encoding, payload).map_err(|e| match e {
+        ProcessorError::InvalidPayload(_) => (400, describe(&e)),
+        _ => unavailable(describe(&e)),
+    })?;
+    let Some(receipt) = receipt else { return Ok(()) };
+    update(&key, config, |state| add(&mut state.counts, signal, &receipt)).map_err(unavailable)
+}
+
+/// Completes the session: its rendered metadata.json, or why not.
+pub fn stop(config: &SessionConfig) -> Result<String, String> {
+    let key = processor::metadata_key(&config.session_id).map_err(|e| describe(&e))?;
+    if read(&key)?.is_none() {
+        return Err(format!("session {} has recorded nothing yet", config.session_id));
+    }
+    update(&key, config, |state| {
+        if state.status == SessionStatus::Active {
+            state.status = SessionStatus::Completed;
+            state.end_unix_nanos = Some(now_unix_nanos());
+            state.end_reason = Some("stopped through the proxy".into());
+        }
+    })?;
+    let (state, _) = read(&key)?.ok_or("metadata.json disappeared")?;
+    Ok(processor::render_metadata(&state))
+}
+
+/// Reads metadata.json, changes it and puts it back if nobody else did in
+/// between; starts the session's metadata when there is none.
+fn update(key: &str, config: &SessionConfig, change: impl Fn(&mut SessionState)) -> Result<(), String> {
+    for _ in 0..MAX_ATTEMPTS {
+        let (mut state, etag) = read(key)?.unwrap_or_else(|| (started(config), None));
+        change(&mut state);
+        state.updated_unix_nanos = now_unix_nanos();
+        let document = processor::render_metadata(&state);
+        match object_store::put_if(key, document.as_bytes(), "application/json", etag.as_deref()) {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Failed(message)) => return Err(message),
+        }
+    }
+    Err(format!("{key} kept changing under concurrent updates: gave up after {MAX_ATTEMPTS} attempts"))
+}
+
+fn read(key: &str) -> Result<Option<(SessionState, Option<String>)>, String> {
+    let stored = object_store::get(key).map_err(|e| match e {
+        StoreError::Conflict => format!("{key}: unexpected conflict on a read"),
+        StoreError::Failed(message) => message,
+    })?;
+    let Some(stored) = stored else { return Ok(None) };
+    let document = String::from_utf8(stored.body).map_err(|_| format!("{key} is not UTF-8"))?;
+    let state = processor::parse_metadata(&document).map_err(|e| describe(&e))?;
+    Ok(Some((state, Some(stored.etag))))
+}
+
+/// A session's state at its first request.
+fn started(config: &SessionConfig) -> SessionState {
+    let now = now_unix_nanos();
+    SessionState {
+        config: config.clone(),
+        status: SessionStatus::Active,
+        start_unix_nanos: now,
+        end_unix_nanos: None,
+        updated_unix_nanos: now,
+        end_reason: None,
+        counts: SessionCounts {
+            trace_batches: 0,
+            metric_batches: 0,
+            log_batches: 0,
+            spans: 0,
+            data_points: 0,
+            log_records: 0,
+            compressed_bytes: 0,
+            uncompressed_bytes: 0,
+            first_telemetry_unix_nanos: 0,
+            last_telemetry_unix_nanos: 0,
+            dropped_requests: 0,
+            dropped_items: 0,
+        },
+        phases: Vec::new(),
+    }
+}
+
+/// Adds one stored object to the counts (0 is "no telemetry time yet").
+fn add(counts: &mut SessionCounts, signal: Signal, receipt: &CaptureReceipt) {
+    let items = receipt.summary.items;
+    match signal {
+        Signal::Traces => (counts.trace_batches += 1, counts.spans += items),
+        Signal::Metrics => (counts.metric_batches += 1, counts.data_points += items),
+        Signal::Logs => (counts.log_batches += 1, counts.log_records += items),
+    };
+    counts.compressed_bytes += receipt.compressed_bytes;
+    counts.uncompressed_bytes += receipt.uncompressed_bytes;
+    let (min, max) = (receipt.summary.min_unix_nanos, receipt.summary.max_unix_nanos);
+    if min != 0 {
+        counts.first_telemetry_unix_nanos = match counts.first_telemetry_unix_nanos {
+            0 => min,
+            first => first.min(min),
+        };
+    }
+    counts.last_telemetry_unix_nanos = counts.last_telemetry_unix_nanos.max(max);
+}
+
+/// A processor error as a message.
+pub fn describe(error: &ProcessorError) -> String {
+    match error {
+        ProcessorError::InvalidSessionId(m) => format!("invalid session id: {m}"),
+        ProcessorError::InvalidConfig(m) => format!("invalid session config: {m}"),
+        ProcessorError::InvalidPayload(m) => format!("invalid OTLP payload: {m}"),
+        ProcessorError::InvalidMetadata(m) => format!("invalid metadata: {m}"),
+        ProcessorError::Storage(e) => format!("storage: {e:?}"),
+    }
+}

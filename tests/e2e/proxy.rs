@@ -1,0 +1,95 @@
+//! The wasi:http proxy (`make proxy`: the processor component composed with
+//! the adapters in proxy/) under an unmodified third-party host, `wasmtime
+//! serve`: the OpenTelemetry SDK sends to it, it forwards upstream and
+//! records into s3s-fs with SigV4 signed inside wasm, and `otlp-capture
+//! replay` replays what it recorded. Run by `make test-proxy`, which installs
+//! wasmtime-cli and builds the proxy; `make test` leaves it out (ignored).
+
+use std::path::PathBuf;
+
+use otlp_capture_guest::codec::OtlpRequest;
+use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::summary;
+
+use crate::support::otlp::tagged_with;
+use crate::support::processes::{BUCKET, S3Server, WasmtimeServe, run_cli_ok};
+use crate::support::receiver::{Received, Receiver};
+use crate::support::sdk;
+
+const SESSION: &str = "proxy-demo";
+
+fn composed_proxy() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("proxy/otlp-capture-proxy.wasm");
+    assert!(path.is_file(), "{} is missing: `make test-proxy` composes it (make proxy)", path.display());
+    path
+}
+
+/// Spans, data points and log records in what a receiver took; whether
+/// every resource carried the session id.
+fn items(received: &[Received]) -> ((u64, u64, u64), bool) {
+    let mut totals = (0, 0, 0);
+    let mut tagged = true;
+    for request in received {
+        let signal = match request.path.as_str() {
+            "/v1/traces" => Signal::Traces,
+            "/v1/metrics" => Signal::Metrics,
+            _ => Signal::Logs,
+        };
+        let mut decoded = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &request.message()).unwrap();
+        tagged &= tagged_with(&decoded, SESSION);
+        let count = summary::of(&mut decoded).items;
+        match signal {
+            Signal::Traces => totals.0 += count,
+            Signal::Metrics => totals.1 += count,
+            Signal::Logs => totals.2 += count,
+        }
+    }
+    (totals, tagged)
+}
+
+#[test]
+#[ignore = "needs wasmtime serve and the composed proxy: make test-proxy"]
+fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
+    let s3 = S3Server::start();
+    let upstream = Receiver::start(0);
+    let mut env = s3.env();
+    env.extend(
+        [
+            ("OTLP_CAPTURE_STORE", format!("s3://{BUCKET}/recorded")),
+            ("OTLP_CAPTURE_SESSION", SESSION.to_owned()),
+            ("OTLP_CAPTURE_FLAGS", "paymentFailure".to_owned()),
+            ("OTLP_CAPTURE_FORWARD", upstream.base.clone()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let proxy = WasmtimeServe::start(&composed_proxy(), &env);
+
+    let emitted = sdk::emit(&proxy.base, "checkout", 4);
+    let forwarded = upstream.accepted();
+    assert!(!forwarded.is_empty(), "nothing reached the upstream: {:?}", proxy.log());
+    let client = reqwest_blocking::blocking::Client::new();
+    let stopped = client.post(format!("{}/otlp-capture/stop", proxy.base)).send().unwrap();
+    assert_eq!(stopped.status(), 200, "{:?}", proxy.log());
+    let metadata: serde_json::Value = stopped.json().unwrap();
+    assert_eq!(metadata["status"], "completed");
+    assert_eq!(metadata["counts"]["spans"], emitted.spans, "{metadata}");
+    assert_eq!(metadata["counts"]["log_records"], emitted.logs, "{metadata}");
+
+    // What went upstream is the client's request as sent (not tagged); what
+    // was recorded replays whole and tagged.
+    let ((spans, points, logs), tagged) = items(&forwarded);
+    assert!(!tagged, "the upstream gets the client's requests unchanged");
+    assert_eq!((spans, logs), (emitted.spans, emitted.logs), "the upstream took every span and log record");
+    assert!(points >= emitted.instruments);
+
+    let replayed = Receiver::start(0);
+    let mut replay_env = s3.env();
+    replay_env.push(("OTLP_CAPTURE_STORE".into(), format!("s3://{BUCKET}/recorded")));
+    run_cli_ok(&["replay", SESSION, "--endpoint", &replayed.base, "--speed", "max"], &replay_env);
+    let (replayed, tagged) = items(&replayed.accepted());
+    assert_eq!(replayed, (spans, points, logs), "the replay carries what the proxy recorded");
+    assert!(tagged, "every replayed resource carries the session id");
+}
