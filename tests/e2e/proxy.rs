@@ -11,7 +11,9 @@ use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use otlp_capture_guest::summary;
 
-use crate::support::otlp::tagged_with;
+use otlp_capture_guest::gzip;
+
+use crate::support::otlp::{spec_example, tagged_with};
 use crate::support::processes::{BUCKET, S3Server, WasmtimeServe, run_cli_ok};
 use crate::support::receiver::{Received, Receiver};
 use crate::support::sdk;
@@ -70,13 +72,43 @@ fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
     let emitted = sdk::emit(&proxy.base, "checkout", 4);
     let forwarded = upstream.accepted();
     assert!(!forwarded.is_empty(), "nothing reached the upstream: {:?}", proxy.log());
+
+    // A client's auth header and gzip body reach the upstream as sent.
     let client = reqwest_blocking::blocking::Client::new();
+    let json = spec_example("trace.json");
+    let json_spans = summary::of(&mut OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &json).unwrap()).items;
+    let body = gzip::compress(&json, 6);
+    let sent = client
+        .post(format!("{}/v1/traces", proxy.base))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .header("authorization", "Bearer tenant-a")
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(sent.status(), 200, "{:?}", proxy.log());
+    let last = upstream.accepted().pop().unwrap();
+    assert_eq!(last.headers["authorization"], "Bearer tenant-a");
+    assert_eq!(last.body, body, "the body goes upstream byte for byte");
+    let garbage = client
+        .post(format!("{}/v1/logs", proxy.base))
+        .header("content-type", "application/x-protobuf")
+        .body(&b"\x0a\xff"[..])
+        .send()
+        .unwrap();
+    assert_eq!(garbage.status(), 200, "the upstream took it, and its answer is the client's");
+    assert!(
+        proxy.log().iter().any(|line| line.contains("not recorded (400)")),
+        "what is not OTLP is not recorded, and says so: {:?}",
+        proxy.log()
+    );
+
     let stopped = client.post(format!("{}/otlp-capture/stop", proxy.base)).send().unwrap();
     assert_eq!(stopped.status(), 200, "{:?}", proxy.log());
     let metadata: serde_json::Value = stopped.json().unwrap();
     assert_eq!(metadata["status"], "completed");
-    assert_eq!(metadata["counts"]["spans"], emitted.spans, "{metadata}");
-    assert_eq!(metadata["counts"]["log_records"], emitted.logs, "{metadata}");
+    assert_eq!(metadata["spanCount"], emitted.spans + json_spans, "the SDK's spans and the JSON request's; {metadata}");
+    assert_eq!(metadata["logRecordCount"], emitted.logs, "{metadata}");
 
     // What went upstream is the client's request as sent (not tagged); what
     // was recorded replays whole and tagged.
@@ -84,6 +116,7 @@ fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
     assert!(!tagged, "the upstream gets the client's requests unchanged");
     assert_eq!((spans, logs), (emitted.spans, emitted.logs), "the upstream took every span and log record");
     assert!(points >= emitted.instruments);
+    let spans = spans + json_spans;
 
     let replayed = Receiver::start(0);
     let mut replay_env = s3.env();

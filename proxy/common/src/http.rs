@@ -80,7 +80,13 @@ pub fn send(
     headers: &[(String, Vec<u8>)],
     body: &[u8],
 ) -> Result<Response, String> {
-    let fields = Fields::from_list(headers).map_err(|e| format!("request headers: {e:?}"))?;
+    let mut headers = headers.to_vec();
+    if !body.is_empty() || matches!(method, "PUT" | "POST") {
+        // Without it the body goes chunked, which S3 refuses (411).
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-length"));
+        headers.push(("content-length".to_owned(), body.len().to_string().into_bytes()));
+    }
+    let fields = Fields::from_list(&headers).map_err(|e| format!("request headers: {e:?}"))?;
     let request = OutgoingRequest::new(fields);
     let method = match method {
         "GET" => Method::Get,
