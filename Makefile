@@ -86,7 +86,8 @@ proxy: build
 WASMTIME_VERSION := 48.0.8
 test-proxy: proxy test-tools
 	@command -v wasmtime >/dev/null 2>&1 || $(CARGO) install wasmtime-cli@$(WASMTIME_VERSION) --locked \
-		--no-default-features --features run,serve,component-model-async,cranelift,parallel-compilation --target-dir target/tools
+		--no-default-features --features run,serve,component-model-async,cranelift,parallel-compilation,pooling-allocator \
+		--target-dir target/tools
 	cd proxy && $(CARGO) test --release --target-dir ../target -p otlp-capture-proxy-common \
 		-p otlp-capture-proxy-services -p otlp-capture-proxy-front
 	$(CARGO) test --release --workspace --test e2e -- --ignored proxy::
