@@ -15,6 +15,9 @@ use crate::bindings::otlp::capture_proxy::object_store::{self, StoreError};
 
 /// How often a conditional metadata put is retried after a conflict.
 const MAX_ATTEMPTS: u32 = 16;
+/// The longest pause between attempts; pauses are random up to a bound that
+/// doubles from 1 ms, so instances that collided spread out.
+const MAX_BACKOFF_NANOS: u64 = 64_000_000;
 
 /// The session the environment names (`OTLP_CAPTURE_SESSION`, with
 /// `OTLP_CAPTURE_FLAGS` comma-separated, `OTLP_CAPTURE_SAMPLE_RATIO`,
@@ -67,7 +70,12 @@ pub fn record(config: &SessionConfig, signal: Signal, json: bool, payload: &[u8]
         _ => unavailable(describe(&e)),
     })?;
     let Some(receipt) = receipt else { return Ok(()) };
-    update(&key, config, |state| add(&mut state.counts, signal, &receipt)).map_err(unavailable)
+    // The object is stored: a client told to retry would store it twice, so
+    // a count that cannot be written is logged rather than failed.
+    if let Err(message) = update(&key, config, |state| add(&mut state.counts, signal, &receipt)) {
+        eprintln!("otlp-capture-proxy: {} stored, but not counted in metadata.json: {message}", receipt.key);
+    }
+    Ok(())
 }
 
 /// Completes the session: its rendered metadata.json, or why not.
@@ -90,7 +98,12 @@ pub fn stop(config: &SessionConfig) -> Result<String, String> {
 /// Reads metadata.json, changes it and puts it back if nobody else did in
 /// between; starts the session's metadata when there is none.
 fn update(key: &str, config: &SessionConfig, change: impl Fn(&mut SessionState)) -> Result<(), String> {
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            let bound = (1_000_000u64 << attempt.min(6)).min(MAX_BACKOFF_NANOS);
+            let pause = wasip2::random::random::get_random_u64() % bound;
+            wasip2::clocks::monotonic_clock::subscribe_duration(pause).block();
+        }
         let (mut state, etag) = read(key)?.unwrap_or_else(|| (started(config), None));
         change(&mut state);
         state.updated_unix_nanos = now_unix_nanos();
