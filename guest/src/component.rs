@@ -55,6 +55,10 @@ impl Guest for Component {
         crate::session_id::validate(&session_id).map_err(Into::into)
     }
 
+    fn new_session(config: wit::SessionConfig) -> Result<wit::SessionState, wit::ProcessorError> {
+        Ok(processor::new_session(config.into(), &ImportedClock)?.into())
+    }
+
     fn start_session(config: wit::SessionConfig) -> Result<wit::SessionState, wit::ProcessorError> {
         Ok(processor::start_session(config.into(), &ImportedClock, &ImportedStorage)?.into())
     }

@@ -65,9 +65,17 @@ pub fn start_session(
     clock: &dyn Clock,
     sink: &dyn ObjectSink,
 ) -> Result<SessionState, ProcessorError> {
+    let state = new_session(config, clock)?;
+    write_metadata(&state, sink)?;
+    Ok(state)
+}
+
+/// A session's starting state (config validated, start stamped now),
+/// written nowhere.
+pub fn new_session(config: SessionConfig, clock: &dyn Clock) -> Result<SessionState, ProcessorError> {
     validate_config(&config)?;
     let now = clock.now_unix_nanos();
-    let state = SessionState {
+    Ok(SessionState {
         config,
         status: SessionStatus::Active,
         start_unix_nanos: now,
@@ -76,9 +84,7 @@ pub fn start_session(
         end_reason: None,
         counts: SessionCounts::default(),
         phases: Vec::new(),
-    };
-    write_metadata(&state, sink)?;
-    Ok(state)
+    })
 }
 
 /// Writes metadata.json for a running session, stamped now.
@@ -314,17 +320,7 @@ mod tests {
     fn capture_stores_tagged_gzipped_protobuf() {
         let sink = MemorySink::default();
         let payload = spec_example("trace.json");
-        let receipt = capture(
-            &config(),
-            Signal::Traces,
-            PayloadEncoding::Json,
-            &payload,
-            &FixedClock(NOW),
-            &Counter::default(),
-            &sink,
-        )
-        .unwrap()
-        .unwrap();
+        let receipt = capture_now(&config(), Signal::Traces, PayloadEncoding::Json, &payload, &sink).unwrap().unwrap();
         let objects = sink.objects.borrow();
         let (key, body, content_type) = &objects[0];
         assert_eq!(key, &receipt.key);
@@ -403,22 +399,22 @@ mod tests {
 
     const OBJECT_SUFFIX_LEN: usize = keys::OBJECT_SUFFIX.len();
 
+    /// `capture` at `NOW` with fresh random bytes.
+    fn capture_now(
+        config: &SessionConfig,
+        signal: Signal,
+        encoding: PayloadEncoding,
+        payload: &[u8],
+        sink: &MemorySink,
+    ) -> Result<Option<CaptureReceipt>, ProcessorError> {
+        capture(config, signal, encoding, payload, &FixedClock(NOW), &Counter::default(), sink)
+    }
+
     #[test]
     fn disabled_signals_and_fully_sampled_out_requests_store_nothing() {
         let sink = MemorySink::default();
         let logs = spec_example("logs.json");
-        assert_eq!(
-            capture(
-                &config(),
-                Signal::Logs,
-                PayloadEncoding::Json,
-                &logs,
-                &FixedClock(NOW),
-                &Counter::default(),
-                &sink
-            ),
-            Ok(None)
-        );
+        assert_eq!(capture_now(&config(), Signal::Logs, PayloadEncoding::Json, &logs, &sink), Ok(None));
 
         let traces = spec_example("trace.json");
         let OtlpRequest::Traces(request) =
@@ -429,30 +425,10 @@ mod tests {
         let trace_id = request.resource_spans[0].scope_spans[0].spans[0].trace_id.clone();
         let sampled = SessionConfig { sample_ratio: 1e-9, ..config() };
         assert!(!crate::sampling::keeps(&trace_id, sampled.sample_ratio), "the example's one trace is sampled out");
-        assert_eq!(
-            capture(
-                &sampled,
-                Signal::Traces,
-                PayloadEncoding::Json,
-                &traces,
-                &FixedClock(NOW),
-                &Counter::default(),
-                &sink
-            ),
-            Ok(None)
-        );
+        assert_eq!(capture_now(&sampled, Signal::Traces, PayloadEncoding::Json, &traces, &sink), Ok(None));
         assert!(sink.objects.borrow().is_empty());
         assert!(
-            capture(
-                &config(),
-                Signal::Traces,
-                PayloadEncoding::Json,
-                &traces,
-                &FixedClock(NOW),
-                &Counter::default(),
-                &sink
-            )
-            .is_ok_and(|r| r.is_some()),
+            capture_now(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &sink).is_ok_and(|r| r.is_some()),
             "kept at ratio 1"
         );
     }
@@ -494,26 +470,9 @@ mod tests {
     #[test]
     fn invalid_payloads_and_storage_refusals_are_errors() {
         let sink = MemorySink { refuse: true, ..Default::default() };
-        let clock = FixedClock(NOW);
-        let garbage = capture(
-            &config(),
-            Signal::Metrics,
-            PayloadEncoding::Protobuf,
-            b"\x0a\xff",
-            &clock,
-            &Counter::default(),
-            &sink,
-        );
+        let garbage = capture_now(&config(), Signal::Metrics, PayloadEncoding::Protobuf, b"\x0a\xff", &sink);
         assert!(matches!(garbage, Err(ProcessorError::InvalidPayload(_))));
-        let busy = capture(
-            &config(),
-            Signal::Metrics,
-            PayloadEncoding::Json,
-            &spec_example("metrics.json"),
-            &clock,
-            &Counter::default(),
-            &sink,
-        );
+        let busy = capture_now(&config(), Signal::Metrics, PayloadEncoding::Json, &spec_example("metrics.json"), &sink);
         assert!(matches!(busy, Err(ProcessorError::Storage(StorageError::Busy(_)))));
     }
 

@@ -252,13 +252,19 @@ fn s3s_fs() -> PathBuf {
     if let Some(path) = std::env::var_os("S3S_FS") {
         return path.into();
     }
-    let found = std::env::var_os("PATH")
+    installed("s3s-fs")
+        .expect("s3s-fs is not installed: `make test` installs it (cargo install s3s-fs --features binary)")
+}
+
+/// A program on PATH or in cargo's bin directory (where `cargo install` puts
+/// it, even when that is not on PATH).
+fn installed(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")))
-        .map(|dir| dir.join("s3s-fs"))
-        .find(|p| p.is_file());
-    found.expect("s3s-fs is not installed: `make test` installs it (cargo install s3s-fs --features binary)")
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 impl S3Server {
@@ -398,12 +404,7 @@ impl WasmtimeServe {
     /// Serves `component` with the environment `env` (given to the guest,
     /// which reads it through wasi:cli/environment).
     pub fn start(component: &Path, env: &[(String, String)]) -> Self {
-        let wasmtime = std::env::var_os("PATH")
-            .into_iter()
-            .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-            .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")))
-            .map(|dir| dir.join("wasmtime"))
-            .find(|p| p.is_file())
+        let wasmtime = installed("wasmtime")
             .expect("wasmtime is not installed: `make test-proxy` installs it (cargo install wasmtime-cli)");
         for _ in 0..5 {
             let port = free_port();

@@ -4,7 +4,7 @@
 
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
-use wasip2::io::streams::StreamError;
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 /// The most bytes of a response body read (larger answers are an error).
 pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
@@ -116,31 +116,51 @@ pub fn send(
     let headers = response.headers().entries();
     let incoming = response.consume().map_err(|()| "the response body was already taken".to_owned())?;
     let stream = incoming.stream().map_err(|()| "the response body stream was already taken".to_owned())?;
-    let mut body = Vec::new();
-    loop {
-        match stream.blocking_read(64 << 10) {
-            Ok(chunk) => {
-                body.extend_from_slice(&chunk);
-                if body.len() > MAX_RESPONSE_BYTES {
-                    return Err(format!("the response body is over {MAX_RESPONSE_BYTES} bytes"));
-                }
-            }
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(format!("reading the response: {}", e.to_debug_string()));
-            }
-        }
-    }
+    let body = read_to_end(&stream, MAX_RESPONSE_BYTES).map_err(|e| match e {
+        BodyError::TooLarge => format!("the response body is over {MAX_RESPONSE_BYTES} bytes"),
+        BodyError::Failed(message) => format!("reading the response: {message}"),
+    })?;
     drop(stream);
     Ok(Response { status, headers, body })
 }
 
 fn write_body(outgoing: &OutgoingBody, body: &[u8]) -> Result<(), String> {
     let stream = outgoing.write().map_err(|()| "the request body stream was already taken".to_owned())?;
+    write_all(&stream, body).map_err(|e| format!("writing the request: {e}"))
+}
+
+/// Why a body could not be read whole.
+#[derive(Debug)]
+pub enum BodyError {
+    /// It is longer than the limit.
+    TooLarge,
+    /// The stream failed, with its message.
+    Failed(String),
+}
+
+/// Reads a wasi:io stream to its end, at most `limit` bytes.
+pub fn read_to_end(stream: &InputStream, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(64 << 10) {
+            Ok(chunk) => {
+                out.extend_from_slice(&chunk);
+                if out.len() > limit {
+                    return Err(BodyError::TooLarge);
+                }
+            }
+            Err(StreamError::Closed) => return Ok(out),
+            Err(StreamError::LastOperationFailed(e)) => return Err(BodyError::Failed(e.to_debug_string())),
+        }
+    }
+}
+
+/// Writes `body` to a wasi:io stream, in the chunks a write takes.
+pub fn write_all(stream: &OutputStream, body: &[u8]) -> Result<(), String> {
     for chunk in body.chunks(WRITE_CHUNK) {
         stream.blocking_write_and_flush(chunk).map_err(|e| match e {
-            StreamError::Closed => "the peer closed the request body".to_owned(),
-            StreamError::LastOperationFailed(e) => format!("writing the request: {}", e.to_debug_string()),
+            StreamError::Closed => "the peer closed the stream".to_owned(),
+            StreamError::LastOperationFailed(e) => e.to_debug_string(),
         })?;
     }
     Ok(())

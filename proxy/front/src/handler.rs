@@ -1,10 +1,9 @@
 //! The wasi:http/incoming-handler: reads the request, forwards it, records
 //! it, answers.
 
-use otlp_capture_proxy_common::http::{self, Url};
+use otlp_capture_proxy_common::http::{self, BodyError, Url};
 use otlp_capture_proxy_common::setting;
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
-use wasip2::io::streams::StreamError;
 
 use crate::bindings::otlp::capture::types::Signal as WitSignal;
 use crate::request::{self, MAX_BODY_BYTES, Route, Signal};
@@ -122,21 +121,10 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, (u16, String)> {
     let gone = || (400, "the request body was already taken".to_owned());
     let body = request.consume().map_err(|()| gone())?;
     let stream = body.stream().map_err(|()| gone())?;
-    let mut out = Vec::new();
-    loop {
-        match stream.blocking_read(64 << 10) {
-            Ok(chunk) => {
-                out.extend_from_slice(&chunk);
-                if out.len() > MAX_BODY_BYTES {
-                    return Err((413, format!("the request body is over {MAX_BODY_BYTES} bytes")));
-                }
-            }
-            Err(StreamError::Closed) => return Ok(out),
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err((400, format!("reading the request: {}", e.to_debug_string())));
-            }
-        }
-    }
+    http::read_to_end(&stream, MAX_BODY_BYTES).map_err(|e| match e {
+        BodyError::TooLarge => (413, format!("the request body is over {MAX_BODY_BYTES} bytes")),
+        BodyError::Failed(message) => (400, format!("reading the request: {message}")),
+    })
 }
 
 fn respond(out: ResponseOutparam, status: u16, content_type: &str, body: &[u8]) {
@@ -147,11 +135,8 @@ fn respond(out: ResponseOutparam, status: u16, content_type: &str, body: &[u8]) 
     let Ok(outgoing) = response.body() else { return };
     ResponseOutparam::set(out, Ok(response));
     if let Ok(stream) = outgoing.write() {
-        for chunk in body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
+        // A client that went away gets nothing more; there is no one to tell.
+        let _ = http::write_all(&stream, body);
     }
     let _ = OutgoingBody::finish(outgoing, None);
 }

@@ -59,9 +59,8 @@ pub fn config() -> Result<Option<SessionConfig>, String> {
 pub fn record(config: &SessionConfig, signal: Signal, json: bool, payload: &[u8]) -> Result<(), (u16, String)> {
     let unavailable = |message: String| (503, message);
     let key = processor::metadata_key(&config.session_id).map_err(|e| unavailable(describe(&e)))?;
-    if let Some((state, _)) = read(&key).map_err(unavailable)?
-        && state.status != SessionStatus::Active
-    {
+    let current = read(&key).map_err(unavailable)?;
+    if current.as_ref().is_some_and(|(state, _)| state.status != SessionStatus::Active) {
         return Ok(());
     }
     let encoding = if json { PayloadEncoding::Json } else { PayloadEncoding::Protobuf };
@@ -72,7 +71,7 @@ pub fn record(config: &SessionConfig, signal: Signal, json: bool, payload: &[u8]
     let Some(receipt) = receipt else { return Ok(()) };
     // The object is stored: a client told to retry would store it twice, so
     // a count that cannot be written is logged rather than failed.
-    if let Err(message) = update(&key, config, |state| add(&mut state.counts, signal, &receipt)) {
+    if let Err(message) = update(&key, config, current, |state| add(&mut state.counts, signal, &receipt)) {
         eprintln!("otlp-capture-proxy: {} stored, but not counted in metadata.json: {message}", receipt.key);
     }
     Ok(())
@@ -81,35 +80,44 @@ pub fn record(config: &SessionConfig, signal: Signal, json: bool, payload: &[u8]
 /// Completes the session: its rendered metadata.json, or why not.
 pub fn stop(config: &SessionConfig) -> Result<String, String> {
     let key = processor::metadata_key(&config.session_id).map_err(|e| describe(&e))?;
-    if read(&key)?.is_none() {
+    let Some(current) = read(&key)? else {
         return Err(format!("session {} has recorded nothing yet", config.session_id));
-    }
-    update(&key, config, |state| {
+    };
+    update(&key, config, Some(current), |state| {
         if state.status == SessionStatus::Active {
             state.status = SessionStatus::Completed;
             state.end_unix_nanos = Some(now_unix_nanos());
             state.end_reason = Some("stopped through the proxy".into());
         }
-    })?;
-    let (state, _) = read(&key)?.ok_or("metadata.json disappeared")?;
-    Ok(processor::render_metadata(&state))
+    })
 }
 
-/// Reads metadata.json, changes it and puts it back if nobody else did in
-/// between; starts the session's metadata when there is none.
-fn update(key: &str, config: &SessionConfig, change: impl Fn(&mut SessionState)) -> Result<(), String> {
+/// Changes metadata.json and puts it back if nobody else did since it was
+/// read (`current`: the caller's read, `None` when there was no document,
+/// which starts the session's); on a conflict, reads it again and retries.
+/// Returns the document it wrote.
+fn update(
+    key: &str,
+    config: &SessionConfig,
+    mut current: Option<(SessionState, Option<String>)>,
+    change: impl Fn(&mut SessionState),
+) -> Result<String, String> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             let bound = (1_000_000u64 << attempt.min(6)).min(MAX_BACKOFF_NANOS);
             let pause = wasip2::random::random::get_random_u64() % bound;
             wasip2::clocks::monotonic_clock::subscribe_duration(pause).block();
+            current = read(key)?;
         }
-        let (mut state, etag) = read(key)?.unwrap_or_else(|| (started(config), None));
+        let (mut state, etag) = match current.take() {
+            Some(read) => read,
+            None => (processor::new_session(config).map_err(|e| describe(&e))?, None),
+        };
         change(&mut state);
         state.updated_unix_nanos = now_unix_nanos();
         let document = processor::render_metadata(&state);
         match object_store::put_if(key, document.as_bytes(), "application/json", etag.as_deref()) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(document),
             Err(StoreError::Conflict) => continue,
             Err(StoreError::Failed(message)) => return Err(message),
         }
@@ -126,34 +134,6 @@ fn read(key: &str) -> Result<Option<(SessionState, Option<String>)>, String> {
     let document = String::from_utf8(stored.body).map_err(|_| format!("{key} is not UTF-8"))?;
     let state = processor::parse_metadata(&document).map_err(|e| describe(&e))?;
     Ok(Some((state, Some(stored.etag))))
-}
-
-/// A session's state at its first request.
-fn started(config: &SessionConfig) -> SessionState {
-    let now = now_unix_nanos();
-    SessionState {
-        config: config.clone(),
-        status: SessionStatus::Active,
-        start_unix_nanos: now,
-        end_unix_nanos: None,
-        updated_unix_nanos: now,
-        end_reason: None,
-        counts: SessionCounts {
-            trace_batches: 0,
-            metric_batches: 0,
-            log_batches: 0,
-            spans: 0,
-            data_points: 0,
-            log_records: 0,
-            compressed_bytes: 0,
-            uncompressed_bytes: 0,
-            first_telemetry_unix_nanos: 0,
-            last_telemetry_unix_nanos: 0,
-            dropped_requests: 0,
-            dropped_items: 0,
-        },
-        phases: Vec::new(),
-    }
 }
 
 /// Adds one stored object to the counts (0 is "no telemetry time yet").

@@ -79,6 +79,10 @@ mod component {
             Ok(())
         }
 
+        fn new_session(config: SessionConfig) -> Result<SessionState, ProcessorError> {
+            Self::start_session(config)
+        }
+
         fn start_session(config: SessionConfig) -> Result<SessionState, ProcessorError> {
             let now = otlp::capture::clock::now_unix_nanos();
             Ok(SessionState {
