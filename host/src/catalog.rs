@@ -7,7 +7,8 @@
 use bytes::Bytes;
 
 use crate::error::TapError;
-use crate::otlp::Signal;
+use crate::otlp::compression::Coding;
+use crate::otlp::{Encoding, PayloadSummary, Signal};
 use crate::runtime::pool::ProcessorPool;
 use crate::session::SessionState;
 use crate::storage::Storage;
@@ -132,6 +133,18 @@ impl Catalog {
     /// inflates beyond [`MAX_INFLATED`]).
     pub async fn object_json(&self, signal: Signal, object: Bytes) -> Result<String, TapError> {
         Ok(self.pool.call(move |i| i.object_to_json(signal, &object, MAX_INFLATED)).await?)
+    }
+
+    /// What a stored object holds (items, telemetry time bounds), read
+    /// from the object: inflated (at most [`MAX_INFLATED`]) and summarized
+    /// by the component. `None` when the object is gone.
+    pub async fn object_summary(&self, object: &StoredObject) -> Result<Option<PayloadSummary>, TapError> {
+        let Some(body) = self.storage.get(&object.key).await? else { return Ok(None) };
+        let payload = Coding::Gzip
+            .decode(&body, MAX_INFLATED as usize)
+            .map_err(|e| TapError::Internal(format!("{}: {e}", object.key)))?;
+        let signal = object.signal;
+        Ok(Some(self.pool.call(move |i| i.summarize(signal, Encoding::Protobuf, &payload)).await?))
     }
 
     /// The metadata.json document of a state, exactly as it is written.

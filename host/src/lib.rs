@@ -31,4 +31,5 @@ pub mod server;
 pub mod session;
 pub mod session_pick;
 pub mod storage;
+pub mod timeline;
 pub mod times;

@@ -19,4 +19,5 @@ mod replay;
 mod replay_timing;
 mod sampling;
 mod sessions_surface;
+mod timeline;
 mod tls;

@@ -27,7 +27,7 @@ fn now_millis() -> u64 {
 }
 
 /// A completed session of `objects` trace objects, captured a second apart from `start_millis`.
-fn seed(dir: &Path, id: &str, start_millis: u64, objects: u64) {
+pub(crate) fn seed(dir: &Path, id: &str, start_millis: u64, objects: u64) {
     let requests = (0..objects).map(|n| {
         let at = start_millis + n * 1000;
         (at, OtlpRequest::Traces(generate::traces("checkout", 5, 3, at * 1_000_000)))
@@ -42,10 +42,10 @@ fn files_under(dir: &Path) -> usize {
 }
 
 /// A store the CLI reaches: a directory, or s3s-fs (whose bucket is a directory too).
-struct Store {
-    arg: String,
-    env: Vec<(String, String)>,
-    dir: std::path::PathBuf,
+pub(crate) struct Store {
+    pub(crate) arg: String,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) dir: std::path::PathBuf,
     _keep: Keep,
 }
 
@@ -55,7 +55,7 @@ enum Keep {
 }
 
 impl Store {
-    fn directory() -> Store {
+    pub(crate) fn directory() -> Store {
         let dir = tempfile::tempdir().unwrap();
         Store {
             arg: dir.path().to_str().unwrap().to_owned(),
@@ -65,12 +65,12 @@ impl Store {
         }
     }
 
-    fn s3() -> Store {
+    pub(crate) fn s3() -> Store {
         let s3 = S3Server::start();
         Store { arg: "s3://otel-data".into(), env: s3.env(), dir: s3.bucket_dir(), _keep: Keep::S3(s3) }
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let mut all = args.to_vec();
         all.extend(["--store", &self.arg]);
         run_cli_ok(&all, &self.env)

@@ -14,6 +14,7 @@ use crate::locks::MutexExt;
 use crate::otlp::Signal;
 use crate::runtime::calls::PreparedCapture;
 use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionState};
+use crate::timeline::index::IndexEntry;
 
 /// One session this tap records into.
 pub struct ActiveSession {
@@ -31,6 +32,8 @@ pub struct ActiveSession {
     /// The last metadata refresh failed (logged once until one works).
     pub(super) refresh_failing: AtomicBool,
     batches: Mutex<Batches>,
+    /// Objects stored but not yet in an index segment, oldest first.
+    unindexed: Mutex<Vec<IndexEntry>>,
 }
 
 impl ActiveSession {
@@ -44,6 +47,7 @@ impl ActiveSession {
             ending: AtomicBool::new(false),
             refresh_failing: AtomicBool::new(false),
             batches: Mutex::default(),
+            unindexed: Mutex::default(),
         }
     }
 
@@ -118,12 +122,25 @@ impl ActiveSession {
     /// Adds a receipt to the totals. Returns the reason to end the session
     /// when this receipt took it to its size limit.
     pub fn apply(&self, receipt: &CaptureReceipt) -> Option<String> {
+        self.unindexed.locked().push(IndexEntry::of_receipt(receipt));
         let mut state = self.state.locked();
         state.counts.add(receipt);
         self.dirty.store(true, Ordering::Release);
         let limit = self.config.max_size_bytes.filter(|max| state.counts.compressed_bytes >= *max)?;
         (!self.ending.swap(true, Ordering::AcqRel))
             .then(|| format!("maxSizeMB reached: {} of {limit} bytes stored", state.counts.compressed_bytes))
+    }
+
+    /// The index entries of objects stored since the last segment written.
+    pub fn unindexed(&self) -> Vec<IndexEntry> {
+        self.unindexed.locked().clone()
+    }
+
+    /// Forgets the oldest `written` unindexed entries, now in a segment.
+    pub(super) fn indexed(&self, written: usize) {
+        let mut unindexed = self.unindexed.locked();
+        let written = written.min(unindexed.len());
+        unindexed.drain(..written);
     }
 
     /// Counts forwarded requests this session could not record.

@@ -21,8 +21,10 @@ use crate::otlp::Signal;
 use crate::runtime::Instance;
 use crate::runtime::calls::{PreparedCapture, StagedPut};
 use crate::runtime::pool::ProcessorPool;
+use crate::runtime::state::{Clock, SystemClock};
 use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionCounts, SessionState, SessionStatus};
 use crate::storage::ConditionalWrite;
+use crate::timeline::index::{self, IndexEntry};
 
 /// Writes of metadata.json tried before a refresh gives up until the next.
 const PUBLISH_ATTEMPTS: usize = 5;
@@ -295,6 +297,7 @@ impl Sessions {
         let outcome = async {
             self.flush_all(&session).await?;
             self.committer.uploader().flush().await;
+            self.write_index(&session).await?;
             let final_state = match self.publish(&session.snapshot(), Some(&ending)).await? {
                 Published::Written(state) | Published::EndedElsewhere(state) => state,
             };
@@ -360,6 +363,22 @@ impl Sessions {
         })
     }
 
+    /// Writes the index entries of the objects `session` stored since its
+    /// last segment as a new segment (see `timeline::index`).
+    async fn write_index(&self, session: &ActiveSession) -> Result<(), TapError> {
+        let entries = session.unindexed();
+        let now_millis = SystemClock.now_unix_nanos() / 1_000_000;
+        index::write_segment(self.catalog.storage(), session.id(), &entries, now_millis).await?;
+        session.indexed(entries.len());
+        Ok(())
+    }
+
+    /// The index entries of objects this tap stored for `id` that no
+    /// segment holds yet; empty when this tap does not record `id`.
+    pub fn unindexed(&self, id: &str) -> Vec<IndexEntry> {
+        self.find_active(id).map(|s| s.unindexed()).unwrap_or_default()
+    }
+
     /// Writes each active session's part and metadata.json when it recorded
     /// something since the last refresh, and follows a stop made on another
     /// tap (seen in metadata.json).
@@ -368,6 +387,7 @@ impl Sessions {
             let dirty = session.dirty.swap(false, Ordering::AcqRel);
             let refresh = async {
                 if dirty {
+                    self.write_index(&session).await?;
                     return self.publish(&session.snapshot(), None).await;
                 }
                 let key = self.catalog.metadata_key(session.id()).await?;

@@ -51,6 +51,7 @@ pub fn routes(control: Control) -> Router {
         .route("/api/capture/sessions", get(sessions::list).post(sessions::start))
         .route("/api/capture/sessions/{id}", get(sessions::show).delete(sessions::stop))
         .route("/api/capture/sessions/{id}/phases", post(sessions::mark))
+        .route("/api/capture/sessions/{id}/timeline", get(sessions::timeline))
         .route("/api/replay", get(replays::list).post(replays::start))
         .route("/api/replay/available", get(replays::available))
         .route("/api/replay/start", post(replays::start_otel_ai))

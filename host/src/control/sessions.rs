@@ -16,8 +16,10 @@ use super::Control;
 use crate::error::TapError;
 use crate::phases::{self, MarkRequest};
 use crate::retention;
+use crate::runtime::state::{Clock, SystemClock};
 use crate::session::{SessionConfig, SessionStatus};
 use crate::session_pick::{self, SessionFilter};
+use crate::timeline::{self, Step};
 use crate::times::StartBound;
 
 /// The body of `POST /api/capture/sessions`.
@@ -182,4 +184,30 @@ pub(super) async fn mark(
     control.sessions.add_phase(&id, &phase);
     let state = phases::mark(&control.catalog, &id, phase).await?;
     Ok(document(StatusCode::CREATED, control.catalog.render_text(state).await?))
+}
+
+/// `GET /api/capture/sessions/{id}/timeline`'s query.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct TimelineQuery {
+    /// The bucket width (`1s` when unset).
+    #[serde(default)]
+    step: Option<String>,
+}
+
+/// `GET /api/capture/sessions/{id}/timeline?step=1s`: items per step by
+/// signal and the phases as bands (see `timeline`).
+pub(super) async fn timeline(
+    State(control): State<Control>,
+    Path(id): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> Result<Response, TapError> {
+    let step = match &query.step {
+        Some(text) => text.parse::<Step>().map_err(TapError::InvalidRequest)?,
+        None => Step::default(),
+    };
+    let id = session_pick::resolve(&control.catalog, &id, &SessionFilter::default()).await?;
+    let state = control.sessions.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
+    let unindexed = control.sessions.unindexed(&id);
+    let now_millis = SystemClock.now_unix_nanos() / 1_000_000;
+    Ok(axum::Json(timeline::build(&control.catalog, &state, unindexed, step, now_millis).await?).into_response())
 }
