@@ -12,7 +12,7 @@ MOTO_VERSION := 5.2.1
 # The OpenTelemetry Python SDK the encoding tests send with.
 OTEL_PYTHON_VERSION := 1.38.0
 
-.PHONY: all toolchain guest hostile build docs run test test-tools proxy test-proxy lint fmt bench fuzz clean
+.PHONY: all toolchain guest hostile build docs run test test-tools chromium proxy test-proxy lint fmt bench fuzz clean
 
 all: build
 
@@ -44,10 +44,14 @@ docs: build
 run: build
 	$(BIN) serve --store $(STORE)
 
-# The S3 server the end-to-end tests start on 127.0.0.1, the Python SDK, and
-# jco for the second-host test (tests/jco, versions in its package-lock.json).
+# The S3 server the end-to-end tests start on 127.0.0.1, the Python SDK, jco
+# for the second-host test (tests/jco, versions in its package-lock.json), and
+# Debian's Chromium with playwright-core for the web UI's browser tests
+# (tests/browser; they are skipped, saying so, where Chromium cannot be installed).
 test-tools:
 	@test -d tests/jco/node_modules/@bytecodealliance/jco || npm ci --prefix tests/jco --no-audit --no-fund
+	@test -d tests/browser/node_modules/playwright-core || npm ci --prefix tests/browser --no-audit --no-fund
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) --no-print-directory chromium
 	@command -v s3s-fs >/dev/null 2>&1 || $(CARGO) install s3s-fs@$(S3S_FS_VERSION) --locked --features binary
 	@python3 -c "import moto.server, flask, flask_cors" 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check "moto[s3]==$(MOTO_VERSION)" flask flask-cors
@@ -55,6 +59,16 @@ test-tools:
 		python3 -m pip install --quiet --disable-pip-version-check "opentelemetry-sdk==$(OTEL_PYTHON_VERSION)" \
 			"opentelemetry-exporter-otlp-proto-http==$(OTEL_PYTHON_VERSION)" \
 			"opentelemetry-exporter-otlp-proto-grpc==$(OTEL_PYTHON_VERSION)"
+
+# Debian's Chromium, as root or through sudo; a machine where neither works
+# runs the tests without the browser ones.
+chromium:
+	@if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+	else echo "note: not root and no sudo: Chromium is not installed, the browser tests will be skipped"; exit 0; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q chromium >/dev/null; } || \
+		echo "note: apt-get could not install Chromium; the browser tests will be skipped"
 
 # The hostile component the sandbox tests load (tests/hostile).
 hostile: toolchain

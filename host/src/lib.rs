@@ -33,3 +33,4 @@ pub mod session_pick;
 pub mod storage;
 pub mod timeline;
 pub mod times;
+pub mod ui;

@@ -21,3 +21,4 @@ mod sampling;
 mod sessions_surface;
 mod timeline;
 mod tls;
+mod ui;

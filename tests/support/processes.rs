@@ -258,7 +258,7 @@ fn s3s_fs() -> PathBuf {
 
 /// A program on PATH or in cargo's bin directory (where `cargo install` puts
 /// it, even when that is not on PATH).
-fn installed(program: &str) -> Option<PathBuf> {
+pub fn installed(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{SessionConfig, SessionCounts, SessionState, SessionStatus};
+use otlp_capture_guest::model::{SessionConfig, SessionCounts, SessionState, SessionStatus, Signal};
 use otlp_capture_guest::{gzip, keys, metadata, summary};
 
 /// What [`write_session`] wrote.
@@ -24,9 +24,10 @@ pub struct Written {
 pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (u64, OtlpRequest)>) -> Written {
     let mut counts = SessionCounts::default();
     let mut written = Written::default();
-    let mut start = None;
+    let (mut start, mut last) = (None, 0);
     for (millis, mut request) in objects {
         start.get_or_insert(millis * 1_000_000);
+        last = last.max(millis * 1_000_000);
         let key = keys::object_key(id, request.signal(), millis * 1_000_000, uuid_for(written.objects)).unwrap();
         let protobuf = request.encode_protobuf();
         let object = gzip::compress(&protobuf, 1);
@@ -34,6 +35,11 @@ pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &object).unwrap();
         let s = summary::of(&mut request);
+        match request.signal() {
+            Signal::Traces => (counts.trace_batches += 1, counts.spans += s.items),
+            Signal::Metrics => (counts.metric_batches += 1, counts.data_points += s.items),
+            Signal::Logs => (counts.log_batches += 1, counts.log_records += s.items),
+        };
         if counts.first_telemetry_unix_nanos == 0 || s.min_unix_nanos < counts.first_telemetry_unix_nanos {
             counts.first_telemetry_unix_nanos = s.min_unix_nanos;
         }
@@ -62,8 +68,8 @@ pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (
         },
         status: SessionStatus::Completed,
         start_unix_nanos: start,
-        end_unix_nanos: Some(start + 1),
-        updated_unix_nanos: start + 1,
+        end_unix_nanos: Some(last.max(start) + 1),
+        updated_unix_nanos: last.max(start) + 1,
         end_reason: None,
         counts,
         phases: Vec::new(),

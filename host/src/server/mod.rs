@@ -40,6 +40,7 @@ use crate::runtime::{Runtime, RuntimeError};
 use crate::storage::spool::Spool;
 use crate::storage::uploader::{QueueError, UploadSettings, Uploader};
 use crate::storage::{Storage, StorageError};
+use crate::ui;
 use tickers::Tickers;
 
 /// How long a starting tap waits for a previous run's spool to reach the store.
@@ -236,6 +237,7 @@ impl Tap {
             .route("/metrics", get(metrics).with_state(self.clone()))
             .merge(otlp_http::routes(self.receiver()))
             .merge(control::routes(control))
+            .merge(ui::routes())
     }
 
     /// The values of the tap's gauges now.
