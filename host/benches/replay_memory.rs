@@ -116,13 +116,15 @@ fn main() {
         .unwrap();
     assert!(warm.status.success());
     // `none` sends what is stored; `current` (the default) and `relative` first read every object once to plan.
-    for mode in ["none", "current", "relative"] {
+    // `--concurrency 1` is the replay of one object at a time; 4 is the default.
+    let runs = [("none", 1), ("none", 4), ("current", 1), ("current", 4), ("relative", 4)];
+    for (mode, concurrency) in runs {
         received.store(0, Ordering::Relaxed);
-        let (elapsed, peak) = replay(dir.path(), &sink, mode);
+        let (elapsed, peak) = replay(dir.path(), &sink, mode, concurrency);
         let sent = received.load(Ordering::Relaxed);
         println!(
-            "replay_memory --timestamps {mode}: {:.2} GiB replayed in {elapsed:.1}s ({:.0} MiB/s), peak RSS {:.1} MiB \
-             (goal: at most 64 MiB)",
+            "replay_memory --timestamps {mode} --concurrency {concurrency}: {:.2} GiB replayed in {elapsed:.1}s \
+             ({:.0} MiB/s), peak RSS {:.1} MiB (goal: at most 64 MiB)",
             sent as f64 / f64::from(1u32 << 30),
             sent as f64 / f64::from(1u32 << 20) / elapsed,
             peak as f64 / 1024.0
@@ -130,13 +132,14 @@ fn main() {
     }
 }
 
-/// Replays the session with `mode` at full speed; seconds taken and peak RSS (KiB).
-fn replay(store: &std::path::Path, sink: &str, mode: &str) -> (f64, u64) {
+/// Replays the session with `mode` and `concurrency` at full speed; seconds
+/// taken and peak RSS (KiB).
+fn replay(store: &std::path::Path, sink: &str, mode: &str, concurrency: usize) -> (f64, u64) {
     let started = Instant::now();
     let args = ["replay", "big", "--store", store.to_str().unwrap(), "--endpoint", sink, "--speed", "max"];
     let mut child = std::process::Command::new(otlp_capture_test_support::processes::binary())
         .args(args)
-        .args(["--timestamps", mode, "--compression", "none"])
+        .args(["--timestamps", mode, "--compression", "none", "--concurrency", &concurrency.to_string()])
         .env("OTLP_CAPTURE_LOG", "warn")
         .spawn()
         .unwrap();

@@ -473,3 +473,59 @@ fn relative_uses_one_offset_the_largest_that_stamps_nothing_after_its_send_time(
         );
     }
 }
+
+/// Replays `objects` (capture millis, request) at full speed into a backend
+/// that holds each request 150 ms, with `extra` arguments; returns what it
+/// got and the most requests it held at once.
+fn into_slow_backend(objects: &[(u64, OtlpRequest)], extra: &[&str]) -> (Vec<Received>, usize) {
+    let store = tempfile::tempdir().unwrap();
+    write_session(store.path(), "busy", objects.to_vec());
+    let receiver = Receiver::slow(Duration::from_millis(150));
+    let mut args = vec!["replay", "busy", "--store", store.path().to_str().unwrap(), "--endpoint", &receiver.base];
+    args.extend(["--speed", "max", "--timestamps", "none"]);
+    args.extend(extra);
+    let out = run_cli_ok(&args, &[]);
+    assert!(out.contains(&format!("{} objects sent", objects.len())), "{out}");
+    (receiver.accepted(), receiver.most_in_flight())
+}
+
+#[test]
+fn requests_overlap_across_signals_and_each_signal_arrives_in_capture_order() {
+    let base = 1_700_000_000_000u64;
+    let objects: Vec<(u64, OtlpRequest)> = (0..12u64)
+        .map(|n| {
+            let at = base + n * 100;
+            let nanos = at * 1_000_000 + n;
+            let request = match n % 3 {
+                0 => OtlpRequest::Traces(generate::traces("svc", 1, 2, nanos)),
+                1 => OtlpRequest::Metrics(generate::metrics("svc", 2, nanos)),
+                _ => OtlpRequest::Logs(generate::logs("svc", 2, 1, nanos)),
+            };
+            (at, request)
+        })
+        .collect();
+    let in_order = |received: &[Received]| {
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            let path = format!("/v1/{}", signal.as_str());
+            let got: Vec<OtlpRequest> =
+                received_requests(&received.iter().filter(|r| r.path == path).cloned().collect::<Vec<_>>());
+            let want: Vec<OtlpRequest> =
+                objects.iter().filter(|(_, r)| r.signal() == signal).map(|(_, r)| r.clone()).collect();
+            assert_eq!(got, want, "{path} in capture order, each once");
+        }
+    };
+    // The default (4): one request per signal in flight, the three signals at once.
+    let (received, most) = into_slow_backend(&objects, &[]);
+    assert_eq!(most, 3, "one request of each signal at a time");
+    in_order(&received);
+    let (received, most) = into_slow_backend(&objects, &["--concurrency", "1"]);
+    assert_eq!(most, 1);
+    in_order(&received);
+    let (received, most) = into_slow_backend(&objects, &["--concurrency", "2"]);
+    assert_eq!(most, 2);
+    in_order(&received);
+    for wrong in ["0", "65", "many"] {
+        let refused = run_cli(&["replay", "busy", "--endpoint", "http://127.0.0.1:9", "--concurrency", wrong], &[]);
+        assert!(!refused.status.success(), "--concurrency {wrong}");
+    }
+}

@@ -37,6 +37,11 @@ struct Log {
     refused: usize,
     refuse_first: usize,
     refusal: Refusal,
+    /// How long each OTLP/HTTP request is held before it is answered.
+    delay: std::time::Duration,
+    /// OTLP/HTTP requests being held now, and the most at once.
+    in_flight: usize,
+    most_in_flight: usize,
 }
 
 /// How the receiver refuses its first requests.
@@ -109,7 +114,15 @@ async fn receive(State(log): State<Arc<Mutex<Log>>>, request: Request) -> Respon
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let delay = {
+        let mut log = log.lock().unwrap();
+        log.in_flight += 1;
+        log.most_in_flight = log.most_in_flight.max(log.in_flight);
+        log.delay
+    };
+    tokio::time::sleep(delay).await;
     let mut log = log.lock().unwrap();
+    log.in_flight -= 1;
     if !log.take(parts.uri.path().to_owned(), parts.headers, &body) {
         let mut refused = (log.refusal.http, Bytes::new()).into_response();
         if let Some(wait) = &log.refusal.retry_after {
@@ -161,7 +174,17 @@ impl Receiver {
 
     /// Starts a receiver that answers its first `refuse_first` requests with `refusal`.
     pub fn refusing(refuse_first: usize, refusal: Refusal) -> Self {
-        let log = Arc::new(Mutex::new(Log { refuse_first, refusal, ..Default::default() }));
+        Self::with_log(Log { refuse_first, refusal, ..Default::default() })
+    }
+
+    /// Starts a receiver that holds every OTLP/HTTP request for `delay`
+    /// before accepting it, as a slow backend does.
+    pub fn slow(delay: std::time::Duration) -> Self {
+        Self::with_log(Log { delay, ..Default::default() })
+    }
+
+    fn with_log(log: Log) -> Self {
+        let log = Arc::new(Mutex::new(log));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -180,6 +203,11 @@ impl Receiver {
     /// The requests accepted so far.
     pub fn accepted(&self) -> Vec<Received> {
         self.log.lock().unwrap().accepted.clone()
+    }
+
+    /// The most OTLP/HTTP requests it held at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.log.lock().unwrap().most_in_flight
     }
 
     /// How many requests were refused with 503.

@@ -28,6 +28,12 @@ pub struct OpenStore {
 /// Opens the store of `args` for reading, with one component instance that
 /// may not write.
 pub fn open_store(args: &StoreArgs) -> anyhow::Result<OpenStore> {
+    open_store_with(args, 1)
+}
+
+/// Like [`open_store`], with `instances` component instances (replay
+/// prepares several objects at once).
+pub fn open_store_with(args: &StoreArgs, instances: usize) -> anyhow::Result<OpenStore> {
     let location: StoreLocation = args.store.parse().map_err(anyhow::Error::msg)?;
     // Reading must not create a store where there is none (a typo, another working directory).
     if let StoreLocation::Directory(path) = &location {
@@ -41,6 +47,6 @@ pub fn open_store(args: &StoreArgs) -> anyhow::Result<OpenStore> {
     let runtime = Runtime::load(args.component.as_deref(), InstanceLimits::default())?;
     let capabilities =
         Capabilities { sink: Arc::new(NoWrites), clock: Arc::new(SystemClock), random: Arc::new(OsRandomness) };
-    let pool = ProcessorPool::start(&runtime, capabilities, 1, 16)?;
+    let pool = ProcessorPool::start(&runtime, capabilities, instances, 16)?;
     Ok(OpenStore { catalog: Catalog::new(storage, pool.clone()), pool })
 }

@@ -7,20 +7,23 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{OpenStore, open_store, output};
+use super::{OpenStore, open_store_with, output};
 use crate::cli::ReplayArgs;
 use crate::config::env_timeout;
 use crate::exporters::headers;
 use crate::exporters::per_signal::SignalExporters;
 use crate::exporters::tls::ClientTlsFiles;
 use crate::otlp::Signal;
-use crate::replay::settings::Timeout;
+use crate::replay::settings::{DEFAULT_CONCURRENCY, Timeout};
 use crate::replay::{self, ReplayChoices, ReplayCounts, ReplaySettings, plan};
 use crate::{phases, session_pick};
 
 /// Runs `replay`.
 pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
-    let open = open_store(&args.store)?;
+    // As many instances as requests in flight, up to the cores: preparing is the replay's CPU work.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let instances = args.choices.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, cores);
+    let open = open_store_with(&args.store, instances)?;
     let id = session_pick::resolve(&open.catalog, &args.id, &args.filter.filter()).await?;
     let choices = with_environment(&args.choices)?;
     let mut settings = ReplaySettings::choose(&id, &choices).map_err(anyhow::Error::msg)?;

@@ -15,6 +15,8 @@ pub mod timing;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::{FuturesOrdered, FuturesUnordered};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -22,11 +24,12 @@ pub use settings::{ReplayChoices, ReplaySettings, TimestampMode};
 
 use crate::catalog::{Catalog, StoredObject};
 use crate::error::TapError;
+use crate::exporters::Accepted;
 use crate::exporters::ExportError;
 use crate::exporters::per_signal::SignalExporters;
-use crate::exporters::retry::{RetryPolicy, with_retries};
+use crate::exporters::retry::{Retried, RetryPolicy, with_retries};
 use crate::otlp::{PayloadSummary, Signal};
-use crate::runtime::calls::{ReplayBatch, ReplayOptions, TimestampRewrite};
+use crate::runtime::calls::{CallError, ReplayBatch, ReplayOptions, TimestampRewrite};
 use crate::runtime::pool::ProcessorPool;
 use crate::session::SessionStatus;
 use crate::storage::Storage;
@@ -159,8 +162,7 @@ pub async fn run(
     if settings.timestamps != TimestampMode::None {
         let options = replay.filters(TimestampRewrite::None);
         let storage = catalog.storage();
-        let mode = settings.timestamps;
-        let plan = TimingPlan::build(pool, storage, &objects, &schedule, &options, mode, settings.prefetch).await?;
+        let plan = TimingPlan::build(pool, storage, &objects, &schedule, &options, settings).await?;
         let stats = plan.stats();
         tracing::debug!(
             groups = stats.groups,
@@ -219,6 +221,11 @@ struct Replay<'a> {
 
 impl Replay<'_> {
     /// Sends every object once, paced from this moment by `schedule`.
+    /// Objects are read ahead (`prefetch`) and prepared by the component
+    /// ahead of their turn, `concurrency` at once; requests start in the
+    /// plan's order at their due time, up to `concurrency` in flight but one
+    /// per signal, so an endpoint gets each signal's requests in capture
+    /// order, retries included (metric backends refuse samples out of order).
     async fn round(
         &mut self,
         round: u32,
@@ -228,32 +235,72 @@ impl Replay<'_> {
     ) -> Result<Round, TapError> {
         let replay_start = Instant::now();
         let replay_start_unix = now_unix_nanos();
+        let in_flight = self.settings.concurrency.max(1);
         let (sender, mut received) = mpsc::channel(self.settings.prefetch.max(1));
         let fetcher = tokio::spawn(fetch(storage.clone(), objects.to_vec(), sender));
+        let (pool, exporter) = (self.pool, self.exporter);
+        let mut preparing = FuturesOrdered::new();
+        let mut sending = FuturesUnordered::new();
+        // The next prepared request, waiting for its due time and a free slot.
+        let mut next: Option<(usize, ReplayBatch)> = None;
+        // Signals with a request in flight.
+        let mut busy = [false; 3];
+        let mut reading = true;
         let mut outcome = Round::Done;
-        while let Some((index, object)) = received.recv().await {
-            let planned = &objects[index];
-            let sent = match object {
-                Ok(object) => {
+        loop {
+            let going = outcome == Round::Done;
+            let due = next.as_ref().map_or_else(Instant::now, |(index, _)| replay_start + schedule[*index]);
+            let free = next.as_ref().is_some_and(|(index, _)| !busy[objects[*index].signal.index()])
+                && sending.len() < in_flight;
+            tokio::select! {
+                biased;
+                Some(done) = sending.next(), if !sending.is_empty() => {
+                    let (index, sent): (usize, Sent) = done;
+                    if self.settle(&objects[index], sent) == Round::GaveUp {
+                        outcome = Round::GaveUp;
+                        fetcher.abort();
+                    }
+                    busy[objects[index].signal.index()] = false;
+                    (self.progress)(&self.counts);
+                }
+                () = tokio::time::sleep_until(due.into()), if going && free => {
+                    if let Some((index, batch)) = next.take() {
+                        busy[objects[index].signal.index()] = true;
+                        let policy = RetryPolicy { max_elapsed: self.retry_left, ..self.settings.retry };
+                        sending.push(send(exporter, index, objects[index].signal, batch, policy));
+                    }
+                }
+                Some((index, prepared)) = preparing.next(), if going && next.is_none() && !preparing.is_empty() => {
+                    match prepared {
+                        Ok(Some(batch)) => next = Some((index, batch)),
+                        Ok(None) => self.counts.objects_skipped += 1,
+                        Err(e) => self.failed(&objects[index], &TapError::from(e).to_string()),
+                    }
+                    if next.is_none() {
+                        (self.progress)(&self.counts);
+                    }
+                }
+                // Prepared requests wait in memory: with the ones in flight, at most `in_flight` of them.
+                read = received.recv(), if going && reading
+                    && preparing.len() + sending.len() + usize::from(next.is_some()) < in_flight => {
+                    let Some((index, read)) = read else {
+                        reading = false;
+                        continue;
+                    };
+                    let planned = &objects[index];
                     let due_unix = replay_start_unix.saturating_add(nanos(schedule[index]));
-                    match self.options(round, index, replay_start_unix, due_unix) {
-                        Ok(options) => self.send(planned, object, options, replay_start + schedule[index]).await,
-                        Err(e) => {
-                            self.failed(planned, &e.to_string());
-                            Round::Done
+                    match read.map_err(|e| format!("cannot read: {e}")).and_then(|object| {
+                        let options = self.options(round, index, replay_start_unix, due_unix).map_err(|e| e.to_string())?;
+                        Ok((object, options))
+                    }) {
+                        Ok((object, options)) => preparing.push_back(prepare(pool, index, planned.signal, object, options)),
+                        Err(reason) => {
+                            self.failed(planned, &reason);
+                            (self.progress)(&self.counts);
                         }
                     }
                 }
-                Err(e) => {
-                    self.failed(planned, &format!("cannot read: {e}"));
-                    Round::Done
-                }
-            };
-            (self.progress)(&self.counts);
-            if sent == Round::GaveUp {
-                outcome = Round::GaveUp;
-                fetcher.abort();
-                break;
+                else => break,
             }
         }
         let _ = fetcher.await;
@@ -296,30 +343,14 @@ impl Replay<'_> {
         }
     }
 
-    /// Prepares one object in the component and sends it at `due`, with retries.
-    async fn send(&mut self, planned: &StoredObject, object: Bytes, options: ReplayOptions, due: Instant) -> Round {
-        let signal = planned.signal;
-        let ReplayBatch { payload, summary, .. } =
-            match self.pool.call(move |i| i.prepare_replay(signal, &object, &options)).await {
-                Ok(Some(batch)) => batch,
-                Ok(None) => {
-                    self.counts.objects_skipped += 1;
-                    return Round::Done;
-                }
-                Err(e) => {
-                    self.failed(planned, &TapError::from(e).to_string());
-                    return Round::Done;
-                }
-            };
-        tokio::time::sleep_until(due.into()).await;
-        let payload = Bytes::from(payload);
-        let policy = RetryPolicy { max_elapsed: self.retry_left, ..self.settings.retry };
-        let retried = with_retries(policy, || self.exporter.send(signal, payload.clone())).await;
-        self.retry_left = self.retry_left.saturating_sub(retried.retrying);
-        self.counts.retries += retried.retries;
-        match retried.outcome {
+    /// Counts what sending `planned` came to; `GaveUp` when the endpoint
+    /// stayed unavailable through every retry.
+    fn settle(&mut self, planned: &StoredObject, sent: Sent) -> Round {
+        self.retry_left = self.retry_left.saturating_sub(sent.retried.retrying);
+        self.counts.retries += sent.retried.retries;
+        match sent.retried.outcome {
             Ok(accepted) => {
-                self.counts.sent(&summary, payload.len(), accepted.rejected);
+                self.counts.sent(&sent.summary, sent.bytes, accepted.rejected);
                 Round::Done
             }
             Err(e) => {
@@ -333,6 +364,41 @@ impl Replay<'_> {
         self.counts.objects_failed += 1;
         self.failures.push(format!("{}: {reason}", planned.key));
     }
+}
+
+/// What one request came to.
+struct Sent {
+    /// What it held.
+    summary: PayloadSummary,
+    /// Its protobuf bytes.
+    bytes: usize,
+    /// The export's outcome after retries.
+    retried: Retried<Accepted>,
+}
+
+/// Prepares object `index` in the component: its request, or `None` when
+/// the filters leave nothing of it.
+async fn prepare(
+    pool: &ProcessorPool,
+    index: usize,
+    signal: Signal,
+    object: Bytes,
+    options: ReplayOptions,
+) -> (usize, Result<Option<ReplayBatch>, CallError>) {
+    (index, pool.call(move |i| i.prepare_replay(signal, &object, &options)).await)
+}
+
+/// Sends object `index`'s request, with retries under `policy`.
+async fn send(
+    exporter: &SignalExporters,
+    index: usize,
+    signal: Signal,
+    batch: ReplayBatch,
+    policy: RetryPolicy,
+) -> (usize, Sent) {
+    let payload = Bytes::from(batch.payload);
+    let retried = with_retries(policy, || exporter.send(signal, payload.clone())).await;
+    (index, Sent { summary: batch.summary, bytes: payload.len(), retried })
 }
 
 fn nanos(duration: Duration) -> u64 {

@@ -168,6 +168,12 @@ pub struct ReplayChoices {
     #[arg(long, value_name = "DURATION")]
     #[serde(default)]
     pub max_retry_time: Option<String>,
+    /// Objects prepared and requests in flight at once, 1-64 (default 4). Requests of one
+    /// signal go one after another, in capture order (retries included), so at most one
+    /// per signal is in flight.
+    #[arg(long, value_name = "N")]
+    #[serde(default)]
+    pub concurrency: Option<usize>,
     /// A header sent with every request (repeatable; the command line also takes
     /// $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`, under these).
     #[arg(long = "header", value_name = "KEY=VALUE")]
@@ -177,6 +183,12 @@ pub struct ReplayChoices {
 
 /// How long one request may take when nothing says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Requests a replay keeps in flight when nothing says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// The most requests a replay keeps in flight.
+pub const MAX_CONCURRENCY: usize = 64;
 
 /// How long a whole replay may spend retrying when nothing says otherwise.
 pub const DEFAULT_MAX_RETRY_TIME: Duration = Duration::from_secs(120);
@@ -219,6 +231,8 @@ pub struct ReplaySettings {
     pub tls: ClientTls,
     /// Objects read ahead of the one being sent.
     pub prefetch: usize,
+    /// Requests in flight at once, at least 1.
+    pub concurrency: usize,
     /// Retries of each export.
     pub retry: RetryPolicy,
     /// Largest object accepted, inflated, in bytes.
@@ -255,6 +269,10 @@ impl ReplaySettings {
             None => DEFAULT_MAX_RETRY_TIME,
         };
         let timeout = choices.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0);
+        let concurrency = choices.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            return Err(format!("the concurrency must be 1 to {MAX_CONCURRENCY}, not {concurrency}"));
+        }
         let mut signals = choices.signals.clone().unwrap_or_else(|| Signal::ALL.to_vec());
         signals.dedup();
         if signals.is_empty() {
@@ -283,6 +301,7 @@ impl ReplaySettings {
             headers,
             tls: ClientTls::default(),
             prefetch: 4,
+            concurrency,
             retry: RetryPolicy { max_elapsed: max_retry_time, ..RetryPolicy::default() },
             max_object_bytes: 256 << 20,
         })

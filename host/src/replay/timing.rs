@@ -13,11 +13,12 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::key_log::KeyLog;
 use super::slack_table::SlackTable;
-use super::{TimestampMode, fetch, nanos, saturate};
+use super::{ReplaySettings, TimestampMode, fetch, nanos, saturate};
 use crate::catalog::StoredObject;
 use crate::error::TapError;
 use crate::runtime::calls::{PlannedShifts, ReplayOptions};
@@ -53,31 +54,35 @@ pub struct PlanStats {
 }
 
 impl TimingPlan {
-    /// Reads every object of `objects` once (prefetching `prefetch`) with
-    /// the run's filters in `options`, for `mode`.
+    /// Reads every object of `objects` once with the run's filters in
+    /// `options`, for `settings`' timestamp mode: read ahead by its
+    /// `prefetch`, `concurrency` objects at once on `pool`'s instances
+    /// (taken in order).
     pub async fn build(
         pool: &ProcessorPool,
         storage: &Storage,
         objects: &[StoredObject],
         schedule: &[Duration],
         options: &ReplayOptions,
-        mode: TimestampMode,
-        prefetch: usize,
+        settings: &ReplaySettings,
     ) -> Result<TimingPlan, TapError> {
+        let (mode, prefetch, concurrency) = (settings.timestamps, settings.prefetch, settings.concurrency);
         let mut plan =
             TimingPlan { relative_slack: 0, groups: SlackTable::new(MAX_GROUP_SLOTS), keys: KeyLog::default() };
         let (sender, mut received) = mpsc::channel(prefetch.max(1));
         let fetcher = tokio::spawn(fetch(storage.clone(), objects.to_vec(), sender));
         let mut relative: Option<i128> = None;
-        while let Some((index, object)) = received.recv().await {
-            // An unreadable object is reported when the replay sends it; its
-            // groups then move as the ungrouped items do.
-            let Ok(object) = object else { continue };
-            let signal = objects[index].signal;
-            let options = options.clone();
-            let Ok(Some(timing)) = pool.call(move |i| i.replay_timing(signal, &object, &options)).await else {
-                continue;
-            };
+        let mut timings = futures::stream::poll_fn(|cx| received.poll_recv(cx))
+            .map(|(index, object)| async move {
+                // An unreadable object is reported when the replay sends it; its
+                // groups then move as the ungrouped items do.
+                let Ok(object) = object else { return (index, None) };
+                let (signal, options) = (objects[index].signal, options.clone());
+                (index, pool.call(move |i| i.replay_timing(signal, &object, &options)).await.ok().flatten())
+            })
+            .buffered(concurrency.max(1));
+        while let Some((index, timing)) = timings.next().await {
+            let Some(timing) = timing else { continue };
             let send = i128::from(nanos(schedule[index]));
             if timing.summary.max_unix_nanos != 0 {
                 let slack = send - i128::from(timing.summary.max_unix_nanos);
