@@ -62,3 +62,18 @@ fn completions_and_the_man_page_come_from_the_command_line_itself() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("use bash, zsh"));
 }
+
+#[test]
+fn a_perf_map_names_the_components_functions_for_profilers() {
+    let store = tempfile::tempdir().unwrap();
+    let tap = crate::support::processes::TapProcess::start(
+        store.path().to_str().unwrap(),
+        &[("OTLP_CAPTURE_PERF_MAP".into(), "1".into()), ("OTLP_CAPTURE_CACHE_DIR".into(), "off".into())],
+    );
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{}.map", tap.pid()));
+    let text = std::fs::read_to_string(&map).unwrap_or_default();
+    let _ = std::fs::remove_file(&map);
+    // `perf` reads lines of `START SIZE NAME`; the component's own functions are there by name.
+    assert!(text.lines().all(|l| l.split(' ').count() >= 3), "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("otlp_capture_guest") && text.contains("zlib_rs"), "{}", &text[..text.len().min(300)]);
+}

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Store};
 
 use bindings::otlp::capture::types as wit;
 use bindings::{CaptureProcessor, CaptureProcessorPre};
@@ -67,6 +67,9 @@ pub struct EngineOptions {
     pub pooling: bool,
 }
 
+/// Set to 1, the engine writes a perf map of the compiled component.
+pub const PERF_MAP_VARIABLE: &str = "OTLP_CAPTURE_PERF_MAP";
+
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions { epoch_interruption: true, pooling: false }
@@ -78,6 +81,10 @@ impl EngineOptions {
     pub fn config(&self, limits: &InstanceLimits) -> Config {
         let mut config = Config::new();
         config.epoch_interruption(self.epoch_interruption);
+        // `perf` names the component's functions from /tmp/perf-PID.map (BENCHMARKS.md, profiling).
+        if std::env::var_os(PERF_MAP_VARIABLE).is_some_and(|v| v == "1") {
+            config.profiler(ProfilingStrategy::PerfMap);
+        }
         if self.pooling {
             let mut pooling = PoolingAllocationConfig::default();
             pooling.max_memory_size(limits.max_memory_bytes);
