@@ -13,6 +13,11 @@
 //! - wit-component encodes the component from the world embedded by
 //!   wit-bindgen, and validates it.
 //!
+//! It then compiles the component for this machine with the host's engine
+//! settings (`src/runtime/engine_config.rs`), so the binary starts without
+//! compiling it (component.cwasm; a binary that runs on a CPU the compilation
+//! does not fit compiles at start, as before).
+//!
 //! `OTLP_CAPTURE_COMPONENT` names a core module or a finished component to
 //! embed instead.
 
@@ -48,9 +53,27 @@ fn main() {
             Vec::new()
         }
     };
-    if std::fs::read(&out).ok().as_deref() != Some(&bytes[..]) {
+    let compiled = out_dir.join("component.cwasm");
+    if std::fs::read(&out).ok().as_deref() != Some(&bytes[..]) || !compiled.is_file() {
+        let compilation = precompile(&bytes).unwrap_or_else(|e| {
+            println!("cargo::warning=the component was not compiled ahead of time ({e}); it compiles at start");
+            Vec::new()
+        });
+        let _ = std::fs::write(&compiled, compilation);
         let _ = std::fs::write(&out, bytes);
     }
+}
+
+#[path = "src/runtime/engine_config.rs"]
+mod engine_config;
+
+/// The component compiled for this machine as the host's engine compiles it.
+fn precompile(component: &[u8]) -> Result<Vec<u8>, String> {
+    if component.is_empty() {
+        return Ok(Vec::new());
+    }
+    let engine = wasmtime::Engine::new(&engine_config::base(true)).map_err(|e| e.to_string())?;
+    engine.precompile_component(component).map_err(|e| e.to_string())
 }
 
 /// Whether `bytes` are a component (layer 1) rather than a core module.

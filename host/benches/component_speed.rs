@@ -233,6 +233,44 @@ fn session_list(cache_dir: &str) -> Duration {
     runs[2]
 }
 
+/// Median time from starting `otlp-capture serve` with no compilation cache
+/// to its first answer on /health, with `extra` arguments.
+fn first_health(extra: &[&str]) -> Duration {
+    use std::io::{Read, Write};
+    let store = tempfile::tempdir().unwrap();
+    let run = || {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let http = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        let mut child = Command::new(processes::binary())
+            .args(["serve", "--store", store.path().to_str().unwrap(), "--http", &http, "--grpc", "127.0.0.1:0"])
+            .args(extra)
+            .env("OTLP_CAPTURE_CACHE_DIR", "off")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let answered = loop {
+            let asked = std::net::TcpStream::connect(&http).and_then(|mut c| {
+                c.write_all(b"GET /health HTTP/1.1\r\nhost: tap\r\nconnection: close\r\n\r\n")?;
+                let mut answer = String::new();
+                c.read_to_string(&mut answer)?;
+                Ok(answer)
+            });
+            if asked.is_ok_and(|a| a.starts_with("HTTP/1.1 200")) {
+                break started.elapsed();
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "the tap did not answer /health");
+            std::thread::sleep(Duration::from_micros(500));
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        answered
+    };
+    let mut runs: Vec<Duration> = (0..5).map(|_| run()).collect();
+    runs.sort();
+    runs[2]
+}
+
 fn verdict(ratio: f64, goal: f64) -> &'static str {
     if ratio >= goal { "meets" } else { "MISSES" }
 }
@@ -336,7 +374,8 @@ fn main() {
 
     let zlib =
         |figures: &Figures, kernel: &str, l: u64| figures.get(&(kernel.to_owned(), "traces".to_owned(), l)).cloned();
-    if zlib(&wasm, "zlib-rs-level", 1).is_some() {
+    // Both examples are built with compare-zlib-rs by `make bench`; a hand-built one may lack it.
+    if zlib(&wasm, "zlib-rs-level", 1).is_some() && zlib(&native, "zlib-rs-level", 1).is_some() {
         println!("\nfor the record: zlib-rs (gzip framing) on traces, wasm / native MB/s, compressed size");
         for l in 0..=9 {
             let (v, n) = (zlib(&wasm, "zlib-rs-level", l).unwrap(), zlib(&native, "zlib-rs-level", l).unwrap());
@@ -362,10 +401,26 @@ fn main() {
     let cached = session_list(cache.path().to_str().unwrap());
     println!(
         "\ngoal: component ready <= 50 ms from a cached compilation (a whole `session list`, median of 5)\n  \
-         cached {:.1} ms ({}), compiled every time {:.1} ms",
+         cached {:.1} ms ({}), cache off {:.1} ms (the embedded build-time compilation)",
         cached.as_secs_f64() * 1e3,
         if cached <= Duration::from_millis(50) { "meets" } else { "MISSES" },
         uncached.as_secs_f64() * 1e3
+    );
+
+    // The embedded component loads its build-time compilation; one that differs by a custom section compiles.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.wasm");
+    let mut bytes = otlp_capture::runtime::EMBEDDED_COMPONENT.to_vec();
+    bytes.extend_from_slice(b"\x00\x02\x01x");
+    std::fs::write(&other, bytes).unwrap();
+    let embedded = first_health(&[]);
+    let compiled = first_health(&["--component", other.to_str().unwrap()]);
+    println!(
+        "\ngoal: first /health <= 50 ms with no cache (median of 5)\n  \
+         embedded build-time compilation {:.1} ms ({}), compiled at start {:.1} ms",
+        embedded.as_secs_f64() * 1e3,
+        if embedded <= Duration::from_millis(50) { "meets" } else { "MISSES" },
+        compiled.as_secs_f64() * 1e3
     );
 
     println!("\nengine options (capture of traces through the component)");

@@ -6,6 +6,7 @@
 mod bindings;
 pub mod cache;
 pub mod calls;
+mod engine_config;
 mod imports;
 pub mod pool;
 pub mod state;
@@ -13,7 +14,7 @@ pub mod state;
 use std::path::Path;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Store};
 
 use bindings::otlp::capture::types as wit;
@@ -29,6 +30,11 @@ use crate::session::{CaptureReceipt, SessionConfig, SessionState, SessionStatus}
 /// The component built with this binary (empty when it was built without
 /// one; `--component` is then required).
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/component.wasm"));
+
+/// The embedded component compiled for this machine's CPU at build time
+/// (empty when there was no component, or it could not be compiled): a
+/// start without a cache loads it in milliseconds instead of compiling.
+const EMBEDDED_COMPILATION: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/component.cwasm"));
 
 /// How often the epoch advances; a call's deadline counts these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -79,8 +85,7 @@ impl Default for EngineOptions {
 impl EngineOptions {
     /// The wasmtime configuration for these options and instance limits.
     pub fn config(&self, limits: &InstanceLimits) -> Config {
-        let mut config = Config::new();
-        config.epoch_interruption(self.epoch_interruption);
+        let mut config = engine_config::base(self.epoch_interruption);
         // `perf` names the component's functions from /tmp/perf-PID.map (BENCHMARKS.md, profiling).
         if std::env::var_os(PERF_MAP_VARIABLE).is_some_and(|v| v == "1") {
             config.profiler(ProfilingStrategy::PerfMap);
@@ -129,8 +134,12 @@ impl Runtime {
     /// Compiles a component from its bytes for an engine set up with `options`.
     pub fn with_options(bytes: &[u8], limits: InstanceLimits, options: EngineOptions) -> Result<Self, RuntimeError> {
         let engine = Engine::new(&options.config(&limits)).map_err(RuntimeError::Wasm)?;
-        let component =
-            cache::load_or_compile(&engine, bytes, cache::default_dir().as_deref()).map_err(RuntimeError::Wasm)?;
+        let component = match embedded_compilation(&engine, bytes) {
+            Some(component) => component,
+            None => {
+                cache::load_or_compile(&engine, bytes, cache::default_dir().as_deref()).map_err(RuntimeError::Wasm)?
+            }
+        };
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Wasm)?;
         CaptureProcessor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(RuntimeError::Wasm)?;
@@ -149,6 +158,29 @@ impl Runtime {
         store.set_epoch_deadline(self.call_deadline_ticks);
         let bindings = self.pre.instantiate(&mut store).map_err(RuntimeError::Wasm)?;
         Ok(Instance { runtime: self.clone(), capabilities, store, bindings })
+    }
+}
+
+/// The build-time compilation of the embedded component, when `bytes` are
+/// that component and `engine` takes it (same wasmtime, settings and CPU
+/// features); `None` otherwise, and the caller compiles.
+fn embedded_compilation(engine: &Engine, bytes: &[u8]) -> Option<Component> {
+    if EMBEDDED_COMPILATION.is_empty() || bytes != EMBEDDED_COMPONENT {
+        return None;
+    }
+    // SAFETY: the bytes were made by this crate's build script from the
+    // component embedded beside them, and are part of this binary: as
+    // trusted as the binary itself. wasmtime checks they fit this engine.
+    #[allow(unsafe_code)]
+    match unsafe { Component::deserialize(engine, EMBEDDED_COMPILATION) } {
+        Ok(component) => {
+            tracing::debug!("component loaded from its build-time compilation");
+            Some(component)
+        }
+        Err(e) => {
+            tracing::info!(reason = %e, "the build-time compilation does not fit this engine; compiling the component");
+            None
+        }
     }
 }
 
