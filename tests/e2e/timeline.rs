@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::sessions_surface::{Store, seed};
 use crate::support::processes::TapProcess;
 use crate::support::sdk::emit;
+use crate::support::wait;
 
 fn get(client: &Client, url: &str) -> (StatusCode, Value) {
     let response = client.get(url).send().unwrap();
@@ -63,9 +64,14 @@ fn timeline_on(store: &Store) {
     assert_adds_up(&live, &shown);
     assert_eq!(live["step"], "1s");
 
+    let index = store.dir.join("sessions/load-test/index");
+    let segments = || std::fs::read_dir(&index).map_or(0, |d| d.count());
+    wait::until_true("a refresh writes an index segment", Duration::from_secs(10), || segments() >= 1);
     let stopped = client.delete(api("/load-test")).send().unwrap();
     assert_eq!(stopped.status(), StatusCode::OK);
     let metadata: Value = stopped.json().unwrap();
+    // The stop's own segment and the refreshes' are merged into one.
+    wait::until_true("the index merged", Duration::from_secs(10), || segments() == 1);
     let (_, timeline) = get(&client, &api("/load-test/timeline?step=1s"));
     let sources = assert_adds_up(&timeline, &metadata);
     assert_eq!(sources["indexed"], sources["objects"], "the tap indexed every object: {sources}");

@@ -308,6 +308,7 @@ impl Sessions {
         match outcome.await {
             Ok(final_state) => {
                 *stopped = true;
+                self.compact_index(session.id());
                 Ok(final_state)
             }
             Err(e) => {
@@ -371,6 +372,21 @@ impl Sessions {
         index::write_segment(self.catalog.storage(), session.id(), &entries, now_millis).await?;
         session.indexed(entries.len());
         Ok(())
+    }
+
+    /// Merges an ended session's index segments into one, in the
+    /// background (a stop does not wait for it); a failure only leaves them
+    /// as they are (the timeline reads them all).
+    fn compact_index(&self, id: &str) {
+        let (storage, id) = (self.catalog.storage().clone(), id.to_owned());
+        tokio::spawn(async move {
+            let now_millis = SystemClock.now_unix_nanos() / 1_000_000;
+            match index::compact(&storage, &id, now_millis).await {
+                Ok(merged) if merged > 0 => tracing::debug!(session = %id, segments = merged, "index merged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(session = %id, error = %e, "cannot merge the index; its segments stay"),
+            }
+        });
     }
 
     /// The index entries of objects this tap stored for `id` that no

@@ -6,6 +6,7 @@
 //! never rewritten, so many taps and restarts add segments side by side.
 //! An object no segment names (a crash before the refresh, a session
 //! recorded before the index existed) is summarized from the object itself.
+//! When a session ends, its segments are merged into one.
 
 use std::collections::HashMap;
 
@@ -112,6 +113,22 @@ pub async fn read_all(storage: &Storage, session: &str) -> Result<HashMap<String
         }
     }
     Ok(entries)
+}
+
+/// Merges the segments of an ended session into one, so its timeline reads
+/// one file: writes the merge, then deletes the segments it merged (a
+/// segment another tap adds meanwhile is left beside it). Returns how many
+/// segments were merged; nothing changes when there are fewer than two.
+pub async fn compact(storage: &Storage, session: &str, now_unix_millis: u64) -> Result<usize, StorageError> {
+    let segments: Vec<String> = storage.list(&folder(session)).await?.into_iter().map(|o| o.key).collect();
+    if segments.len() < 2 {
+        return Ok(0);
+    }
+    let mut entries: Vec<IndexEntry> = read_all(storage, session).await?.into_values().collect();
+    entries.sort_by(|a, b| (a.capture_unix_millis, &a.key).cmp(&(b.capture_unix_millis, &b.key)));
+    write_segment(storage, session, &entries, now_unix_millis).await?;
+    storage.delete_all(&segments).await?;
+    Ok(segments.len())
 }
 
 /// Unix nanos as decimal strings, as metadata.json keeps them.
