@@ -115,6 +115,7 @@ fn main() {
         .output()
         .unwrap();
     assert!(warm.status.success());
+    timeline(dir.path());
     // `none` sends what is stored; `current` (the default) and `relative` first read every object once to plan.
     // `--concurrency 1` is the replay of one object at a time; 4 is the default.
     let runs = [("none", 1), ("none", 4), ("current", 1), ("current", 4), ("relative", 4)];
@@ -128,6 +129,27 @@ fn main() {
             sent as f64 / f64::from(1u32 << 30),
             sent as f64 / f64::from(1u32 << 20) / elapsed,
             peak as f64 / 1024.0
+        );
+    }
+}
+
+/// Times the session's timeline through a tap on the store: first from the
+/// objects themselves (the session has no index yet: every object is read
+/// and summarized, then indexed), then from the index.
+fn timeline(store: &std::path::Path) {
+    let tap = otlp_capture_test_support::processes::TapProcess::start(store.to_str().unwrap(), &[]);
+    let client = reqwest_blocking::blocking::Client::new();
+    let url = format!("{}/api/capture/sessions/big/timeline?step=1s", tap.base);
+    for pass in ["from the objects", "from the index"] {
+        let started = Instant::now();
+        let answer: serde_json::Value = client.get(&url).send().unwrap().json().unwrap();
+        let sources = &answer["sources"];
+        println!(
+            "timeline of {} objects {pass}: {:.0} ms (indexed {}, summarized {})",
+            sources["objects"],
+            started.elapsed().as_secs_f64() * 1e3,
+            sources["indexed"],
+            sources["summarized"]
         );
     }
 }
