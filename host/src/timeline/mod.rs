@@ -1,8 +1,8 @@
 //! A session's timeline: items per time step by signal, bucketed by
-//! telemetry time, with the session's phases as bands. The store's listing
-//! says which objects exist; the index (`index`) says what each holds, and
-//! an object it does not cover is read and summarized instead, so the
-//! series always add up to what the session stored.
+//! telemetry time, with the session's phases as bands. The index (`index`)
+//! says what each object holds; an object the store lists that the index
+//! does not name is read and summarized instead, so the series always add
+//! up to what the session stored.
 //!
 //! An object's items count in the step of its latest telemetry timestamp
 //! (its capture time when it has none): objects are batches of at most the
@@ -10,7 +10,7 @@
 
 pub mod index;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -128,9 +128,8 @@ pub struct Timeline {
 }
 
 /// Builds `session`'s timeline at `step`. `unindexed` are entries of
-/// objects this tap stored but has not written to the index yet (they may
-/// still wait in the upload queue); `now_unix_millis` ends an active
-/// session's last phase.
+/// objects this tap stored but has not written to the index yet;
+/// `now_unix_millis` ends an active session's last phase.
 pub async fn build(
     catalog: &Catalog,
     session: &SessionState,
@@ -139,31 +138,14 @@ pub async fn build(
     now_unix_millis: u64,
 ) -> Result<Timeline, TapError> {
     let id = session.id();
-    let listed = catalog.raw_objects(id).await?;
+    // Every object the index names counts, listed or not: one acknowledged but still on its way to
+    // the store (write-behind, spool) is in the session's counts already.
     let mut known = index::read_all(catalog.storage(), id).await?;
-    let mut sources = Sources::default();
-    let mut entries: Vec<IndexEntry> = Vec::with_capacity(listed.len());
-    let mut missing = Vec::new();
-    for object in listed {
-        match known.remove(&object.key) {
-            Some(entry) => entries.push(entry),
-            None => missing.push(object),
-        }
-    }
-    sources.indexed = entries.len() as u64;
-    // Objects this tap stored but the store does not list yet (write-behind) count too.
-    let pending: HashMap<String, IndexEntry> = unindexed.into_iter().map(|e| (e.key.clone(), e)).collect();
-    missing.retain(|object| match pending.get(&object.key) {
-        Some(entry) => {
-            entries.push(entry.clone());
-            false
-        }
-        None => true,
-    });
-    let listed_keys: std::collections::HashSet<&str> =
-        entries.iter().map(|e| e.key.as_str()).chain(missing.iter().map(|o| o.key.as_str())).collect();
-    let not_listed: Vec<IndexEntry> = pending.into_values().filter(|e| !listed_keys.contains(e.key.as_str())).collect();
-    entries.extend(not_listed);
+    known.extend(unindexed.into_iter().map(|e| (e.key.clone(), e)));
+    let missing: Vec<StoredObject> =
+        catalog.raw_objects(id).await?.into_iter().filter(|o| !known.contains_key(&o.key)).collect();
+    let mut sources = Sources { indexed: known.len() as u64, ..Sources::default() };
+    let mut entries: Vec<IndexEntry> = known.into_values().collect();
     let summarized = summarize(catalog, missing).await?;
     sources.summarized = summarized.len() as u64;
     if session.status != SessionStatus::Active && !summarized.is_empty() {
