@@ -95,6 +95,29 @@ fn main() {
             gz.len(),
             timing::median_time(budget, || drop(black_box(gzip::compress(&payload, level)))),
         );
+        // The gzip trailer's checksum alone: flate2's (crc32fast) and zlib-rs's.
+        report(
+            "crc32-crc32fast",
+            name,
+            0,
+            n,
+            4,
+            timing::median_time(budget, || {
+                let mut hasher = flate2::Crc::new();
+                hasher.update(&payload);
+                black_box(hasher.sum());
+            }),
+        );
+        report(
+            "crc32-zlib-rs",
+            name,
+            0,
+            n,
+            4,
+            timing::median_time(budget, || {
+                black_box(zlib_rs::crc32::crc32(0, &payload));
+            }),
+        );
         let capture = || {
             black_box(processor::capture(
                 &config,
