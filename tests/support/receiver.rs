@@ -120,7 +120,10 @@ async fn receive(State(log): State<Arc<Mutex<Log>>>, request: Request) -> Respon
         log.most_in_flight = log.most_in_flight.max(log.in_flight);
         log.delay
     };
-    tokio::time::sleep(delay).await;
+    // Even a zero sleep waits for the timer's next millisecond tick.
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut log = log.lock().unwrap();
     log.in_flight -= 1;
     if !log.take(parts.uri.path().to_owned(), parts.headers, &body) {
