@@ -65,7 +65,7 @@ pub struct Sessions {
     active: RwLock<HashMap<String, Arc<ActiveSession>>>,
     /// Sessions the store says ended: never taken up again, never read again.
     ended: Mutex<HashSet<String>>,
-    /// Serializes start and stop so two of them never race on one id.
+    /// Serializes start, stop and join, so none of them races another on one id.
     control: tokio::sync::Mutex<()>,
 }
 
@@ -484,6 +484,9 @@ impl Sessions {
     /// known to have ended (an ended session never becomes active again), so
     /// a store of many finished sessions costs one request per refresh.
     pub async fn join(&self) -> Result<Vec<String>, TapError> {
+        // Not while this tap starts or stops a session: a stop takes the session out of the
+        // active ones before metadata.json says it ended, and would be taken up again here.
+        let _control = self.control.lock().await;
         let mut joined = Vec::new();
         for id in self.catalog.session_ids().await? {
             if self.find_active(&id).is_some() || self.ended.locked().contains(&id) {
