@@ -297,7 +297,7 @@ impl Sessions {
         let outcome = async {
             self.flush_all(&session).await?;
             self.committer.uploader().flush().await;
-            self.write_index(&session).await?;
+            self.write_index(&session).await;
             let final_state = match self.publish(&session.snapshot(), Some(&ending)).await? {
                 Published::Written(state) | Published::EndedElsewhere(state) => state,
             };
@@ -365,13 +365,16 @@ impl Sessions {
     }
 
     /// Writes the index entries of the objects `session` stored since its
-    /// last segment as a new segment (see `timeline::index`).
-    async fn write_index(&self, session: &ActiveSession) -> Result<(), TapError> {
+    /// last segment as a new segment (see `timeline::index`). The index only
+    /// speeds up reading: a failed write keeps the entries for the next try
+    /// and never holds up metadata.json or a stop.
+    async fn write_index(&self, session: &ActiveSession) {
         let entries = session.unindexed();
         let now_millis = SystemClock.now_unix_nanos() / 1_000_000;
-        index::write_segment(self.catalog.storage(), session.id(), &entries, now_millis).await?;
-        session.indexed(entries.len());
-        Ok(())
+        match index::write_segment(self.catalog.storage(), session.id(), &entries, now_millis).await {
+            Ok(()) => session.indexed(entries.len()),
+            Err(e) => tracing::debug!(session = %session.id(), error = %e, "index segment not written; will retry"),
+        }
     }
 
     /// Merges an ended session's index segments into one, in the
@@ -403,7 +406,7 @@ impl Sessions {
             let dirty = session.dirty.swap(false, Ordering::AcqRel);
             let refresh = async {
                 if dirty {
-                    self.write_index(&session).await?;
+                    self.write_index(&session).await;
                     return self.publish(&session.snapshot(), None).await;
                 }
                 let key = self.catalog.metadata_key(session.id()).await?;

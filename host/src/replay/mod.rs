@@ -250,8 +250,8 @@ impl Replay<'_> {
         loop {
             let going = outcome == Round::Done;
             let due = next.as_ref().map_or_else(Instant::now, |(index, _)| replay_start + schedule[*index]);
-            let free = next.as_ref().is_some_and(|(index, _)| !busy[objects[*index].signal.index()])
-                && sending.len() < in_flight;
+            // The read branch keeps prepared and sent requests within `in_flight`, so a waiting one has a slot.
+            let free = next.as_ref().is_some_and(|(index, _)| !busy[objects[*index].signal.index()]);
             tokio::select! {
                 biased;
                 Some(done) = sending.next(), if !sending.is_empty() => {

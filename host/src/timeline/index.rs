@@ -94,10 +94,19 @@ pub async fn write_segment(
 /// that cannot be read is skipped with a warning (its objects are then
 /// summarized from the objects themselves).
 pub async fn read_all(storage: &Storage, session: &str) -> Result<HashMap<String, IndexEntry>, StorageError> {
+    read_segments(storage, segment_keys(storage, session).await?).await
+}
+
+/// The keys of `session`'s segments.
+async fn segment_keys(storage: &Storage, session: &str) -> Result<Vec<String>, StorageError> {
+    Ok(storage.list(&folder(session)).await?.into_iter().map(|o| o.key).collect())
+}
+
+/// Every entry the segments under `keys` hold, by object key.
+async fn read_segments(storage: &Storage, keys: Vec<String>) -> Result<HashMap<String, IndexEntry>, StorageError> {
     use futures::StreamExt;
-    let listed = storage.list(&folder(session)).await?;
-    let mut reads = futures::stream::iter(listed)
-        .map(|object| async move { (storage.get(&object.key).await, object.key) })
+    let mut reads = futures::stream::iter(keys)
+        .map(|key| async move { (storage.get(&key).await, key) })
         .buffer_unordered(READS_IN_FLIGHT);
     let mut entries = HashMap::new();
     while let Some((read, key)) = reads.next().await {
@@ -120,11 +129,11 @@ pub async fn read_all(storage: &Storage, session: &str) -> Result<HashMap<String
 /// segment another tap adds meanwhile is left beside it). Returns how many
 /// segments were merged; nothing changes when there are fewer than two.
 pub async fn compact(storage: &Storage, session: &str, now_unix_millis: u64) -> Result<usize, StorageError> {
-    let segments: Vec<String> = storage.list(&folder(session)).await?.into_iter().map(|o| o.key).collect();
+    let segments = segment_keys(storage, session).await?;
     if segments.len() < 2 {
         return Ok(0);
     }
-    let mut entries: Vec<IndexEntry> = read_all(storage, session).await?.into_values().collect();
+    let mut entries: Vec<IndexEntry> = read_segments(storage, segments.clone()).await?.into_values().collect();
     entries.sort_by(|a, b| (a.capture_unix_millis, &a.key).cmp(&(b.capture_unix_millis, &b.key)));
     write_segment(storage, session, &entries, now_unix_millis).await?;
     storage.delete_all(&segments).await?;
