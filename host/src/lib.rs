@@ -20,6 +20,7 @@ pub mod journal;
 pub mod listener_tls;
 pub mod locks;
 pub mod log_limit;
+pub mod memory;
 pub mod metrics;
 pub mod otlp;
 pub mod phases;

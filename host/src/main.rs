@@ -20,6 +20,9 @@ fn main() -> ExitCode {
         // Colour codes only where a person reads them, never into files or pipes.
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
     }
+    if matches!(cli.command, Command::Replay(_)) {
+        otlp_capture::memory::use_one_arena();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),

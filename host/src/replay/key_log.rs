@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
 /// Keys held in memory before they move to a file (8 bytes each).
-const MEMORY_KEYS: usize = 256 * 1024;
+const MEMORY_KEYS: usize = 64 * 1024;
 
 /// Per-object key lists, appended in object order.
 #[derive(Debug)]
