@@ -9,7 +9,8 @@
 //! so, where Rotel is not installed.
 //!
 //! `cargo bench -p otlp-capture --bench tap_throughput` (or `make bench`);
-//! `TAP_THROUGHPUT_SECONDS` sets the length of each run (default 20).
+//! `TAP_THROUGHPUT_SECONDS` sets the length of each run (default 20);
+//! `TAP_THROUGHPUT_SERVE_ARGS` adds arguments to the tap's `serve`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use otlp_capture_test_support::generate;
@@ -28,7 +29,10 @@ const CLIENTS: usize = 4;
 fn main() {
     let seconds: u64 = std::env::var("TAP_THROUGHPUT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
-    let tap = processes::TapProcess::start(dir.path().to_str().unwrap(), &[]);
+    // Extra `serve` arguments, to compare settings (`--durability memory`, say).
+    let extra = std::env::var("TAP_THROUGHPUT_SERVE_ARGS").unwrap_or_default();
+    let extra: Vec<&str> = extra.split_whitespace().collect();
+    let tap = processes::TapProcess::start_with(dir.path().to_str().unwrap(), &[], &extra);
     // Distinct requests, so nothing downstream sees the same bytes twice in a row.
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..16)
