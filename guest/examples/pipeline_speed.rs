@@ -175,10 +175,9 @@ fn main() {
         // So is the replay transform against gunzip alone.
         let [gunzip_time, replay_time] = timing::paired_medians(
             budget,
-            [
-                &mut || drop(black_box(gzip::decompress(&stored, 1 << 30))),
-                &mut || drop(black_box(replay::prepare(signal, &stored, &options))),
-            ],
+            [&mut || drop(black_box(gzip::decompress(&stored, 1 << 30))), &mut || {
+                drop(black_box(replay::prepare(signal, &stored, &options)))
+            }],
         );
         report("gunzip", name, level, m, 0, gunzip_time);
         report("replay", name, level, m, 0, replay_time);
