@@ -76,6 +76,11 @@ pub fn request_message(signal: Signal) -> &'static Message {
     }
 }
 
+/// The key byte of field 1, length-delimited.
+const KEY_1_LEN: u8 = 1 << 3 | 2;
+/// The key byte of field 2, length-delimited.
+const KEY_2_LEN: u8 = 2 << 3 | 2;
+
 struct Walker<'a> {
     buf: &'a [u8],
     collect: bool,
@@ -125,16 +130,20 @@ impl Walker<'_> {
     /// anything else the general way.
     #[inline]
     fn key_value(&mut self, mut pos: usize, end: usize, depth: u32) -> Result<(), WireError> {
+        // Keys of fields 1-15 are one byte: the usual fields are told by
+        // that byte alone, before any decoding of keys.
         while pos < end {
-            let (number, wire, at) = reader::key(self.buf, pos, end)?;
-            pos = match (number, wire) {
-                (1, WireType::Len) => self.string(&KEY_VALUE, number, pos, at, end)?,
-                (2, WireType::Len) => {
-                    let (start, stop) = self.nested(pos, at, end, depth)?;
+            pos = match self.buf[pos] {
+                KEY_1_LEN => self.string(&KEY_VALUE, 1, pos, pos + 1, end)?,
+                KEY_2_LEN => {
+                    let (start, stop) = self.nested(pos, pos + 1, end, depth)?;
                     self.any_value(start, stop, depth + 1)?;
                     stop
                 }
-                _ => self.rare_field(&KEY_VALUE, number, wire, pos, at, end, depth)?,
+                _ => {
+                    let (number, wire, at) = reader::key(self.buf, pos, end)?;
+                    self.rare_field(&KEY_VALUE, number, wire, pos, at, end, depth)?
+                }
             };
         }
         Ok(())
@@ -144,12 +153,16 @@ impl Walker<'_> {
     #[inline]
     fn any_value(&mut self, mut pos: usize, end: usize, depth: u32) -> Result<(), WireError> {
         while pos < end {
-            let (number, wire, at) = reader::key(self.buf, pos, end)?;
-            pos = match (number, wire) {
-                (1, WireType::Len) => self.string(&ANY_VALUE, number, pos, at, end)?,
-                (2 | 3 | 8, WireType::Varint) => reader::varint(self.buf, at, end)?.1,
-                (4, WireType::Fixed64) => reader::fixed(at, 8, end)?,
-                _ => self.rare_field(&ANY_VALUE, number, wire, pos, at, end, depth)?,
+            pos = match self.buf[pos] {
+                KEY_1_LEN => self.string(&ANY_VALUE, 1, pos, pos + 1, end)?,
+                // bool_value, int_value, string_value_strindex.
+                0x10 | 0x18 | 0x40 => reader::varint(self.buf, pos + 1, end)?.1,
+                // double_value.
+                0x21 => reader::fixed(pos + 1, 8, end)?,
+                _ => {
+                    let (number, wire, at) = reader::key(self.buf, pos, end)?;
+                    self.rare_field(&ANY_VALUE, number, wire, pos, at, end, depth)?
+                }
             };
         }
         Ok(())
