@@ -120,6 +120,18 @@ impl Walker<'_> {
         }
         let mut seen = Seen::default();
         while pos < end {
+            // Attributes, the most frequent field of most messages, go the
+            // short way: told by their key byte, no dispatch on the field kind.
+            if u16::from(self.buf[pos]) == message.attributes_key {
+                pos = if self.collect {
+                    reader::len_delimited(self.buf, pos + 1, end)?.1
+                } else {
+                    let (start, stop) = self.nested(pos, pos + 1, end, depth)?;
+                    self.key_value(start, stop, depth + 1)?;
+                    stop
+                };
+                continue;
+            }
             let (number, wire, at) = reader::key(self.buf, pos, end)?;
             pos = self.field(message, &mut seen, number, wire, pos, at, end, depth)?;
         }

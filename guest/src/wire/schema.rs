@@ -68,6 +68,10 @@ pub struct Message {
     /// Whether timestamps, ids or items can sit inside: a walk that only
     /// looks for those skips the other messages whole.
     pub timed: bool,
+    /// The one-byte key of the message's attributes field, for the walk to
+    /// tell its most frequent field by that byte alone; past `u8::MAX` when
+    /// it has none (or its number needs a longer key).
+    pub attributes_key: u16,
 }
 
 impl Kind {
@@ -94,22 +98,37 @@ use Kind::{
     Unknown as U, Varint,
 };
 
+/// See [`Message::attributes_key`].
+const fn attributes_key(fields: &[Kind]) -> u16 {
+    let mut number = 0;
+    while number < fields.len() && number < 16 {
+        if let Attribute = fields[number] {
+            return (number as u16) << 3 | 2;
+        }
+        number += 1;
+    }
+    NO_KEY
+}
+
+/// No key byte is this.
+const NO_KEY: u16 = 0x100;
+
 /// A message holding no timestamp, id or item.
 const fn plain(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Plain, timed: false }
+    Message { name, fields, role: Role::Plain, timed: false, attributes_key: attributes_key(fields) }
 }
 
 /// A message on the way to timestamps, ids or items.
 const fn node(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Plain, timed: true }
+    Message { name, fields, role: Role::Plain, timed: true, attributes_key: attributes_key(fields) }
 }
 
 const fn item(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Item, timed: true }
+    Message { name, fields, role: Role::Item, timed: true, attributes_key: attributes_key(fields) }
 }
 
 const fn resource(name: &'static str, fields: &'static [Kind]) -> Message {
-    Message { name, fields, role: Role::Resource, timed: true }
+    Message { name, fields, role: Role::Resource, timed: true, attributes_key: attributes_key(fields) }
 }
 
 const fn m(message: &'static Message) -> Kind {
