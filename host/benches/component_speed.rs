@@ -38,6 +38,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 const BASE: u64 = 1_764_000_000_000_000_000;
+/// Capture against gzip alone on the same bytes, the goal of the second
+/// performance round.
+const CAPTURE_GOAL: f64 = 0.9;
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -305,7 +308,7 @@ fn main() {
     for s in signals {
         println!("  {s:<8} {:>8} bytes", native[&("gzip".to_owned(), s.to_owned(), level)]["bytes"]);
     }
-    println!("\ngoal: capture >= 0.8x gzip alone (wasm, level {level})");
+    println!("\ngoal: capture >= {CAPTURE_GOAL}x gzip alone (wasm, level {level}; in wasm, the two taking turns)");
     for s in signals {
         let gzip = nanos(&wasm, "gzip", s, level);
         let inside = nanos(&wasm, "capture", s, level);
@@ -315,10 +318,10 @@ fn main() {
             gzip / 1e3,
             inside / 1e3,
             gzip / inside,
-            verdict(gzip / inside, 0.8),
+            verdict(gzip / inside, CAPTURE_GOAL),
             api / 1e3,
             gzip / api,
-            verdict(gzip / api, 0.8)
+            verdict(gzip / api, CAPTURE_GOAL)
         );
     }
     println!("\ngoal: replay transform >= 0.8x gunzip alone (wasm)");
