@@ -241,6 +241,8 @@ fn session_list(cache_dir: &str) -> Duration {
 fn first_health(extra: &[&str]) -> Duration {
     use std::io::{Read, Write};
     let store = tempfile::tempdir().unwrap();
+    // The tap's working directory, where its journal goes by default.
+    let workdir = tempfile::tempdir().unwrap();
     let run = || {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let http = format!("127.0.0.1:{port}");
@@ -249,6 +251,7 @@ fn first_health(extra: &[&str]) -> Duration {
             .args(["serve", "--store", store.path().to_str().unwrap(), "--http", &http, "--grpc", "127.0.0.1:0"])
             .args(extra)
             .env("OTLP_CAPTURE_CACHE_DIR", "off")
+            .current_dir(workdir.path())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
