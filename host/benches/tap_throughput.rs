@@ -60,14 +60,13 @@ fn main() {
 
     let (requests, wall, cpu) = load(&url, &bodies, seconds, tap.pid());
     let spans = requests * SPANS_PER_REQUEST;
-    let stopped = processes::run_cli_ok(&["session", "stop", "throughput", "--tap", &tap.base], &[]);
+    processes::run_cli_ok(&["session", "stop", "throughput", "--tap", &tap.base], &[]);
     let show = processes::run_cli_ok(&["session", "show", "throughput", "--store", dir.path().to_str().unwrap()], &[]);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("  requests accepted      {requests} in {wall:.1} s");
     println!("  spans per second       {:.0} (wall, {cores} cores shared with the clients)", spans as f64 / wall);
     println!("  tap CPU                {cpu:.1} s ({:.2} cores busy)", cpu / wall);
     println!("  spans per CPU-second   {:.0}", spans as f64 / cpu);
-    let _ = stopped;
     let metadata: serde_json::Value = serde_json::from_str(&show).unwrap();
     let warm_up = bodies.len() as u64 * SPANS_PER_REQUEST;
     println!(
