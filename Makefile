@@ -141,11 +141,12 @@ bench: build
 	$(CARGO) bench --workspace --bench replay_memory
 
 # Fuzzes every decoder the network or the store reaches (guest/src/fuzzing.rs)
+# and the control API's bodies and the CLI's number parsers (host/src/fuzzing.rs)
 # for FUZZ_SECONDS each (default 600) on nightly; not part of CI. Inputs that
 # break a property land in fuzz/artifacts/TARGET/: copy them to
 # tests/fixtures/fuzz/TARGET/ so that `make test` replays them on stable.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := otlp_protobuf otlp_json stored_object gzip_stream metadata_json object_key
+FUZZ_TARGETS := otlp_protobuf otlp_json stored_object gzip_stream metadata_json object_key control_json cli_numbers
 
 fuzz:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

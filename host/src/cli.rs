@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::replay::ReplayChoices;
 use crate::session_pick::SessionFilter;
+use crate::storage::{S3Encryption, StoreLocation};
 use crate::times::StartBound;
 
 /// Record the OTLP telemetry of a diagnostic session to S3 or a directory,
@@ -120,6 +121,26 @@ pub struct StoreArgs {
     /// Load this component build instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     pub component: Option<PathBuf>,
+    /// Server-side encryption of every object and metadata.json written to an s3:// store:
+    /// AES256 (SSE-S3) or aws:kms (SSE-KMS). Without it the bucket's default applies, or
+    /// $AWS_SERVER_SIDE_ENCRYPTION and $AWS_SSE_KMS_KEY_ID.
+    #[arg(long = "s3-sse", value_name = "AES256|aws:kms")]
+    pub s3_sse: Option<String>,
+    /// The KMS key (id or ARN) of --s3-sse aws:kms; the bucket's default key without it.
+    #[arg(long = "s3-sse-kms-key-id", value_name = "ID", requires = "s3_sse")]
+    pub s3_sse_kms_key_id: Option<String>,
+}
+
+impl StoreArgs {
+    /// The store these flags name, with its encryption; the message says what is wrong.
+    pub fn location(&self) -> Result<StoreLocation, String> {
+        let location: StoreLocation = self.store.parse()?;
+        let encryption = match &self.s3_sse {
+            Some(kind) => Some(S3Encryption::from_flags(kind, self.s3_sse_kms_key_id.as_deref())?),
+            None => None,
+        };
+        location.with_encryption(encryption)
+    }
 }
 
 /// `serve`.
@@ -144,7 +165,7 @@ pub struct ServeArgs {
     pub forward_protocol: Option<String>,
     /// How long the upstream may take to answer one forwarded request (default:
     /// $OTEL_EXPORTER_OTLP_TIMEOUT in milliseconds, else 10s).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::ranges::short_duration)]
     pub forward_timeout: Option<std::time::Duration>,
     /// Compression of the requests the tap builds for the upstream (a gRPC client's message sent
     /// over HTTP, or to a gRPC upstream); forwarded HTTP bodies keep the client's encoding
@@ -185,6 +206,12 @@ pub struct ServeArgs {
     /// control API answers loopback clients only.
     #[arg(long, env = "OTLP_CAPTURE_CONTROL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub control_token: Option<String>,
+    /// A host name the control API, the web UI and the replay stream answer to besides
+    /// loopback names and addresses, for a tap reached by a DNS name (repeatable). Without a
+    /// control token, a request whose `Host` is neither is refused: a web page on a rebound
+    /// name cannot reach what the tap holds.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
     /// A URL prefix replays started through the control API may send to (repeatable).
     /// Without one, only loopback endpoints are allowed. The CLI's own replay is not restricted.
     #[arg(long = "replay-allow", value_name = "PREFIX")]
@@ -204,10 +231,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 64)]
     pub upload_queue_mib: usize,
     /// The local directory of the write-ahead journal (durable mode) and of the objects that
-    /// wait while the store fails, drained when it is back. One tap per directory. `off`
-    /// (memory mode only) retries in memory.
-    #[arg(long, value_name = "DIR", default_value = "./otel-spool")]
-    pub spool: PathBuf,
+    /// wait while the store fails, drained when it is back. One tap per directory, and one
+    /// store: a spool names its store and no tap on another store takes it up. `off` (memory
+    /// mode only) retries in memory. Default: ./otel-spool/DIGEST, one per store.
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+    /// Sessions the tap records at once at most; starting one more answers 409. Every request
+    /// is recorded into each active session, so this bounds the work one request makes.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_active_sessions: usize,
     /// `durable`: a request is answered once it is on local disk (the journal, synced), so a
     /// crash loses nothing acknowledged. `memory`: answered once it is in memory, faster, and
     /// a crash loses what waits to be stored.
@@ -225,17 +257,17 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024)]
     pub batch_max_kib: usize,
     /// ... or once the oldest of them has waited this long.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1s", value_parser = crate::ranges::short_duration, value_name = "DURATION")]
     pub batch_max_age: std::time::Duration,
     /// The same in milliseconds (the former spelling).
     #[arg(long, hide = true, conflicts_with = "batch_max_age")]
     pub batch_max_age_ms: Option<u64>,
     /// On SIGTERM or SIGINT, how long to keep storing what waits (while /health answers and new
     /// requests get 503) before exiting 0; what is left stays in the journal for the next start.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = crate::ranges::short_duration, value_name = "DURATION")]
     pub shutdown_timeout: std::time::Duration,
     /// How often active sessions' metadata.json is rewritten (and the store's sessions joined).
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = crate::ranges::short_duration, value_name = "DURATION")]
     pub refresh_interval: std::time::Duration,
     /// The same in seconds (the former spelling).
     #[arg(long, hide = true, conflicts_with = "refresh_interval")]
@@ -286,6 +318,9 @@ pub enum SessionCommand {
         /// Which sessions a picker chooses from.
         #[command(flatten)]
         filter: SessionFilterArgs,
+        /// A running tap to ask instead of the store.
+        #[command(flatten)]
+        tap: TapArgs,
     },
     /// Delete a stopped session: its objects, then its metadata.json.
     Delete {
@@ -330,7 +365,7 @@ pub enum SessionCommand {
     /// Delete completed and failed sessions that ended longer ago than a duration.
     Prune {
         /// Sessions whose endTime is older than this go: 30d, 12h, 90m.
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = crate::ranges::long_duration)]
         older_than: std::time::Duration,
         /// Always keep the newest N ended sessions (by start time).
         #[arg(long, value_name = "N", default_value_t = 0)]
@@ -393,7 +428,7 @@ pub struct StartArgs {
     #[arg(long, value_name = "MIB", alias = "max-size-mb")]
     pub max_size_mib: Option<f64>,
     /// End the session (completed) after this long: 90m, 2h.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::ranges::long_duration)]
     pub max_duration: Option<std::time::Duration>,
     /// The same in minutes (the former spelling).
     #[arg(long, hide = true, conflicts_with = "max_duration")]
@@ -410,9 +445,10 @@ pub struct StartArgs {
 /// A running tap's control API.
 #[derive(Debug, Args, Clone)]
 pub struct TapArgs {
-    /// The tap's HTTP address.
-    #[arg(long, default_value = "http://127.0.0.1:4318")]
-    pub tap: String,
+    /// The tap's HTTP address (default http://127.0.0.1:4318). Given, `session mark` and
+    /// `session show` ask the tap first and need no local store.
+    #[arg(long, value_name = "URL")]
+    pub tap: Option<String>,
     /// The tap's control token, when it was started with one.
     #[arg(long, env = "OTLP_CAPTURE_CONTROL_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub control_token: Option<String>,
@@ -420,3 +456,16 @@ pub struct TapArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 }
+
+impl TapArgs {
+    /// The tap's base URL, without a trailing `/`.
+    pub fn url(&self) -> &str {
+        self.tap.as_deref().unwrap_or("http://127.0.0.1:4318").trim_end_matches('/')
+    }
+}
+
+/// A value on the command line (or in a variable standing for a flag) that
+/// is refused before anything runs: the binary exits 2 with its message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidArgs(pub String);

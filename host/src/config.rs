@@ -13,7 +13,17 @@ use crate::exporters::headers;
 use crate::exporters::tls::{ClientTls, ClientTlsFiles};
 use crate::exporters::{ExportCompression, ExportProtocol, ExportSettings};
 use crate::listener_tls::ServerTls;
+use crate::ranges;
 use crate::storage::StoreLocation;
+
+/// The largest spool and backlog `serve` takes, in MiB (1 PiB).
+const MAX_MIB: u64 = 1 << 30;
+
+/// The largest request, queue or batch `serve` holds in memory, in MiB.
+const MAX_IN_MEMORY_MIB: u64 = 64 << 10;
+
+/// The largest bound on active sessions `serve` takes.
+const MAX_ACTIVE_SESSIONS: usize = 4096;
 
 /// Everything `serve` needs, checked.
 #[derive(Debug, Clone)]
@@ -40,6 +50,9 @@ pub struct ServeSettings {
     pub token: Option<Token>,
     /// Who may use the control API.
     pub control: ControlAccess,
+    /// Host names the control API, UI and replay stream answer to besides
+    /// loopback ones (lowercase, without a port).
+    pub allowed_hosts: Vec<String>,
     /// URL prefixes replays started through the control API may send to;
     /// empty allows loopback endpoints only.
     pub replay_allow: Vec<String>,
@@ -69,6 +82,8 @@ pub struct ServeSettings {
     pub shutdown_timeout: Duration,
     /// When a session's requests become one object.
     pub batching: BatchLimits,
+    /// Sessions the tap records at once at most; starting one more is refused (409).
+    pub max_active_sessions: usize,
 }
 
 impl ServeSettings {
@@ -100,6 +115,7 @@ impl ServeSettings {
             tls: None,
             token: None,
             control: ControlAccess::Loopback,
+            allowed_hosts: Vec::new(),
             replay_allow: Vec::new(),
             spool: None,
             durability: Durability::Memory,
@@ -114,12 +130,13 @@ impl ServeSettings {
             refresh_interval: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
             batching: BatchLimits::default(),
+            max_active_sessions: 64,
         }
     }
 
     /// Validates `serve`'s arguments.
     pub fn from_args(args: ServeArgs) -> Result<Self, String> {
-        let mut settings = ServeSettings::new(args.store.store.parse()?);
+        let mut settings = ServeSettings::new(args.store.location()?);
         settings.http = args.http;
         settings.grpc = match args.grpc.as_str() {
             "off" | "none" => None,
@@ -180,6 +197,16 @@ impl ServeSettings {
         if let Some(secret) = &args.control_token {
             settings.control = ControlAccess::Token(Token::new(secret).ok_or("--control-token is empty")?);
         }
+        for name in &args.allowed_hosts {
+            let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+            if !valid {
+                return Err(format!("--allowed-host {name:?} must be a host name without scheme or port"));
+            }
+            settings.allowed_hosts.push(name);
+        }
         for prefix in &args.replay_allow {
             let url = url::Url::parse(prefix).map_err(|e| format!("--replay-allow {prefix:?}: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") {
@@ -187,18 +214,26 @@ impl ServeSettings {
             }
         }
         settings.replay_allow = args.replay_allow.clone();
-        settings.spool = (args.spool.as_os_str() != "off").then(|| args.spool.clone());
+        settings.spool = match &args.spool {
+            Some(dir) if dir.as_os_str() == "off" => None,
+            Some(dir) => Some(dir.clone()),
+            None => Some(settings.store.default_spool()),
+        };
+        if !(1..=MAX_ACTIVE_SESSIONS).contains(&args.max_active_sessions) {
+            return Err(format!(
+                "--max-active-sessions must be 1 to {MAX_ACTIVE_SESSIONS}, not {}",
+                args.max_active_sessions
+            ));
+        }
+        settings.max_active_sessions = args.max_active_sessions;
         settings.durability = args.durability;
         if settings.durability == Durability::Durable && settings.spool.is_none() {
             return Err(
                 "durable mode keeps its journal in the spool directory: --spool off needs --durability memory".into()
             );
         }
-        if args.backlog_mib == 0 {
-            return Err("--backlog-mib must be at least 1".into());
-        }
-        settings.backlog_bytes = args.backlog_mib << 20;
-        settings.spool_bytes = args.spool_mib.max(1) << 20;
+        settings.backlog_bytes = ranges::mebibytes("--backlog-mib", args.backlog_mib, MAX_MIB)?;
+        settings.spool_bytes = ranges::mebibytes("--spool-mib", args.spool_mib.max(1), MAX_MIB)?;
         if let Some(workers) = args.workers {
             if workers == 0 {
                 return Err("--workers must be at least 1".into());
@@ -206,11 +241,15 @@ impl ServeSettings {
             settings.workers = workers;
         }
         let refresh_interval = args.refresh_seconds.map_or(args.refresh_interval, Duration::from_secs);
-        if args.max_request_mib == 0 || args.upload_queue_mib == 0 || refresh_interval.is_zero() {
-            return Err("--max-request-mib, --upload-queue-mib and --refresh-interval must be more than 0".into());
+        if refresh_interval.is_zero() {
+            return Err("--refresh-interval must be more than 0".into());
         }
-        settings.max_body_bytes = args.max_request_mib << 20;
-        settings.upload_queue_bytes = args.upload_queue_mib << 20;
+        let in_memory = |what: &str, mib: usize| {
+            let bytes = ranges::mebibytes(what, mib as u64, MAX_IN_MEMORY_MIB)?;
+            usize::try_from(bytes).map_err(|_| format!("{what} {mib} is more than this machine can address"))
+        };
+        settings.max_body_bytes = in_memory("--max-request-mib", args.max_request_mib)?;
+        settings.upload_queue_bytes = in_memory("--upload-queue-mib", args.upload_queue_mib)?;
         settings.refresh_interval = refresh_interval;
         settings.shutdown_timeout = args.shutdown_timeout;
         if args.recording_queue == 0 {
@@ -218,6 +257,13 @@ impl ServeSettings {
         }
         settings.recording_queue = args.recording_queue;
         let max_age = args.batch_max_age_ms.map_or(args.batch_max_age, Duration::from_millis);
+        if args.batch_max_kib > MAX_IN_MEMORY_MIB as usize * 1024 {
+            return Err(format!(
+                "--batch-max-kib {} is out of range: 0 to {} KiB",
+                args.batch_max_kib,
+                MAX_IN_MEMORY_MIB * 1024
+            ));
+        }
         settings.batching = BatchLimits { max_bytes: args.batch_max_kib << 10, max_age };
         Ok(settings)
     }
@@ -227,9 +273,10 @@ impl ServeSettings {
 /// OpenTelemetry specification defines it; `None` when unset or empty.
 pub fn env_timeout(variable: &str) -> Option<Result<Duration, String>> {
     let value = std::env::var(variable).ok().filter(|v| !v.trim().is_empty())?;
+    let limit = crate::ranges::MAX_SHORT_DURATION.as_millis();
     Some(match value.trim().parse::<u64>() {
-        Ok(millis) if millis > 0 => Ok(Duration::from_millis(millis)),
-        _ => Err(format!("{variable}={value:?} is not a number of milliseconds above 0")),
+        Ok(millis) if millis > 0 && u128::from(millis) <= limit => Ok(Duration::from_millis(millis)),
+        _ => Err(format!("{variable}={value:?} is out of range: 1 to {limit} milliseconds")),
     })
 }
 

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use otlp_capture::cli::{Cli, Command, LogFormat, SessionCommand};
+use otlp_capture::cli::{Cli, Command, InvalidArgs, LogFormat, SessionCommand};
 use otlp_capture::commands::{inspect, output, replay, session};
 use otlp_capture::config::ServeSettings;
 use otlp_capture::phases::MarkRequest;
@@ -12,6 +12,9 @@ use otlp_capture::retention::PruneRule;
 use otlp_capture::server;
 
 fn main() -> ExitCode {
+    // Everything this process writes (store, metadata, journal, spool, cache) holds
+    // production telemetry: private to the user running it, whatever the umask.
+    otlp_capture::file_modes::private_by_default();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -27,10 +30,26 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(run(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+    // A bug must not end the process with a backtrace and exit 101: one line, exit 1.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!("internal error{place}: {}", panic_message(info.payload()));
+    }));
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run(cli.command))));
+    match ran {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => fail(&e),
+        Err(payload) => fail(&anyhow::anyhow!("internal error: {}", panic_message(&*payload))),
     }
+}
+
+/// The text a panic carried, when it carried text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Prints the one-line error; exit 2 for settings refused before serving, 1 otherwise,
@@ -42,17 +61,20 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     eprintln!("otlp-capture: {error:#}");
     match error.downcast_ref::<server::ServeError>() {
         Some(server::ServeError::Refused(_)) => ExitCode::from(2),
+        _ if error.downcast_ref::<InvalidArgs>().is_some() => ExitCode::from(2),
         _ => ExitCode::FAILURE,
     }
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => Ok(server::run(ServeSettings::from_args(args).map_err(anyhow::Error::msg)?).await?),
+        Command::Serve(args) => Ok(server::run(ServeSettings::from_args(args).map_err(InvalidArgs)?).await?),
         Command::Session(SessionCommand::Start(args)) => session::start(&args).await,
         Command::Session(SessionCommand::Stop { id, tap }) => session::stop(&id, &tap).await,
         Command::Session(SessionCommand::List { store, filter, json }) => session::list(&store, &filter, json).await,
-        Command::Session(SessionCommand::Show { id, store, filter }) => session::show(&id, &store, &filter).await,
+        Command::Session(SessionCommand::Show { id, store, filter, tap }) => {
+            session::show(&id, &store, &filter, &tap).await
+        }
         Command::Session(SessionCommand::Delete { id, store, filter, force, tap }) => {
             session::delete(&id, &store, &filter, force, &tap).await
         }

@@ -11,6 +11,7 @@ mod durability;
 mod faults;
 mod forwarding;
 mod grpc_status;
+mod guard;
 mod hostile_input;
 mod limits;
 mod proxy;

@@ -101,11 +101,22 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// Where and how a tap process is started, besides its arguments.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Launch<'a> {
+    /// The working directory (a fresh temporary one when `None`, so its
+    /// default spool is its own); taps given one directory share it.
+    pub workdir: Option<&'a Path>,
+    /// The file mode creation mask to start under (`000` to show the tap
+    /// keeps its files private itself); the shell's when `None`.
+    pub umask: Option<&'a str>,
+}
+
 /// A running `otlp-capture serve`.
 pub struct TapProcess {
     child: Child,
-    /// The tap's working directory, so its default spool is its own.
-    _workdir: tempfile::TempDir,
+    /// The tap's own working directory, when it was not given one.
+    _workdir: Option<tempfile::TempDir>,
     /// `http://127.0.0.1:PORT`: OTLP/HTTP and the control API.
     pub base: String,
     /// `http://127.0.0.1:PORT`: OTLP/gRPC.
@@ -121,9 +132,28 @@ impl TapProcess {
 
     /// Starts a tap with extra `serve` arguments, on ports it chooses.
     pub fn start_with(store: &str, env: &[(String, String)], args: &[&str]) -> Self {
-        let workdir = tempfile::tempdir().expect("a working directory for the tap");
-        let mut child = Command::new(binary())
-            .current_dir(workdir.path())
+        Self::launch(store, env, args, Launch::default())
+    }
+
+    /// Starts a tap as `launch` says, with extra `serve` arguments.
+    pub fn launch(store: &str, env: &[(String, String)], args: &[&str], launch: Launch<'_>) -> Self {
+        let own_workdir = match launch.workdir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("a working directory for the tap")),
+        };
+        let workdir =
+            launch.workdir.or(own_workdir.as_ref().map(tempfile::TempDir::path)).expect("a working directory");
+        let mut command = match launch.umask {
+            // The shell sets the mask and then becomes the tap, so the pid is the tap's.
+            Some(mask) => {
+                let mut shell = Command::new("sh");
+                shell.args(["-c", &format!("umask {mask} && exec \"$0\" \"$@\"")]).arg(binary());
+                shell
+            }
+            None => Command::new(binary()),
+        };
+        let mut child = command
+            .current_dir(workdir)
             .args([
                 "serve",
                 "--store",
@@ -171,7 +201,7 @@ impl TapProcess {
         });
         let http = address_in(&ready, "http").expect("the ready line names the HTTP address");
         let grpc = address_in(&ready, "grpc").expect("the ready line names the gRPC address");
-        TapProcess { child, _workdir: workdir, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
+        TapProcess { child, _workdir: own_workdir, base: format!("http://{http}"), grpc: format!("http://{grpc}"), log }
     }
 
     /// A metric of the tap's /metrics, summed over its label sets (so a

@@ -63,6 +63,9 @@ pub struct Sessions {
     batching: BatchLimits,
     counters: Arc<TapCounters>,
     active: RwLock<HashMap<String, Arc<ActiveSession>>>,
+    /// Sessions this tap starts or takes up at most: every request is
+    /// recorded into each active session, so the bound keeps that work bounded.
+    max_active: usize,
     /// Sessions the store says ended: never taken up again, never read again.
     ended: Mutex<HashSet<String>>,
     /// Serializes start, stop and join, so none of them races another on one id.
@@ -79,6 +82,7 @@ impl Sessions {
         catalog: Catalog,
         batching: BatchLimits,
         counters: Arc<TapCounters>,
+        max_active: usize,
     ) -> Arc<Self> {
         Arc::new(Sessions {
             pool,
@@ -88,6 +92,7 @@ impl Sessions {
             batching,
             counters,
             active: RwLock::default(),
+            max_active,
             ended: Mutex::default(),
             control: tokio::sync::Mutex::new(()),
         })
@@ -262,6 +267,12 @@ impl Sessions {
         let key = self.catalog.metadata_key(&id).await?;
         if self.find_active(&id).is_some() {
             return Err(TapError::Conflict(format!("session {id} is already active")));
+        }
+        if self.active_count() >= self.max_active {
+            return Err(TapError::Conflict(format!(
+                "this tap records {} active sessions, its bound (serve --max-active-sessions); stop one first",
+                self.active_count()
+            )));
         }
         if self.catalog.storage().get(&key).await?.is_some() {
             return Err(TapError::Conflict(format!("the store already holds a session {id}; choose another id")));
@@ -491,6 +502,7 @@ impl Sessions {
         // active ones before metadata.json says it ended, and would be taken up again here.
         let _control = self.control.lock().await;
         let mut joined = Vec::new();
+        let mut over_bound = 0usize;
         for id in self.catalog.session_ids().await? {
             if self.find_active(&id).is_some() || self.ended.locked().contains(&id) {
                 continue;
@@ -498,6 +510,10 @@ impl Sessions {
             let Some(mut state) = self.catalog.get(&id).await.unwrap_or(None) else { continue };
             if state.status != SessionStatus::Active {
                 self.ended.locked().insert(id);
+                continue;
+            }
+            if self.active_count() >= self.max_active {
+                over_bound += 1;
                 continue;
             }
             let parts = taps::read_all(self.catalog.storage(), state.id()).await?;
@@ -511,6 +527,13 @@ impl Sessions {
             self.committer.commit(state.id(), content, Vec::new()).await?;
             joined.push(state.id().to_owned());
             self.activate(Arc::new(ActiveSession::new(state)));
+        }
+        if over_bound > 0 {
+            tracing::warn!(
+                left = over_bound,
+                bound = self.max_active,
+                "the store holds more active sessions than this tap records at most; not recording into the rest"
+            );
         }
         Ok(joined)
     }

@@ -11,7 +11,7 @@ pub mod session;
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
-use crate::cli::StoreArgs;
+use crate::cli::{InvalidArgs, StoreArgs};
 use crate::runtime::Runtime;
 use crate::runtime::pool::ProcessorPool;
 use crate::runtime::state::{Capabilities, InstanceLimits, NoWrites, OsRandomness, SystemClock};
@@ -34,7 +34,7 @@ pub fn open_store(args: &StoreArgs) -> anyhow::Result<OpenStore> {
 /// Like [`open_store`], with `instances` component instances (replay
 /// prepares several objects at once).
 pub fn open_store_with(args: &StoreArgs, instances: usize) -> anyhow::Result<OpenStore> {
-    let location: StoreLocation = args.store.parse().map_err(anyhow::Error::msg)?;
+    let location: StoreLocation = args.location().map_err(InvalidArgs)?;
     // Reading must not create a store where there is none (a typo, another working directory).
     if let StoreLocation::Directory(path) = &location {
         anyhow::ensure!(

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{OpenStore, open_store_with, output};
-use crate::cli::ReplayArgs;
+use crate::cli::{InvalidArgs, ReplayArgs};
 use crate::config::env_timeout;
 use crate::exporters::headers;
 use crate::exporters::per_signal::SignalExporters;
@@ -26,7 +26,7 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let open = open_store_with(&args.store, instances)?;
     let id = session_pick::resolve(&open.catalog, &args.id, &args.filter.filter()).await?;
     let choices = with_environment(&args.choices)?;
-    let mut settings = ReplaySettings::choose(&id, &choices).map_err(anyhow::Error::msg)?;
+    let mut settings = ReplaySettings::choose(&id, &choices).map_err(InvalidArgs)?;
     if let Some(phase) = &args.phase {
         let state = open.catalog.get(&id).await?.ok_or_else(|| anyhow::anyhow!("no session {id} in the store"))?;
         let (from, to) = phases::window(&state, phase)?;
@@ -47,14 +47,14 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         client_key: args.client_key.clone(),
     };
     settings.tls = tls.or_from_env().load().map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
-    let endpoint = match &args.endpoint {
-        Some(endpoint) => endpoint.clone(),
-        None => std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .ok()
-            .filter(|e| !e.trim().is_empty())
-            .context("pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT")?,
-    };
-    let exporter = signal_exporters(&settings, &endpoint, args.endpoint.is_some(), &args.choices)?;
+    let endpoint = args
+        .endpoint
+        .clone()
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.trim().is_empty()));
+    if endpoint.is_none() {
+        keep_signals_with_endpoints(&mut settings, args.choices.signals.is_some())?;
+    }
+    let exporter = signal_exporters(&settings, endpoint.as_deref(), args.endpoint.is_some(), &args.choices)?;
     if args.dry_run {
         return dry_run(&open, &settings).await;
     }
@@ -92,6 +92,43 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A signal's own endpoint variable (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`...), when set.
+fn own_endpoint(signal: Signal) -> Option<String> {
+    let variable = format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.name().to_ascii_uppercase());
+    std::env::var(variable).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// With no shared endpoint, only signals with their own endpoint variable
+/// can be sent: the others are left out with a note, or refused when the
+/// user asked for them with `--signals`.
+fn keep_signals_with_endpoints(settings: &mut ReplaySettings, asked: bool) -> anyhow::Result<()> {
+    let (kept, missing): (Vec<Signal>, Vec<Signal>) =
+        settings.signals.iter().partition(|signal| own_endpoint(**signal).is_some());
+    let names = |signals: &[Signal]| signals.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
+    if kept.is_empty() {
+        return Err(InvalidArgs(
+            "pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT (or a signal's own, such as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)"
+                .into(),
+        )
+        .into());
+    }
+    if !missing.is_empty() {
+        let which = names(&missing);
+        if asked {
+            return Err(InvalidArgs(format!(
+                "--signals asks for {which}, which has no endpoint: pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT \
+                 or its own OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT"
+            ))
+            .into());
+        }
+        eprintln!(
+            "note: no endpoint for {which} (no --endpoint, OTEL_EXPORTER_OTLP_ENDPOINT or its own variable): not replayed"
+        );
+    }
+    settings.signals = kept;
+    Ok(())
+}
+
 /// The exporters of each signal: the shared one to `endpoint`, and one of its
 /// own for a signal that `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_*`
 /// variables configure (an endpoint there is the signal's whole URL and
@@ -100,11 +137,15 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
 /// certificate files replace the shared ones).
 fn signal_exporters(
     settings: &ReplaySettings,
-    endpoint: &str,
+    endpoint: Option<&str>,
     endpoint_flag: bool,
     flags: &ReplayChoices,
 ) -> anyhow::Result<SignalExporters> {
-    let mut exporters = SignalExporters::single(settings.exporter(endpoint).map_err(anyhow::Error::msg)?);
+    let mut shared = match endpoint {
+        Some(endpoint) => Some(settings.exporter(endpoint).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let mut own_exporters = Vec::new();
     for signal in Signal::ALL {
         let prefix = format!("OTEL_EXPORTER_OTLP_{}_", signal.name().to_ascii_uppercase());
         let variable = |name: &str| std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.trim().is_empty());
@@ -137,13 +178,22 @@ fn signal_exporters(
             };
             own.tls = files.load().map_err(|e| fail("CERTIFICATE", e))?;
         }
-        let exporter = match variable("ENDPOINT").filter(|_| !endpoint_flag) {
-            Some(url) => own.exporter(&url).map_err(|e| fail("ENDPOINT", e))?.exact(),
-            None => own.exporter(endpoint).map_err(anyhow::Error::msg)?,
+        let exporter = match (variable("ENDPOINT").filter(|_| !endpoint_flag), endpoint) {
+            (Some(url), _) => own.exporter(&url).map_err(|e| fail("ENDPOINT", e))?.exact(),
+            (None, Some(endpoint)) => own.exporter(endpoint).map_err(anyhow::Error::msg)?,
+            // Without a shared endpoint a signal without its own is not sent (see keep_signals_with_endpoints).
+            (None, None) => continue,
         };
-        exporters = exporters.with(signal, exporter);
+        own_exporters.push((signal, exporter));
     }
-    Ok(exporters)
+    // Without a shared endpoint, the signals that are sent all have their own.
+    let first = own_exporters.first().map(|(_, exporter)| exporter.clone());
+    let Some(base) = shared.take().or(first) else {
+        return Err(InvalidArgs("pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT".into()).into());
+    };
+    Ok(own_exporters
+        .into_iter()
+        .fold(SignalExporters::single(base), |all, (signal, exporter)| all.with(signal, exporter)))
 }
 
 /// The choices with the OpenTelemetry exporter variables filling what the

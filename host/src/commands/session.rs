@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{open_store, output};
-use crate::cli::{SessionFilterArgs, StartArgs, StoreArgs, TapArgs};
+use crate::cli::{InvalidArgs, SessionFilterArgs, StartArgs, StoreArgs, TapArgs};
 use crate::control::StartRequest;
 use crate::otlp::Signal;
 use crate::phases::{self, MarkRequest};
@@ -38,14 +38,16 @@ pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
 /// Starts a session on the tap and prints its metadata.
 pub async fn start(args: &StartArgs) -> anyhow::Result<()> {
     let request = start_request(args)?;
-    let url = format!("{}/api/capture/sessions", args.tap.tap.trim_end_matches('/'));
+    // Checked here too, so a number out of range is refused before any tap is asked (exit 2).
+    request.clone().into_config().map_err(|e| InvalidArgs(e.to_string()))?;
+    let url = format!("{}/api/capture/sessions", args.tap.url());
     let response = authorized(client(&args.tap)?.post(&url), &args.tap).json(&request).send().await;
     print_answer(response, &url).await
 }
 
 /// Stops a session on the tap and prints its final metadata.
 pub async fn stop(id: &str, tap: &TapArgs) -> anyhow::Result<()> {
-    let url = format!("{}/api/capture/sessions/{id}", tap.tap.trim_end_matches('/'));
+    let url = format!("{}/api/capture/sessions/{id}", tap.url());
     let response = authorized(client(tap)?.delete(&url), tap).send().await;
     print_answer(response, &url).await
 }
@@ -121,8 +123,14 @@ pub async fn list(store: &StoreArgs, filter: &SessionFilterArgs, json: bool) -> 
     Ok(())
 }
 
-/// Prints a session's metadata.json as stored.
-pub async fn show(id: &str, store: &StoreArgs, filter: &SessionFilterArgs) -> anyhow::Result<()> {
+/// Prints a session's metadata.json as stored; with `--tap`, as that tap
+/// answers it (live counts of an active session, no local store needed).
+pub async fn show(id: &str, store: &StoreArgs, filter: &SessionFilterArgs, tap: &TapArgs) -> anyhow::Result<()> {
+    if tap.tap.is_some() {
+        let url = format!("{}/api/capture/sessions/{id}", tap.url());
+        let response = authorized(client(tap)?.get(&url), tap).send().await;
+        return print_answer(response, &url).await;
+    }
     let open = open_store(store)?;
     let id = session_pick::resolve(&open.catalog, id, &filter.filter()).await?;
     let key = open.catalog.metadata_key(&id).await?;
@@ -150,15 +158,24 @@ pub struct MarkArgs<'a> {
 
 /// `session mark`: through the tap while the session is active (the tap
 /// keeps the phase through its refreshes), on the store directly once it
-/// has stopped. Prints the metadata.
+/// has stopped. With `--tap`, that tap marks it in its own store, active
+/// or not, so no local store is needed. Prints the metadata.
 pub async fn mark(args: MarkArgs<'_>) -> anyhow::Result<()> {
+    let through_tap = |id: &str| {
+        let url = format!("{}/api/capture/sessions/{id}/phases", args.tap.url());
+        let request = client(args.tap).map(|c| authorized(c.post(&url), args.tap).json(&args.request));
+        (url, request)
+    };
+    if args.tap.tap.is_some() {
+        let (url, request) = through_tap(args.id);
+        return print_answer(request?.send().await, &url).await;
+    }
     let open = open_store(args.store)?;
     let id = session_pick::resolve(&open.catalog, args.id, &args.filter.filter()).await?;
     let state = open.catalog.get(&id).await?.with_context(|| format!("no session {id} in {}", args.store.store))?;
     if state.status == SessionStatus::Active {
-        let url = format!("{}/api/capture/sessions/{id}/phases", args.tap.tap.trim_end_matches('/'));
-        let response = authorized(client(args.tap)?.post(&url), args.tap).json(&args.request).send().await;
-        return print_answer(response, &url).await;
+        let (url, request) = through_tap(&id);
+        return print_answer(request?.send().await, &url).await;
     }
     let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()).unwrap_or(u64::MAX);
     let state = phases::mark(&open.catalog, &id, args.request.into_phase(now)?).await?;
@@ -179,13 +196,13 @@ pub async fn delete(
     let id = session_pick::resolve(&open.catalog, id, &filter.filter()).await?;
     let state = open.catalog.get(&id).await?.with_context(|| format!("no session {id} in {}", store.store))?;
     let deleted = if state.status == SessionStatus::Active && force {
-        let url = format!("{}/api/capture/sessions/{id}", tap.tap.trim_end_matches('/'));
+        let url = format!("{}/api/capture/sessions/{id}", tap.url());
         let response = authorized(client(tap)?.delete(&url), tap).send().await;
         let response = response.with_context(|| format!("--force: cannot reach the tap at {url} to stop {id}"))?;
         match response.status() {
             status if status.is_success() => retention::delete(&open.catalog, &id).await?,
             reqwest::StatusCode::NOT_FOUND => {
-                eprintln!("note: the tap at {} does not hold {id}; deleting it as stored", tap.tap);
+                eprintln!("note: the tap at {} does not hold {id}; deleting it as stored", tap.url());
                 retention::delete_stored(&open.catalog, &id).await?
             }
             status => bail!("--force: the tap at {url} answered {status} to stopping {id}"),

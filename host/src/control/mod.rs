@@ -4,6 +4,7 @@
 //! only. Errors answer with the status of [`TapError`] and a JSON body
 //! `{"error": "..."}`.
 
+mod audit;
 mod replays;
 mod sessions;
 
@@ -20,7 +21,7 @@ use axum::routing::{get, post};
 use crate::auth::{ControlAccess, Peer};
 use crate::otlp::Encoding;
 
-pub use replays::ReplayRequest;
+pub use replays::{OtelAiReplayRequest, ReplayRequest};
 pub use sessions::StartRequest;
 
 use crate::capture::Sessions;
@@ -75,6 +76,10 @@ async fn guard(State(access): State<Arc<ControlAccess>>, request: Request, next:
     if let Err(e) = access.check(peer, request.headers()) {
         return e.into_response();
     }
+    let credential = match access.as_ref() {
+        ControlAccess::Token(_) => "control token",
+        ControlAccess::Loopback => "loopback",
+    };
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if request.method() == Method::POST && Encoding::from_content_type(content_type) != Some(Encoding::Json) {
         let refused = TapError::UnsupportedMediaType(format!(
@@ -82,7 +87,7 @@ async fn guard(State(access): State<Arc<ControlAccess>>, request: Request, next:
         ));
         return refused.into_response();
     }
-    next.run(request).await
+    audit::run(request, next, peer, credential).await
 }
 
 impl IntoResponse for TapError {

@@ -93,7 +93,7 @@ const OTEL_AI_DEFAULT_ENDPOINT: &str = "http://localhost:4318";
 
 impl OtelAiReplayRequest {
     /// The replay choices this asks for.
-    fn choices(&self) -> Result<ReplayChoices, TapError> {
+    pub fn choices(&self) -> Result<ReplayChoices, TapError> {
         let speed = match self.speed_multiplier {
             None => None,
             Some(factor) => Some(Speed::from_str(&factor.to_string()).map_err(TapError::InvalidRequest)?),

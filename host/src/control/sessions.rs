@@ -66,11 +66,22 @@ pub struct StartRequest {
 impl StartRequest {
     /// The session configuration this request asks for, defaults filled in.
     pub fn into_config(self) -> Result<SessionConfig, TapError> {
-        let positive = |value: Option<f64>, name: &str, unit: f64| match value {
+        // A petabyte, and a century: past them a bound bounds nothing.
+        let positive = |value: Option<f64>, name: &str, unit: f64, max: f64| match value {
             None => Ok(None),
-            Some(v) if v.is_finite() && v > 0.0 => Ok(Some((v * unit).ceil() as u64)),
-            Some(v) => Err(TapError::InvalidRequest(format!("{name} must be a number greater than 0, not {v}"))),
+            Some(v) if v.is_finite() && v > 0.0 && v <= max => Ok(Some((v * unit).ceil() as u64)),
+            Some(v) => Err(TapError::InvalidRequest(format!(
+                "{name} {} is out of range: more than 0, at most {max}",
+                crate::ranges::shown(v)
+            ))),
         };
+        let sample_ratio = self.sample_ratio.unwrap_or(1.0);
+        if !(sample_ratio > 0.0 && sample_ratio <= 1.0) {
+            let shown = crate::ranges::shown(sample_ratio);
+            return Err(TapError::InvalidRequest(format!(
+                "sampleRatio {shown} is out of range: more than 0, at most 1"
+            )));
+        }
         Ok(SessionConfig {
             session_id: self.session_id,
             diagnostic_session_id: self.diagnostic_session_id,
@@ -79,10 +90,10 @@ impl StartRequest {
             capture_traces: self.capture_traces.unwrap_or(true),
             capture_metrics: self.capture_metrics.unwrap_or(true),
             capture_logs: self.capture_logs.unwrap_or(true),
-            sample_ratio: self.sample_ratio.unwrap_or(1.0),
+            sample_ratio,
             created_by: self.created_by.unwrap_or_else(|| "otlp-capture".to_owned()),
-            max_size_bytes: positive(self.max_size_mb, "maxSizeMB", 1_048_576.0)?,
-            max_duration_millis: positive(self.max_duration_minutes, "maxDurationMinutes", 60_000.0)?,
+            max_size_bytes: positive(self.max_size_mb, "maxSizeMB", 1_048_576.0, 1_073_741_824.0)?,
+            max_duration_millis: positive(self.max_duration_minutes, "maxDurationMinutes", 60_000.0, 52_560_000.0)?,
             gzip_level: self.gzip_level,
         })
     }

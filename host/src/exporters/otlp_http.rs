@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::ExportCompression;
 use super::{Accepted, ExportError, ExportResponse, ExportSettings};
 use crate::otlp::status::{RpcStatus, grpc_for_http, http_retryable, status_with_retry};
+use crate::ranges;
 
 /// The wait passed on to gRPC clients when an HTTP upstream pushed back
 /// without a Retry-After.
@@ -196,9 +197,9 @@ impl HttpAnswer {
     pub fn retry_after(&self) -> Option<Duration> {
         let value = self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
         if let Ok(seconds) = value.parse::<u64>() {
-            return Some(Duration::from_secs(seconds));
+            return Some(ranges::endpoint_wait(Duration::from_secs(seconds)));
         }
         let at = httpdate::parse_http_date(value).ok()?;
-        Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+        Some(ranges::endpoint_wait(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO)))
     }
 }

@@ -58,7 +58,7 @@ where
         let (reason, retry_after) = error;
         // Full jitter on our own backoff; the target's Retry-After is honoured as given.
         let wait = retry_after.unwrap_or_else(|| interval.mul_f64(0.5 + fastrand::f64() * 0.5));
-        if failed_at.elapsed() + wait > policy.max_elapsed {
+        if failed_at.elapsed().saturating_add(wait) > policy.max_elapsed {
             let reason =
                 format!("{reason} (gave up after {retries} retries in {:.1}s)", failed_at.elapsed().as_secs_f64());
             return Retried { outcome: Err(ExportError::Exhausted(reason)), retries, retrying: failed_at.elapsed() };

@@ -90,7 +90,7 @@ pub fn status_with_retry(code: Code, message: impl Into<String>, retry_after: Op
 
 /// The wait a status's `google.rpc.RetryInfo` asks for, if it has one.
 pub fn retry_info_delay(status: &tonic::Status) -> Option<Duration> {
-    status.get_details_retry_info().and_then(|info| info.retry_delay)
+    status.get_details_retry_info().and_then(|info| info.retry_delay).map(crate::ranges::endpoint_wait)
 }
 
 /// Whether an OTLP client retries an HTTP answer with this status.

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use serde::Serialize;
 
 use super::{ReplayCounts, ReplayReport, ReplaySettings};
@@ -100,18 +101,25 @@ impl ReplayJobs {
             let progress_status = job_status.clone();
             let progress = move |counts: &ReplayCounts| progress_status.locked().counts = counts.clone();
             let exporters = SignalExporters::single(exporter);
-            let outcome = super::run(&catalog, &pool, &exporters, &settings, &progress).await;
+            let run = super::run(&catalog, &pool, &exporters, &settings, &progress);
+            // A bug in the run ends the job failed, never running forever.
+            let outcome = std::panic::AssertUnwindSafe(run).catch_unwind().await;
             let mut status = job_status.locked();
             status.finished_at_unix_millis = Some(now_millis());
             match outcome {
-                Ok(report) => {
+                Ok(Ok(report)) => {
                     status.state = if report.delivered_all() { JobState::Completed } else { JobState::Failed };
                     status.counts = report.counts.clone();
                     status.report = Some(report);
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     status.state = JobState::Failed;
                     status.error = Some(e.to_string());
+                }
+                Err(_) => {
+                    tracing::error!(job = %status.id, "a replay job failed on an internal error");
+                    status.state = JobState::Failed;
+                    status.error = Some("the replay stopped on an internal error".into());
                 }
             }
         });

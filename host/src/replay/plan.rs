@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::catalog::StoredObject;
+use crate::ranges::{MAX_SPEED, MIN_SPEED};
 
 /// How fast to replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,8 +33,8 @@ impl std::str::FromStr for Speed {
         }
         let factor: f64 =
             text.trim_end_matches(['x', 'X']).parse().map_err(|_| format!("speed {text:?} is not a number or max"))?;
-        if !(factor.is_finite() && factor > 0.0) {
-            return Err(format!("speed {text:?} must be greater than 0"));
+        if !(MIN_SPEED..=MAX_SPEED).contains(&factor) {
+            return Err(format!("speed {text:?} is out of range: {MIN_SPEED} to {MAX_SPEED}, or max"));
         }
         Ok(Speed::Factor(factor))
     }

@@ -14,6 +14,7 @@ use crate::exporters::retry::RetryPolicy;
 use crate::exporters::tls::ClientTls;
 use crate::exporters::{ExportCompression, ExportProtocol, ExportSettings, Exporter, headers};
 use crate::otlp::Signal;
+use crate::ranges;
 pub use crate::times::TelemetryTime;
 
 /// How timestamps are rewritten on replay (see DESIGN.md).
@@ -76,10 +77,10 @@ impl FromStr for Timeout {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let duration = match text.parse::<f64>() {
-            Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Duration::from_secs_f64(seconds),
-            Ok(_) => return Err(format!("the timeout {text:?} must be more than 0")),
-            Err(_) => humantime::parse_duration(text)
-                .map_err(|_| format!("the timeout {text:?} is neither seconds nor a duration (5s, 500ms)"))?,
+            Ok(seconds) => {
+                ranges::seconds("the timeout", seconds, Duration::from_millis(1), ranges::MAX_SHORT_DURATION)?
+            }
+            Err(_) => ranges::duration("the timeout", text, ranges::MAX_SHORT_DURATION)?,
         };
         if duration.is_zero() {
             return Err(format!("the timeout {text:?} must be more than 0"));
@@ -256,16 +257,14 @@ impl ReplaySettings {
     pub fn choose(session_id: &str, choices: &ReplayChoices) -> Result<Self, String> {
         let max_idle = match choices.max_idle_seconds {
             None => None,
-            Some(idle) if idle.is_finite() && idle >= 0.0 => Some(Duration::from_secs_f64(idle)),
-            Some(idle) => return Err(format!("the longest idle wait must be a number of seconds, not {idle}")),
+            Some(idle) => Some(ranges::seconds("the longest idle wait", idle, Duration::ZERO, ranges::MAX_IDLE)?),
         };
         let loops = choices.loops.unwrap_or(1);
         if loops == 0 {
             return Err("a replay loops at least once".into());
         }
         let max_retry_time = match &choices.max_retry_time {
-            Some(text) => humantime::parse_duration(text.trim())
-                .map_err(|e| format!("the max retry time {text:?} is not a duration (90s, 5m): {e}"))?,
+            Some(text) => ranges::duration("the max retry time", text, ranges::MAX_RETRY_TIME)?,
             None => DEFAULT_MAX_RETRY_TIME,
         };
         let timeout = choices.timeout.map_or(DEFAULT_TIMEOUT, |t| t.0);

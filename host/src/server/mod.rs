@@ -3,6 +3,7 @@
 //! (`app` for HTTP, `grpc_app` for gRPC) that tests can call without a
 //! socket, and serves them until SIGINT/SIGTERM, then flushes.
 
+mod catch_panic;
 mod tickers;
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
@@ -20,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::Peer;
+use crate::auth::{ControlAccess, Peer};
 use crate::capture::commit::Committer;
 use crate::capture::{Recorder, Sessions};
 use crate::catalog::Catalog;
@@ -37,7 +39,9 @@ use crate::runtime::calls::PutError;
 use crate::runtime::pool::ProcessorPool;
 use crate::runtime::state::{Capabilities, Clock, InstanceLimits, ObjectSink, OsRandomness, SystemClock};
 use crate::runtime::{Runtime, RuntimeError};
+use crate::site::{self, SiteRule};
 use crate::storage::spool::Spool;
+use crate::storage::spool_owner;
 use crate::storage::uploader::{QueueError, UploadSettings, Uploader};
 use crate::storage::{Storage, StorageError};
 use crate::ui;
@@ -123,6 +127,9 @@ impl Tap {
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, ServeError> {
         let storage = Storage::open(&settings.store)?;
+        if let Some(dir) = &settings.spool {
+            spool_owner::claim(dir, &settings.store.identity()).map_err(|e| ServeError::Spool(e.to_string()))?;
+        }
         let spool = match &settings.spool {
             Some(dir) => {
                 Some(Arc::new(Spool::open(dir, settings.spool_bytes).map_err(|e| ServeError::Spool(e.to_string()))?))
@@ -163,6 +170,7 @@ impl Tap {
             catalog.clone(),
             settings.batching,
             counters.clone(),
+            settings.max_active_sessions,
         );
         if !recovered.is_empty() {
             tracing::info!(
@@ -231,13 +239,19 @@ impl Tap {
             access: Arc::new(self.settings.control.clone()),
             replay_allow: self.settings.replay_allow.clone().into(),
         };
+        let site = Arc::new(SiteRule {
+            allowed_hosts: self.settings.allowed_hosts.clone(),
+            token_required: matches!(self.settings.control, ControlAccess::Token(_)),
+        });
+        // What a browser could reach of the recorded data passes the site checks first.
+        let guarded = control::routes(control).merge(ui::routes()).route_layer(from_fn_with_state(site, site::guard));
         Router::new()
             .route("/health", get(health).with_state(self.clone()))
             .route("/ready", get(ready).with_state(self.clone()))
             .route("/metrics", get(metrics).with_state(self.clone()))
             .merge(otlp_http::routes(self.receiver()))
-            .merge(control::routes(control))
-            .merge(ui::routes())
+            .merge(guarded)
+            .layer(from_fn(catch_panic::catch_panic))
     }
 
     /// The values of the tap's gauges now.

@@ -5,6 +5,7 @@
 mod aws_credentials;
 pub mod location;
 pub mod spool;
+pub mod spool_owner;
 pub mod uploader;
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use object_store::{
     Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
 };
 
-pub use location::StoreLocation;
+pub use location::{S3Encryption, StoreLocation};
 
 /// A storage failure, with the backend's message.
 #[derive(Debug, thiserror::Error)]
