@@ -1,9 +1,7 @@
 //! Makes the component the binary embeds. The guest is built for
 //! wasm32-unknown-unknown (`make build` does that first, into the workspace's
-//! target directory; a build without it, such as `cargo install --path host`,
-//! builds it here in a target directory of its own), and this script turns
-//! the core module into a component whose only imports are the ones its WIT
-//! world declares:
+//! target directory); this script turns the core module into a component
+//! whose only imports are the ones its WIT world declares:
 //!
 //! - exports other than the world's (and the canonical ABI's `cabi_*` and
 //!   `memory`) are dropped, and what only they reached is removed;
@@ -13,16 +11,20 @@
 //! - wit-component encodes the component from the world embedded by
 //!   wit-bindgen, and validates it.
 //!
-//! It then compiles the component for this machine with the host's engine
-//! settings (`src/runtime/engine_config.rs`), so the binary starts without
-//! compiling it (component.cwasm; a binary that runs on a CPU the compilation
-//! does not fit compiles at start, as before).
+//! The module `make guest` built is used only while it is newer than every
+//! source of the guest (its `src/`, its manifest, the WIT files); otherwise (a `cargo test` after an edit of `guest/src`, or a
+//! build without `make`, such as `cargo install --path host`) the guest is
+//! built here, in a target directory of its own, so an edit always reaches
+//! the embedded component. Nothing is compiled to native code here: `make
+//! build` installs the compilation beside the binary with the binary's own
+//! engine (`otlp-capture generate compilation`).
 //!
 //! `OTLP_CAPTURE_COMPONENT` names a core module or a finished component to
 //! embed instead.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
 
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
 const GUEST_MODULE: &str = "wasm32-unknown-unknown/release/otlp_capture_guest.wasm";
@@ -32,16 +34,24 @@ const WORLD_IMPORTS: &str = "otlp:capture/";
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    let workspace = manifest.join("..");
     println!("cargo::rerun-if-env-changed=OTLP_CAPTURE_COMPONENT");
+    let sources = guest_sources(&workspace);
+    for source in &sources {
+        println!("cargo::rerun-if-changed={}", source.display());
+    }
     let path = match std::env::var_os("OTLP_CAPTURE_COMPONENT") {
         Some(path) => PathBuf::from(path),
         None => {
-            let prebuilt = manifest.join("../target").join(GUEST_MODULE);
-            if prebuilt.is_file() { prebuilt } else { build_guest(&manifest, &out_dir).unwrap_or(prebuilt) }
+            let prebuilt = workspace.join("target").join(GUEST_MODULE);
+            println!("cargo::rerun-if-changed={}", prebuilt.display());
+            if is_newer_than(&prebuilt, &sources) {
+                prebuilt
+            } else {
+                build_guest(&workspace, &out_dir).unwrap_or(prebuilt)
+            }
         }
     };
-    println!("cargo::rerun-if-changed={}", path.display());
-    let out = out_dir.join("component.wasm");
     let bytes = match std::fs::read(&path) {
         Ok(bytes) if is_component(&bytes) => bytes,
         Ok(module) => componentize(&module).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
@@ -53,27 +63,36 @@ fn main() {
             Vec::new()
         }
     };
-    let compiled = out_dir.join("component.cwasm");
-    if std::fs::read(&out).ok().as_deref() != Some(&bytes[..]) || !compiled.is_file() {
-        let compilation = precompile(&bytes).unwrap_or_else(|e| {
-            println!("cargo::warning=the component was not compiled ahead of time ({e}); it compiles at start");
-            Vec::new()
-        });
-        let _ = std::fs::write(&compiled, compilation);
-        let _ = std::fs::write(&out, bytes);
+    let out = out_dir.join("component.wasm");
+    if std::fs::read(&out).ok().as_deref() != Some(&bytes[..]) {
+        std::fs::write(&out, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
     }
 }
 
-#[path = "src/runtime/engine_config.rs"]
-mod engine_config;
-
-/// The component compiled for this machine as the host's engine compiles it.
-fn precompile(component: &[u8]) -> Result<Vec<u8>, String> {
-    if component.is_empty() {
-        return Ok(Vec::new());
+/// Every file of the guest's own: its sources, manifest and WIT files.
+fn guest_sources(workspace: &Path) -> Vec<PathBuf> {
+    let mut files = vec![workspace.join("guest/Cargo.toml")];
+    let mut pending = vec![workspace.join("guest/src"), workspace.join("wit")];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
     }
-    let engine = wasmtime::Engine::new(&engine_config::base(true)).map_err(|e| e.to_string())?;
-    engine.precompile_component(component).map_err(|e| e.to_string())
+    files.sort();
+    files
+}
+
+/// Whether `module` exists and was written after every one of `sources`.
+fn is_newer_than(module: &Path, sources: &[PathBuf]) -> bool {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let Some(built) = modified(module) else { return false };
+    sources.iter().filter_map(|source| modified(source)).all(|changed: SystemTime| changed <= built)
 }
 
 /// Whether `bytes` are a component (layer 1) rather than a core module.
@@ -124,20 +143,21 @@ fn componentize(module: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("{e:#}"))
 }
 
-/// Builds the guest crate beside this one for wasm32-unknown-unknown in a
-/// target directory of its own (the workspace's is locked by the build
-/// running this script); the path of the module, or `None` with a warning.
-fn build_guest(manifest: &Path, out_dir: &Path) -> Option<PathBuf> {
-    let workspace = manifest.join("..");
+/// Builds the guest crate for wasm32-unknown-unknown in a target directory
+/// of its own (the workspace's is locked by the build running this
+/// script), saying so, since it takes a while the first time; the path of
+/// the module, or `None` with a warning.
+fn build_guest(workspace: &Path, out_dir: &Path) -> Option<PathBuf> {
     if !workspace.join("guest/Cargo.toml").is_file() {
         return None;
     }
-    println!("cargo::rerun-if-changed={}", workspace.join("guest/src").display());
-    println!("cargo::rerun-if-changed={}", workspace.join("wit").display());
+    println!(
+        "cargo::warning=building the component: guest/ changed since `make guest` built it (or it was never built)"
+    );
     let target_dir = out_dir.join("guest-target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
-        .current_dir(&workspace)
+        .current_dir(workspace)
         .args(["build", "--release", "--target", GUEST_TARGET, "-p", "otlp-capture-guest", "--target-dir"])
         .arg(&target_dir)
         // The host build's flags are not the guest's (.cargo/config.toml has those).

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_test_support::{generate, processes};
-use reqwest_blocking::blocking::Client;
+use reqwest::blocking::Client;
 
 const CLIENTS: u64 = 4;
 const SEQUENTIAL: usize = 400;

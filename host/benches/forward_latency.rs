@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use otlp_capture::capture::SESSION_HEADER;
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::blocking::Client;
+use reqwest::blocking::Client;
 
 const ROUNDS: usize = 20;
 const PER_ROUND: usize = 150;

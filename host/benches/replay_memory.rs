@@ -138,7 +138,7 @@ fn main() {
 /// and summarized, then indexed), then from the index.
 fn timeline(store: &std::path::Path) {
     let tap = otlp_capture_test_support::processes::TapProcess::start(store.to_str().unwrap(), &[]);
-    let client = reqwest_blocking::blocking::Client::new();
+    let client = reqwest::blocking::Client::new();
     let url = format!("{}/api/capture/sessions/big/timeline?step=1s", tap.base);
     for pass in ["from the objects", "from the index"] {
         let started = Instant::now();

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::blocking::Client;
+use reqwest::blocking::Client;
 
 const SPANS_PER_REQUEST: u64 = 1000;
 const CLIENTS: usize = 4;

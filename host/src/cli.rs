@@ -48,7 +48,9 @@ pub enum Command {
     /// Print shell completions (bash, zsh, fish, elvish, powershell), the man page (`man`), or the embedded
     /// WebAssembly component (`component`, for other hosts: see docs/hosting.md).
     Generate {
-        /// bash, zsh, fish, elvish, powershell, man, or component.
+        /// bash, zsh, fish, elvish, powershell, man, component, or compilation (compiles the
+        /// embedded component for this machine into otlp-capture.compiled/ beside the binary,
+        /// so every start loads it in milliseconds; `make build` does this).
         what: String,
     },
     /// Print a session's objects, or one object, as OTLP/JSON (one request per line).
@@ -244,7 +246,7 @@ pub struct ServeArgs {
     /// crash loses nothing acknowledged. `memory`: answered once it is in memory, faster, and
     /// a crash loses what waits to be stored.
     #[arg(long, value_enum, default_value = "durable")]
-    pub durability: Durability,
+    pub durability: DurabilityFlag,
     /// Past this many MiB answered but not yet in the store (the store failing or full, and
     /// the spool full too), new requests get 503 with Retry-After.
     #[arg(long, default_value_t = 64)]
@@ -274,9 +276,9 @@ pub struct ServeArgs {
     pub refresh_seconds: Option<u64>,
 }
 
-/// When the tap answers a request it records.
+/// `serve --durability`: when the tap answers a request it records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Durability {
+pub enum DurabilityFlag {
     /// Once the request is in the local journal, synced to disk.
     Durable,
     /// Once the request is in memory.

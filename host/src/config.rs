@@ -8,13 +8,22 @@ use axum::http::HeaderMap;
 
 use crate::auth::{ControlAccess, Token};
 use crate::capture::BatchLimits;
-use crate::cli::{Durability, ServeArgs};
+use crate::cli::{DurabilityFlag, ServeArgs};
 use crate::exporters::headers;
 use crate::exporters::tls::{ClientTls, ClientTlsFiles};
 use crate::exporters::{ExportCompression, ExportProtocol, ExportSettings};
 use crate::listener_tls::ServerTls;
 use crate::ranges;
 use crate::storage::StoreLocation;
+
+/// When the tap answers a request it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Once the request is in the local journal, synced to disk.
+    Durable,
+    /// Once the request is in memory.
+    Memory,
+}
 
 /// The largest spool and backlog `serve` takes, in MiB (1 PiB).
 const MAX_MIB: u64 = 1 << 30;
@@ -226,7 +235,10 @@ impl ServeSettings {
             ));
         }
         settings.max_active_sessions = args.max_active_sessions;
-        settings.durability = args.durability;
+        settings.durability = match args.durability {
+            DurabilityFlag::Durable => Durability::Durable,
+            DurabilityFlag::Memory => Durability::Memory,
+        };
         if settings.durability == Durability::Durable && settings.spool.is_none() {
             return Err(
                 "durable mode keeps its journal in the spool directory: --spool off needs --durability memory".into()

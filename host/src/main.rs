@@ -99,6 +99,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
 fn generate(what: &str) -> anyhow::Result<()> {
     use clap::CommandFactory;
     use std::io::{IsTerminal, Write};
+    if what == "compilation" {
+        let installed = otlp_capture::runtime::install_compilation()?;
+        output::line(format_args!("installed the component's compilation: {}", installed.display()))?;
+        return Ok(());
+    }
     if what == "component" {
         let component = otlp_capture::runtime::EMBEDDED_COMPONENT;
         anyhow::ensure!(!component.is_empty(), "this binary was built without the component (run `make build`)");
@@ -116,7 +121,7 @@ fn generate(what: &str) -> anyhow::Result<()> {
         clap_mangen::Man::new(command).render(&mut text)?;
     } else {
         let shell: clap_complete::Shell = what.parse().map_err(|_| {
-            anyhow::anyhow!("generate {what:?}: use bash, zsh, fish, elvish, powershell, man or component")
+            anyhow::anyhow!("generate {what:?}: use bash, zsh, fish, elvish, powershell, man, component or compilation")
         })?;
         clap_complete::generate(shell, &mut command, "otlp-capture", &mut text);
     }

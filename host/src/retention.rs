@@ -102,7 +102,7 @@ mod tests {
         const NOW: u64 = 1_800_000_000_000_000_000;
         let hours = |h: u64| NOW - h * 3_600_000_000_000;
         SessionState {
-            config: crate::control::StartRequest { session_id: id.into(), ..Default::default() }.into_config().unwrap(),
+            config: crate::session::SessionConfig::new(id),
             status,
             start_unix_nanos: hours(start_hours_ago),
             end_unix_nanos: end_hours_ago.map(hours),

@@ -38,6 +38,25 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
+    /// A session `id` with every default: all signals, every trace kept,
+    /// created by `otlp-capture`, no flags, no limits, the component's gzip level.
+    pub fn new(id: impl Into<String>) -> Self {
+        SessionConfig {
+            session_id: id.into(),
+            diagnostic_session_id: None,
+            description: None,
+            enabled_flags: Vec::new(),
+            capture_traces: true,
+            capture_metrics: true,
+            capture_logs: true,
+            sample_ratio: 1.0,
+            created_by: "otlp-capture".to_owned(),
+            max_size_bytes: None,
+            max_duration_millis: None,
+            gzip_level: None,
+        }
+    }
+
     /// Whether the session records payloads of `signal`.
     pub fn records(&self, signal: Signal) -> bool {
         match signal {

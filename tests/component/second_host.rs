@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use crate::capture::config;
 use crate::support::component::NOW;
 use crate::support::generate;
+use crate::support::otlp::hex;
 
 const REFUSAL: &str = "the queue is full";
 const REPLAY_AT: u64 = NOW + 3_600_000_000_000;
@@ -44,10 +45,6 @@ impl ObjectSink for RecordingSink {
         self.puts.lock().unwrap().push((key.to_owned(), content_type.to_owned(), body.to_vec()));
         Ok(())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The requests both hosts capture: each signal, protobuf and OTLP/JSON.

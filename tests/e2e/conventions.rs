@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::Client;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
 
 use crate::support::generate;
 use crate::support::grpc_raw::{self, frame};

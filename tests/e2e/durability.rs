@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
-use reqwest_blocking::blocking::Client;
+use reqwest::blocking::Client;
 use serde_json::Value;
 
 use crate::support::generate;

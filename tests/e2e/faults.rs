@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::Signal;
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::Client;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
 use serde_json::Value;
 
 use crate::support::generate;

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::Client;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
 use serde_json::Value;
 
 use crate::support::generate;

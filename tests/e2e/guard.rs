@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::{Client, RequestBuilder};
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{Value, json};
 
 use crate::support::generate;
@@ -70,7 +70,7 @@ fn send_traces(client: &Client, base: &str) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-fn start_session(client: &Client, base: &str, id: &str) -> reqwest_blocking::blocking::Response {
+fn start_session(client: &Client, base: &str, id: &str) -> reqwest::blocking::Response {
     client.post(format!("{base}/api/capture/sessions")).json(&json!({"sessionId": id})).send().unwrap()
 }
 

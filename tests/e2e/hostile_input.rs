@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::Client;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
 use serde_json::json;
 
 use crate::support::processes::TapProcess;

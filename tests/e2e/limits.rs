@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::blocking::Client;
+use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 use crate::support::generate;
@@ -30,7 +30,7 @@ fn max_size_and_max_duration_end_sessions_with_a_reason() {
     let client = Client::new();
     let start = |body: Value| {
         let response = client.post(format!("{}/api/capture/sessions", tap.base)).json(&body).send().unwrap();
-        assert_eq!(response.status(), reqwest_blocking::StatusCode::CREATED);
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
     };
     start(json!({"sessionId": "small", "maxSizeMB": 0.02, "captureLogs": false}));
     start(json!({"sessionId": "short", "maxDurationMinutes": 0.02, "captureTraces": false}));
@@ -43,7 +43,7 @@ fn max_size_and_max_duration_end_sessions_with_a_reason() {
             .body(payload.clone())
             .send()
             .unwrap();
-        assert_eq!(response.status(), reqwest_blocking::StatusCode::OK);
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
     };
     let small = wait_until_completed(&client, &tap, "small", send);
     assert!(small["endReason"].as_str().unwrap().contains("maxSizeMB"), "{small}");
@@ -61,5 +61,5 @@ fn max_size_and_max_duration_end_sessions_with_a_reason() {
         .json(&json!({"sessionId": "bad", "maxSizeMB": -1}))
         .send()
         .unwrap();
-    assert_eq!(refused.status(), reqwest_blocking::StatusCode::BAD_REQUEST);
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
 }

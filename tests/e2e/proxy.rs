@@ -76,7 +76,7 @@ fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
     assert!(!forwarded.is_empty(), "nothing reached the upstream: {:?}", proxy.log());
 
     // A client's auth header and gzip body reach the upstream as sent.
-    let client = reqwest_blocking::blocking::Client::new();
+    let client = reqwest::blocking::Client::new();
     let json = spec_example("trace.json");
     let json_spans = summary::of(&mut OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &json).unwrap()).items;
     let body = gzip::compress(&json, 6);
@@ -147,7 +147,7 @@ fn concurrent_requests_through_the_proxy_keep_exact_counts() {
         .map(|client| {
             let base = proxy.base.clone();
             std::thread::spawn(move || {
-                let http = reqwest_blocking::blocking::Client::new();
+                let http = reqwest::blocking::Client::new();
                 for request in 0..REQUESTS {
                     let start = 1_700_000_000_000_000_000 + (client * REQUESTS + request) * 1_000_000_000;
                     let body = OtlpRequest::Traces(generate::traces("racer", 1, SPANS, start)).encode_protobuf();
@@ -166,8 +166,7 @@ fn concurrent_requests_through_the_proxy_keep_exact_counts() {
     for client in clients {
         client.join().unwrap();
     }
-    let stopped =
-        reqwest_blocking::blocking::Client::new().post(format!("{}/otlp-capture/stop", proxy.base)).send().unwrap();
+    let stopped = reqwest::blocking::Client::new().post(format!("{}/otlp-capture/stop", proxy.base)).send().unwrap();
     assert_eq!(stopped.status(), 200, "{:?}", proxy.log());
     let metadata: serde_json::Value = stopped.json().unwrap();
     assert_eq!(metadata["spanCount"], CLIENTS * REQUESTS * SPANS, "{metadata}");

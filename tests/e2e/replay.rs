@@ -303,7 +303,7 @@ fn a_running_tap_replays_on_request() {
     write_session(dir.path(), "remote", objects.clone());
     let tap = TapProcess::start(store, &[]);
     let receiver = Receiver::start(0);
-    let client = reqwest_blocking::blocking::Client::new();
+    let client = reqwest::blocking::Client::new();
     let started: Value = client
         .post(format!("{}/api/replay", tap.base))
         .json(&serde_json::json!({"sessionId": "remote", "endpoint": receiver.base, "speed": "max", "timestamps": "none"}))
@@ -326,7 +326,7 @@ fn a_running_tap_replays_on_request() {
         .json(&serde_json::json!({"sessionId": "none", "endpoint": receiver.base}))
         .send()
         .unwrap();
-    assert_eq!(missing.status(), reqwest_blocking::StatusCode::NOT_FOUND);
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
 }
 
 #[test]

@@ -31,6 +31,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
 
+use crate::support::otlp::hex;
 use crate::support::processes::run_cli_ok;
 use crate::support::receiver::{Received, Receiver};
 use crate::support::sessions::write_session;
@@ -94,10 +95,6 @@ fn items(request: &OtlpRequest) -> Vec<(String, Group, Vec<u64>)> {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A generated session: objects with their capture millis.

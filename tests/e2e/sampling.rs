@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::blocking::Client;
+use reqwest::blocking::Client;
 use serde_json::json;
 
 use crate::support::generate;
@@ -21,7 +21,7 @@ fn sample_ratio_keeps_traces_whole_and_logs_follow_them() {
         .json(&json!({"sessionId": "sampled", "sampleRatio": 0.25}))
         .send()
         .unwrap();
-    assert_eq!(created.status(), reqwest_blocking::StatusCode::CREATED);
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
     let (traces, spans_per_trace) = (400u64, 4u64);
     // The traces arrive in four requests, each trace's spans split across two of them.
     let all = generate::traces("checkout", traces, spans_per_trace, 1_700_000_000_000_000_000);

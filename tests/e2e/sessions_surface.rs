@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::timestamps;
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::Client;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 use crate::support::generate;

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use reqwest_blocking::StatusCode;
-use reqwest_blocking::blocking::Client;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 use crate::sessions_surface::{Store, seed};

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use reqwest_blocking::StatusCode;
+use reqwest::StatusCode;
 
 use crate::support::generate;
 use crate::support::processes::{TapProcess, run_cli};
@@ -44,7 +44,7 @@ fn post(url: &str, pki: &TestPki, with_client_certificate: bool, body: Vec<u8>) 
 
 /// POSTs protobuf spans to a tap's plain-HTTP receiver; the status.
 fn post_plain(tap: &TapProcess, spans: &[u8]) -> StatusCode {
-    reqwest_blocking::blocking::Client::new()
+    reqwest::blocking::Client::new()
         .post(format!("{}/v1/traces", tap.base))
         .header("content-type", "application/x-protobuf")
         .body(spans.to_vec())

@@ -100,3 +100,8 @@ pub fn stored_requests(store: &std::path::Path, session: &str) -> Vec<OtlpReques
     }
     requests
 }
+
+/// Lowercase hex of `bytes`, as OTLP/JSON writes ids.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -207,9 +207,8 @@ impl TapProcess {
     /// A metric of the tap's /metrics, summed over its label sets (so a
     /// per-signal counter gives its total); panics when the tap has none.
     pub fn metric(&self, name: &str) -> u64 {
-        let text = reqwest_blocking::blocking::get(format!("{}/metrics", self.base))
-            .and_then(|r| r.text())
-            .expect("GET /metrics");
+        let text =
+            reqwest::blocking::get(format!("{}/metrics", self.base)).and_then(|r| r.text()).expect("GET /metrics");
         let values: Vec<u64> = text
             .lines()
             .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{')))

@@ -14,7 +14,7 @@ use crate::locks::MutexExt;
 use crate::otlp::Signal;
 use crate::runtime::calls::PreparedCapture;
 use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionState};
-use crate::timeline::index::IndexEntry;
+use crate::storage::index::IndexEntry;
 
 /// One session this tap records into.
 pub struct ActiveSession {

@@ -24,7 +24,7 @@ use crate::runtime::pool::ProcessorPool;
 use crate::runtime::state::{Clock, SystemClock};
 use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionCounts, SessionState, SessionStatus};
 use crate::storage::ConditionalWrite;
-use crate::timeline::index::{self, IndexEntry};
+use crate::storage::index::{self, IndexEntry};
 
 /// Writes of metadata.json tried before a refresh gives up until the next.
 const PUBLISH_ATTEMPTS: usize = 5;
@@ -376,7 +376,7 @@ impl Sessions {
     }
 
     /// Writes the index entries of the objects `session` stored since its
-    /// last segment as a new segment (see `timeline::index`). The index only
+    /// last segment as a new segment (see `storage::index`). The index only
     /// speeds up reading: a failed write keeps the entries for the next try
     /// and never holds up metadata.json or a stop.
     async fn write_index(&self, session: &ActiveSession) {

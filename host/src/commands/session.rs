@@ -210,6 +210,7 @@ pub async fn delete(
     } else {
         retention::delete(&open.catalog, &id).await?
     };
+    audit_local("session.delete", &id);
     output::line(serde_json::to_string(&deleted)?)?;
     Ok(())
 }
@@ -221,10 +222,21 @@ pub async fn prune(store: &StoreArgs, rule: PruneRule, dry_run: bool) -> anyhow:
     let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()).unwrap_or(u64::MAX);
     let deleted = retention::prune(&open.catalog, rule, now, dry_run).await?;
     let verb = if dry_run { "would delete" } else { "deleted" };
+    if !dry_run {
+        for d in &deleted {
+            audit_local("session.prune", &d.session_id);
+        }
+    }
     for d in &deleted {
         output::line(format_args!("{verb} {} ({} objects, {} bytes)", d.session_id, d.objects, d.bytes))?;
     }
     let bytes: u64 = deleted.iter().map(|d| d.bytes).sum();
     output::line(format_args!("{verb} {} sessions, {bytes} bytes", deleted.len()))?;
     Ok(())
+}
+
+/// The audit line of an action the command line takes on the store itself
+/// (no tap, so no peer: the store's own credentials admitted it).
+fn audit_local(action: &str, session: &str) {
+    tracing::info!(target: "otlp_capture::audit", action, session, peer = "local", credential = "store", "control action");
 }

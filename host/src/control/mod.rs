@@ -28,6 +28,7 @@ use crate::capture::Sessions;
 use crate::catalog::Catalog;
 use crate::error::TapError;
 use crate::replay::jobs::ReplayJobs;
+use crate::runtime::state::Clock;
 
 /// What the control handlers share.
 #[derive(Clone)]
@@ -42,6 +43,8 @@ pub struct Control {
     pub access: Arc<ControlAccess>,
     /// URL prefixes replays may send to; empty allows loopback endpoints only.
     pub replay_allow: Arc<[String]>,
+    /// The tap's clock (the one its component stamps with), for phases and the timeline's "now".
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The control API's routes. The peer's address comes from the server's

@@ -4,8 +4,6 @@
 //! and `POST /api/capture/sessions/{id}/phases`. Metadata is answered as the
 //! component writes it, in its key order.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -16,7 +14,6 @@ use super::Control;
 use crate::error::TapError;
 use crate::phases::{self, MarkRequest};
 use crate::retention;
-use crate::runtime::state::{Clock, SystemClock};
 use crate::session::{SessionConfig, SessionStatus};
 use crate::session_pick::{self, SessionFilter};
 use crate::timeline::{self, Step};
@@ -75,7 +72,8 @@ impl StartRequest {
                 crate::ranges::shown(v)
             ))),
         };
-        let sample_ratio = self.sample_ratio.unwrap_or(1.0);
+        let defaults = SessionConfig::new(self.session_id);
+        let sample_ratio = self.sample_ratio.unwrap_or(defaults.sample_ratio);
         if !(sample_ratio > 0.0 && sample_ratio <= 1.0) {
             let shown = crate::ranges::shown(sample_ratio);
             return Err(TapError::InvalidRequest(format!(
@@ -83,18 +81,18 @@ impl StartRequest {
             )));
         }
         Ok(SessionConfig {
-            session_id: self.session_id,
             diagnostic_session_id: self.diagnostic_session_id,
             description: self.description,
             enabled_flags: self.enabled_flags.unwrap_or_default(),
-            capture_traces: self.capture_traces.unwrap_or(true),
-            capture_metrics: self.capture_metrics.unwrap_or(true),
-            capture_logs: self.capture_logs.unwrap_or(true),
+            capture_traces: self.capture_traces.unwrap_or(defaults.capture_traces),
+            capture_metrics: self.capture_metrics.unwrap_or(defaults.capture_metrics),
+            capture_logs: self.capture_logs.unwrap_or(defaults.capture_logs),
             sample_ratio,
-            created_by: self.created_by.unwrap_or_else(|| "otlp-capture".to_owned()),
+            created_by: self.created_by.unwrap_or_else(|| defaults.created_by.clone()),
             max_size_bytes: positive(self.max_size_mb, "maxSizeMB", 1_048_576.0, 1_073_741_824.0)?,
             max_duration_millis: positive(self.max_duration_minutes, "maxDurationMinutes", 60_000.0, 52_560_000.0)?,
             gzip_level: self.gzip_level,
+            ..defaults
         })
     }
 }
@@ -189,9 +187,7 @@ pub(super) async fn mark(
 ) -> Result<Response, TapError> {
     let request: MarkRequest = serde_json::from_slice(&body)
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a phase {{name, at?, value?}}: {e}")))?;
-    let now =
-        u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()).unwrap_or(u64::MAX);
-    let phase = request.into_phase(now)?;
+    let phase = request.into_phase(control.clock.now_unix_nanos())?;
     control.sessions.add_phase(&id, &phase);
     let state = phases::mark(&control.catalog, &id, phase).await?;
     Ok(document(StatusCode::CREATED, control.catalog.render_text(state).await?))
@@ -219,6 +215,6 @@ pub(super) async fn timeline(
     let id = session_pick::resolve(&control.catalog, &id, &SessionFilter::default()).await?;
     let state = control.sessions.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
     let unindexed = control.sessions.unindexed(&id);
-    let now_millis = SystemClock.now_unix_nanos() / 1_000_000;
+    let now_millis = control.clock.now_unix_nanos() / 1_000_000;
     Ok(axum::Json(timeline::build(&control.catalog, &state, unindexed, step, now_millis).await?).into_response())
 }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tonic::codec::CompressionEncoding;
 
 use super::ExportCompression;
-use crate::otlp::status::{grpc_retryable, retry_info_delay};
+use crate::otlp::status::grpc_answer_retry;
 
 /// An OTLP/gRPC endpoint.
 #[derive(Debug, Clone)]
@@ -98,12 +98,7 @@ impl GrpcExporter {
             Ok(response) => Ok(ExportResponse::decode(response).map(Accepted::from).unwrap_or_default()),
             Err(status) => {
                 let reason = format!("{} answered {:?}: {}", self.endpoint, status.code(), status.message());
-                let retry_after = retry_info_delay(&status);
-                // OTLP: RESOURCE_EXHAUSTED is retried only when the server sent RetryInfo.
-                let retryable = match status.code() {
-                    tonic::Code::ResourceExhausted => retry_after.is_some(),
-                    code => grpc_retryable(code),
-                };
+                let (retryable, retry_after) = grpc_answer_retry(&status);
                 if retryable {
                     Err(ExportError::Retryable { reason, retry_after })
                 } else {

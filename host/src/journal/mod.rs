@@ -18,11 +18,14 @@ mod segments;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
+
+use crate::locks::MutexExt;
 
 pub use record::{Dropped, Header, PartMeta, PutMeta, Record};
 pub use recovery::{PendingCommit, Recovered, RecoveredPart, SpilledRequest};
@@ -65,15 +68,26 @@ pub struct JournalSettings {
 
 type Waiter = oneshot::Sender<Result<Location, JournalError>>;
 
+/// What the writer thread is sent.
+enum Message {
+    /// A record to write, and whoever waits until it is durable.
+    Append(Record, Option<Waiter>),
+    /// Write what came before, then stop.
+    Close,
+}
+
 /// Handle to the journal; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
-    appends: Sender<(Record, Option<Waiter>)>,
+    appends: Sender<Message>,
     next: Arc<AtomicU64>,
     backlog: Arc<AtomicU64>,
     failing: Arc<AtomicBool>,
     dir: Arc<Path>,
-    _lock: Arc<File>,
+    /// The writer thread, until [`Journal::close`] joins it.
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// The directory's lock, until [`Journal::close`] lets it go.
+    lock: Arc<Mutex<Option<File>>>,
 }
 
 impl Journal {
@@ -105,11 +119,19 @@ impl Journal {
         let next = Arc::new(AtomicU64::new(recovered.next));
         let failing = Arc::new(AtomicBool::new(false));
         let writer = Writer { segments, next: next.clone(), failing: failing.clone() };
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("otlp-journal".into())
             .spawn(move || writer.run(&receiver))
             .map_err(|e| fail(e.to_string()))?;
-        let journal = Journal { appends, next, backlog, failing, dir: Arc::from(dir.as_path()), _lock: Arc::new(lock) };
+        let journal = Journal {
+            appends,
+            next,
+            backlog,
+            failing,
+            dir: Arc::from(dir.as_path()),
+            writer: Arc::new(Mutex::new(Some(writer))),
+            lock: Arc::new(Mutex::new(Some(lock))),
+        };
         Ok((journal, recovered))
     }
 
@@ -121,7 +143,7 @@ impl Journal {
     /// Appends `record` and waits until it is durable; where it was written.
     pub async fn append(&self, record: Record) -> Result<Location, JournalError> {
         let (done, durable) = oneshot::channel();
-        self.appends.send((record, Some(done))).map_err(|_| JournalError::Closed)?;
+        self.appends.send(Message::Append(record, Some(done))).map_err(|_| JournalError::Closed)?;
         durable.await.map_err(|_| JournalError::Closed)?
     }
 
@@ -146,7 +168,21 @@ impl Journal {
     /// Appends `record` without waiting: it becomes durable with the next
     /// group (a lost one only means work is done again, as for `Done`).
     pub fn note(&self, record: Record) {
-        let _ = self.appends.send((record, None));
+        let _ = self.appends.send(Message::Append(record, None));
+    }
+
+    /// Writes what was appended before, stops the writer thread and waits
+    /// for it, then lets go of the directory's lock, so another tap may open
+    /// the journal at once. Appends after it fail with `Closed`. Blocks for
+    /// the last write (an fsync): call it off the async runtime's threads.
+    pub fn close(&self) {
+        let _ = self.appends.send(Message::Close);
+        if let Some(writer) = self.writer.locked().take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the journal's writer thread failed");
+        }
+        self.lock.locked().take();
     }
 
     /// Bytes of acknowledged parts and objects not in the store yet.
@@ -211,16 +247,26 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, receiver: &Receiver<(Record, Option<Waiter>)>) {
+    fn run(mut self, receiver: &Receiver<Message>) {
         // Records nobody waits for, whose write failed: tried again with the next group.
         let mut unwritten: Vec<Record> = Vec::new();
-        while let Ok(first) = receiver.recv() {
-            let mut group = vec![first];
-            let mut bytes = group[0].0.blob_bytes() as usize;
+        let mut closing = false;
+        while !closing {
+            let Ok(Message::Append(record, waiter)) = receiver.recv() else { break };
+            let mut bytes = record.blob_bytes() as usize;
+            let mut group = vec![(record, waiter)];
             while bytes < GROUP_BYTES {
-                let Ok(more) = receiver.try_recv() else { break };
-                bytes += more.0.blob_bytes() as usize;
-                group.push(more);
+                match receiver.try_recv() {
+                    Ok(Message::Append(record, waiter)) => {
+                        bytes += record.blob_bytes() as usize;
+                        group.push((record, waiter));
+                    }
+                    Ok(Message::Close) => {
+                        closing = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
             }
             let mut records: Vec<Record> = std::mem::take(&mut unwritten);
             let mut waiters = Vec::new();

@@ -93,6 +93,28 @@ pub fn retry_info_delay(status: &tonic::Status) -> Option<Duration> {
     status.get_details_retry_info().and_then(|info| info.retry_delay).map(crate::ranges::endpoint_wait)
 }
 
+/// Whether an OTLP client retries a gRPC answer, and the wait its RetryInfo
+/// asks for: the code's rule, except that RESOURCE_EXHAUSTED is retried only
+/// when the server sent RetryInfo (the OTLP specification's one exception).
+pub fn grpc_answer_retry(status: &tonic::Status) -> (bool, Option<Duration>) {
+    let wait = retry_info_delay(status);
+    let retryable = match status.code() {
+        Code::ResourceExhausted => wait.is_some(),
+        code => grpc_retryable(code),
+    };
+    (retryable, wait)
+}
+
+/// The HTTP status that passes a gRPC answer on to an OTLP/HTTP client so
+/// it retries exactly when a gRPC client would ([`grpc_answer_retry`]):
+/// RESOURCE_EXHAUSTED without RetryInfo becomes 400, not a retryable 429.
+pub fn http_for_grpc_answer(status: &tonic::Status) -> StatusCode {
+    match grpc_answer_retry(status) {
+        (false, _) if status.code() == Code::ResourceExhausted => StatusCode::BAD_REQUEST,
+        _ => http_for_grpc(status.code()),
+    }
+}
+
 /// Whether an OTLP client retries an HTTP answer with this status.
 pub fn http_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)

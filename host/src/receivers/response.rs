@@ -13,7 +13,7 @@ use crate::error::{RETRY_AFTER, TapError};
 use crate::exporters::ExportResponse;
 use crate::log_limit::Throttle;
 use crate::otlp::Encoding;
-use crate::otlp::status::{RpcStatus, http_for_grpc, http_retryable, retry_info_delay};
+use crate::otlp::status::{RpcStatus, http_for_grpc_answer, http_retryable, retry_info_delay};
 
 /// An empty `Export*ServiceResponse`: full success.
 pub fn success(encoding: Encoding) -> Response {
@@ -62,13 +62,9 @@ pub fn from_grpc(result: Result<Bytes, tonic::Status>, encoding: Encoding) -> Re
         Ok(message) => (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], message).into_response(),
         Err(status) => {
             let rpc = RpcStatus { code: status.code() as i32, message: status.message().to_owned() };
-            // The upstream's RetryInfo becomes Retry-After; RESOURCE_EXHAUSTED without it is not
-            // retryable under OTLP, so it must not turn into a retryable 429.
+            // The upstream's RetryInfo becomes Retry-After.
             let wait = retry_info_delay(&status);
-            let http = match (status.code(), wait) {
-                (Code::ResourceExhausted, None) => StatusCode::BAD_REQUEST,
-                (code, _) => http_for_grpc(code),
-            };
+            let http = http_for_grpc_answer(&status);
             let wait = http_retryable(http).then(|| wait.map_or(RETRY_AFTER.as_secs(), |d| d.as_secs().max(1)));
             status_answer(http, rpc, Encoding::Protobuf, wait)
         }

@@ -3,6 +3,11 @@
 //! are keyed by the component's bytes and the engine's compatibility hash,
 //! so a new build of either is compiled afresh.
 //!
+//! Two places hold entries: the installed compilation beside the binary
+//! (`otlp-capture generate compilation`, which `make build` runs, writes it
+//! into `otlp-capture.compiled/`; read only), so a fresh machine starts in
+//! milliseconds, and the user's cache, filled on a miss.
+//!
 //! A cached entry is native code that wasmtime loads without verifying it,
 //! so it is trusted only from a directory the user owns and nobody else may
 //! write, and only when its SHA-256 matches the one written beside it when
@@ -29,6 +34,33 @@ pub fn default_dir() -> Option<PathBuf> {
     }
 }
 
+/// The directory beside the running binary that holds its installed
+/// compilation: `otlp-capture.compiled/` next to `otlp-capture`.
+pub fn installed_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let name = exe.file_name()?.to_string_lossy().into_owned();
+    Some(exe.with_file_name(format!("{name}.compiled")))
+}
+
+/// Compiles `bytes` and writes the compilation into `dir` (created private),
+/// unless a verified one is there already, and removes the compilations of
+/// earlier builds there; returns its path.
+pub fn install(engine: &Engine, bytes: &[u8], dir: &Path) -> wasmtime::Result<PathBuf> {
+    trusted_dir(dir).map_err(|reason| wasmtime::format_err!("{}: {reason}", dir.display()))?;
+    let path = entry(dir, engine, bytes);
+    if verified(&path).is_none() {
+        store(&path, &Component::new(engine, bytes)?)?;
+    }
+    let ours = [path.clone(), digest_path(&path)];
+    for old in std::fs::read_dir(dir)?.flatten().map(|e| e.path()) {
+        let is_entry = old.file_name().is_some_and(|n| n.to_string_lossy().starts_with("component-"));
+        if is_entry && !ours.contains(&old) {
+            let _ = std::fs::remove_file(&old);
+        }
+    }
+    Ok(path)
+}
+
 fn entry(dir: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     bytes.hash(&mut hasher);
@@ -46,32 +78,49 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The component compiled from `bytes`, from the cache in `dir` when it
-/// holds a trusted entry; a fresh compilation is stored there for next
-/// time. Any cache failure falls back to compiling.
+/// The component compiled from `bytes`: the installed compilation beside
+/// the binary when it fits, else the cache in `dir` when it holds a trusted
+/// entry; a fresh compilation is stored there for next time. Any cache
+/// failure falls back to compiling.
 pub fn load_or_compile(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> wasmtime::Result<Component> {
+    if let Some(installed) = installed_dir().filter(|d| d.is_dir() && trusted_dir(d).is_ok())
+        && let Some(component) = load_verified(engine, &entry(&installed, engine, bytes))
+    {
+        tracing::debug!("component loaded from the compilation installed beside the binary");
+        return Ok(component);
+    }
     let Some(dir) = dir else { return Component::new(engine, bytes) };
     if let Err(reason) = trusted_dir(dir) {
         tracing::warn!(dir = %dir.display(), %reason, "not using the compiled-component cache");
         return Component::new(engine, bytes);
     }
     let path = entry(dir, engine, bytes);
-    if let Some(serialized) = verified(&path) {
-        // SAFETY: the bytes come from the user's own cache directory, which
-        // nobody else may write, and match the SHA-256 recorded when this
-        // program serialized them; wasmtime still checks that a compatible
-        // engine made them.
-        #[allow(unsafe_code)]
-        match unsafe { Component::deserialize(engine, &serialized) } {
-            Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring an unusable cached compilation"),
-        }
+    if let Some(component) = load_verified(engine, &path) {
+        return Ok(component);
     }
     let component = Component::new(engine, bytes)?;
     if let Err(e) = store(&path, &component) {
         tracing::debug!(path = %path.display(), error = %e, "cannot cache the compiled component");
     }
     Ok(component)
+}
+
+/// The compilation at `path`, when it is there, matches its recorded
+/// SHA-256 and fits `engine`.
+fn load_verified(engine: &Engine, path: &Path) -> Option<Component> {
+    let serialized = verified(path)?;
+    // SAFETY: the bytes come from a directory of the user's own, which
+    // nobody else may write (`trusted_dir`), and match the SHA-256 recorded
+    // when this program serialized them; wasmtime still checks that a
+    // compatible engine made them.
+    #[allow(unsafe_code)]
+    match unsafe { Component::deserialize(engine, &serialized) } {
+        Ok(component) => Some(component),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring an unusable compilation");
+            None
+        }
+    }
 }
 
 /// The entry's bytes when its recorded SHA-256 matches them.
@@ -162,6 +211,19 @@ mod tests {
         load_or_compile(&engine, EMPTY, Some(dir.path())).unwrap();
         assert_ne!(std::fs::read(&path).unwrap(), b"garbage", "rewritten");
         assert!(verified(&path).is_some());
+    }
+
+    #[test]
+    fn an_installed_compilation_is_written_once_and_verified() {
+        let engine = Engine::default();
+        let dir = private_dir();
+        let path = install(&engine, EMPTY, dir.path()).unwrap();
+        assert!(load_verified(&engine, &path).is_some());
+        let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(install(&engine, EMPTY, dir.path()).unwrap(), path);
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), written, "not compiled again");
+        std::fs::write(&path, b"garbage").unwrap();
+        assert!(load_verified(&engine, &path).is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! The compilation settings every engine of the host starts from. build.rs
-//! compiles the embedded component ahead of time with these same settings
-//! (it includes this file), because a compilation made with others does not
-//! load: keep everything that shapes compiled code here.
+//! The compilation settings every engine of the host starts from: keep
+//! everything that shapes compiled code here, since a compilation made with
+//! other settings (the one `generate compilation` installs beside the
+//! binary, or a cached one) does not load into this engine.
 
 /// The base configuration: epoch checks in compiled code when
 /// `epoch_interruption`, everything else wasmtime's defaults for this CPU.

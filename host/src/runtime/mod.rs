@@ -14,7 +14,7 @@ pub mod state;
 use std::path::Path;
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Store};
 
 use bindings::otlp::capture::types as wit;
@@ -31,10 +31,19 @@ use crate::session::{CaptureReceipt, SessionConfig, SessionState, SessionStatus}
 /// one; `--component` is then required).
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/component.wasm"));
 
-/// The embedded component compiled for this machine's CPU at build time
-/// (empty when there was no component, or it could not be compiled): a
-/// start without a cache loads it in milliseconds instead of compiling.
-const EMBEDDED_COMPILATION: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/component.cwasm"));
+/// Compiles the embedded component with the engine every command uses and
+/// installs the compilation beside the binary ([`cache::installed_dir`]);
+/// returns where it is.
+pub fn install_compilation() -> Result<std::path::PathBuf, RuntimeError> {
+    if EMBEDDED_COMPONENT.is_empty() {
+        return Err(RuntimeError::NoComponent);
+    }
+    let limits = InstanceLimits::default();
+    let engine = Engine::new(&EngineOptions::default().config(&limits)).map_err(RuntimeError::Wasm)?;
+    let dir = cache::installed_dir()
+        .ok_or_else(|| RuntimeError::Wasm(wasmtime::format_err!("cannot tell where this binary is")))?;
+    cache::install(&engine, EMBEDDED_COMPONENT, &dir).map_err(RuntimeError::Wasm)
+}
 
 /// How often the epoch advances; a call's deadline counts these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -136,12 +145,8 @@ impl Runtime {
     /// Compiles a component from its bytes for an engine set up with `options`.
     pub fn with_options(bytes: &[u8], limits: InstanceLimits, options: EngineOptions) -> Result<Self, RuntimeError> {
         let engine = Engine::new(&options.config(&limits)).map_err(RuntimeError::Wasm)?;
-        let component = match embedded_compilation(&engine, bytes) {
-            Some(component) => component,
-            None => {
-                cache::load_or_compile(&engine, bytes, cache::default_dir().as_deref()).map_err(RuntimeError::Wasm)?
-            }
-        };
+        let component =
+            cache::load_or_compile(&engine, bytes, cache::default_dir().as_deref()).map_err(RuntimeError::Wasm)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Wasm)?;
         CaptureProcessor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(RuntimeError::Wasm)?;
@@ -161,61 +166,6 @@ impl Runtime {
         let bindings = self.pre.instantiate(&mut store).map_err(RuntimeError::Wasm)?;
         Ok(Instance { runtime: self.clone(), capabilities, store, bindings })
     }
-}
-
-/// The build-time compilation of the embedded component, when `bytes` are
-/// that component and `engine` takes it (same wasmtime, settings and CPU
-/// features); `None` otherwise, and the caller compiles.
-fn embedded_compilation(engine: &Engine, bytes: &[u8]) -> Option<Component> {
-    // The embedded bytes themselves are known without reading them: a
-    // comparison would bring all of them into memory.
-    let embedded = std::ptr::eq(bytes, EMBEDDED_COMPONENT) || bytes == EMBEDDED_COMPONENT;
-    if EMBEDDED_COMPILATION.is_empty() || !embedded {
-        return None;
-    }
-    // SAFETY: the bytes were made by this crate's build script from the
-    // component embedded beside them, and are part of this binary: as
-    // trusted as the binary itself. wasmtime checks they fit this engine.
-    #[allow(unsafe_code)]
-    match unsafe { Component::deserialize(engine, EMBEDDED_COMPILATION) } {
-        Ok(component) => {
-            release_pages(EMBEDDED_COMPILATION);
-            tracing::debug!("component loaded from its build-time compilation");
-            Some(component)
-        }
-        Err(e) => {
-            tracing::info!(reason = %e, "the build-time compilation does not fit this engine; compiling the component");
-            None
-        }
-    }
-}
-
-/// Gives back the resident pages of `bytes`, a part of the binary that was
-/// read once and is not needed again (the engine copied the compilation into
-/// memory of its own): about 3 MiB less resident for the process's life.
-/// Only whole pages inside `bytes` are released; should anything read them
-/// later, the kernel reads them from the binary again.
-fn release_pages(bytes: &'static [u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = (bytes.as_ptr() as usize).next_multiple_of(PAGE);
-        let end = (bytes.as_ptr() as usize + bytes.len()) / PAGE * PAGE;
-        if end > start {
-            // SAFETY: the range is whole pages of a static in the binary's
-            // read-only data, which nothing writes: dropping them loses
-            // nothing, as the next read faults them in from the file.
-            #[allow(unsafe_code)]
-            let released = unsafe {
-                rustix::mm::madvise(start as *mut std::ffi::c_void, end - start, rustix::mm::Advice::LinuxDontNeed)
-            };
-            if let Err(e) = released {
-                tracing::debug!(error = %e, "cannot release the build-time compilation's pages");
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = bytes;
 }
 
 /// Advances the engine's epoch until the engine is dropped, so a runaway
@@ -436,30 +386,5 @@ impl Instance {
     /// See `parse-object-key` in the WIT.
     pub fn parse_object_key(&mut self, key: &str) -> Result<ObjectKeyInfo, CallError> {
         self.call(|b, s| b.otlp_capture_otlp_processor().call_parse_object_key(s, key))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// Pages of read-only data, with a pattern no page repeats.
-    static DATA: [u8; 5 * 4096] = {
-        let mut data = [0u8; 5 * 4096];
-        let mut i = 0;
-        while i < data.len() {
-            data[i] = (i / 4096 * 31 + i % 251) as u8;
-            i += 1;
-        }
-        data
-    };
-
-    #[test]
-    fn released_pages_read_back_the_same() {
-        let before: Vec<u8> = std::hint::black_box(&DATA).to_vec();
-        super::release_pages(&DATA);
-        assert_eq!(std::hint::black_box(&DATA)[..], before[..], "the pages come back from the binary unchanged");
-        // Releasing again, and a range of less than a page, are harmless.
-        super::release_pages(&DATA);
-        super::release_pages(&DATA[10..100]);
-        assert_eq!(std::hint::black_box(&DATA)[..], before[..]);
     }
 }

@@ -26,8 +26,7 @@ use crate::auth::{ControlAccess, Peer};
 use crate::capture::commit::Committer;
 use crate::capture::{Recorder, Sessions};
 use crate::catalog::Catalog;
-use crate::cli::Durability;
-use crate::config::ServeSettings;
+use crate::config::{Durability, ServeSettings};
 use crate::control::{self, Control};
 use crate::exporters::Exporter;
 use crate::journal::{Journal, JournalSettings, Recovered};
@@ -238,6 +237,7 @@ impl Tap {
             replays: self.replays.clone(),
             access: Arc::new(self.settings.control.clone()),
             replay_allow: self.settings.replay_allow.clone().into(),
+            clock: self.clock.clone(),
         };
         let site = Arc::new(SiteRule {
             allowed_hosts: self.settings.allowed_hosts.clone(),
@@ -305,6 +305,13 @@ impl Tap {
             self.sessions.persist_all().await;
             self.uploader.close();
             self.uploader.flush().await;
+        };
+        let stored = async {
+            stored.await;
+            // The last notes written and the directory's lock let go before the process ends.
+            if let Some(journal) = self.committer.journal().cloned() {
+                let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+            }
         };
         if tokio::time::timeout(self.settings.shutdown_timeout, stored).await.is_err() {
             let left = self.uploader.stats().queued_objects;

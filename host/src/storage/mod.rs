@@ -3,6 +3,7 @@
 //! type over `object_store`.
 
 mod aws_credentials;
+pub mod index;
 pub mod location;
 pub mod spool;
 pub mod spool_owner;

@@ -8,8 +8,6 @@
 //! (its capture time when it has none): objects are batches of at most the
 //! batching window, so steps of a second or more are exact to that window.
 
-pub mod index;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -20,7 +18,7 @@ use crate::catalog::{Catalog, StoredObject};
 use crate::error::TapError;
 use crate::otlp::Signal;
 use crate::session::{SessionState, SessionStatus};
-use index::IndexEntry;
+use crate::storage::index::{self, IndexEntry};
 
 /// Objects summarized at once when the index does not cover them.
 const SUMMARIES_IN_FLIGHT: usize = 4;
@@ -281,9 +279,9 @@ mod tests {
             start_unix_nanos: millis * 1_000_000,
             value: Some("{\"rps\": 5}".into()),
         };
-        let config = crate::control::StartRequest { session_id: "s".into(), ..Default::default() }.into_config();
+        let config = crate::session::SessionConfig::new("s");
         let mut state = SessionState {
-            config: config.unwrap(),
+            config,
             status: SessionStatus::Active,
             start_unix_nanos: 0,
             end_unix_nanos: None,

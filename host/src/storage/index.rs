@@ -12,9 +12,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::{Storage, StorageError};
 use crate::otlp::Signal;
 use crate::session::CaptureReceipt;
-use crate::storage::{Storage, StorageError};
 
 /// The version of the segment format written here.
 const FORMAT_VERSION: u32 = 1;
