@@ -14,7 +14,7 @@ OTEL_PYTHON_VERSION := 1.38.0
 # The collector tap_throughput compares with (its agent reports 0.0.1-alpha10).
 ROTEL_VERSION := 0.0.1a15
 
-.PHONY: all toolchain guest hostile build docs run test test-tools chromium proxy test-proxy lint fmt bench fuzz clean
+.PHONY: all toolchain guest hostile build docs run test test-tools chromium proxy test-proxy lint fmt bench fuzz clean generate
 
 all: build
 
@@ -117,7 +117,14 @@ test-proxy: proxy test-tools
 		-p otlp-capture-proxy-services -p otlp-capture-proxy-front
 	$(CARGO) test --release --workspace --test e2e -- --ignored proxy::
 
+# The component's OTLP messages, from the .proto files in guest/proto (checked
+# in; tools/otlp-gen is a workspace of its own, built only here and by lint).
+generate:
+	cd tools/otlp-gen && $(CARGO) run --release --quiet --target-dir ../../target/tools
+
 lint: guest hostile
+	cd tools/otlp-gen && $(CARGO) run --release --quiet --target-dir ../../target/tools -- --check
+	cd tools/otlp-gen && $(CARGO) fmt -- --check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --release -p otlp-capture-guest --target wasm32-unknown-unknown -- -D warnings

@@ -1,15 +1,9 @@
 //! Makes the component the binary embeds. The guest is built for
 //! wasm32-unknown-unknown (`make build` does that first, into the workspace's
-//! target directory); this script turns the core module into a component
-//! whose only imports are the ones its WIT world declares:
-//!
-//! - exports other than the world's (and the canonical ABI's `cabi_*` and
-//!   `memory`) are dropped, and what only they reached is removed;
-//! - imports from outside the world that remain are JavaScript glue that
-//!   opentelemetry-proto's dependencies compile in for wasm32-unknown-unknown
-//!   and the component never calls: each becomes a local function that traps;
-//! - wit-component encodes the component from the world embedded by
-//!   wit-bindgen, and validates it.
+//! target directory); this script encodes the core module as a component
+//! with wit-component, from the world wit-bindgen embedded in it, and
+//! validates it. A module that imports anything its world does not declare
+//! fails the build, naming the imports.
 //!
 //! The module `make guest` built is used only while it is newer than every
 //! source of the guest (its `src/`, its manifest, the WIT files); otherwise (a `cargo test` after an edit of `guest/src`, or a
@@ -100,45 +94,30 @@ fn is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [1, 0]
 }
 
-/// The component of a core module built with wit-bindgen: only the world's
-/// exports, only the world's imports.
+/// The component of a core module built with wit-bindgen, validated.
+/// Refused, failing the build, when the module imports anything outside its
+/// world: a dependency that needs JavaScript or the OS has no place in it.
 fn componentize(module: &[u8]) -> Result<Vec<u8>, String> {
-    let mut module = walrus::Module::from_buffer(module).map_err(|e| format!("not a wasm module: {e}"))?;
-    let foreign_exports: Vec<_> = module
-        .exports
-        .iter()
-        .filter(|e| !(e.name == "memory" || e.name.starts_with("cabi_") || e.name.contains('#')))
-        .map(|e| e.id())
-        .collect();
-    for id in foreign_exports {
-        module.exports.delete(id);
+    let mut foreign = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::ImportSection(imports) = payload.map_err(|e| e.to_string())? {
+            for import in imports.into_imports() {
+                let import = import.map_err(|e| e.to_string())?;
+                if !import.module.starts_with(WORLD_IMPORTS) {
+                    foreign.push(format!("{}::{}", import.module, import.name));
+                }
+            }
+        }
     }
-    walrus::passes::gc::run(&mut module);
-    let foreign_imports: Vec<_> = module
-        .imports
-        .iter()
-        .filter(|i| !i.module.starts_with(WORLD_IMPORTS))
-        .map(|i| (i.kind.clone(), format!("{}::{}", i.module, i.name)))
-        .collect();
-    for (kind, name) in foreign_imports {
-        let walrus::ImportKind::Function(function) = kind else {
-            return Err(format!("the module imports {name}, which is not a function of its world"));
-        };
-        module
-            .replace_imported_func(function, |(body, _)| {
-                body.unreachable();
-            })
-            .map_err(|e| format!("{name}: {e}"))?;
+    if !foreign.is_empty() {
+        return Err(format!(
+            "the guest imports what its world does not declare ({}): a dependency of the guest needs \
+             JavaScript or the OS; remove it from the guest",
+            foreign.join(", ")
+        ));
     }
-    walrus::passes::gc::run(&mut module);
-    let glue: Vec<_> =
-        module.customs.iter().filter(|(_, c)| c.name().starts_with("__wasm_bindgen")).map(|(id, _)| id).collect();
-    for id in glue {
-        module.customs.delete(id);
-    }
-    let module = module.emit_wasm();
     wit_component::ComponentEncoder::default()
-        .module(&module)
+        .module(module)
         .and_then(|encoder| encoder.validate(true).encode())
         .map_err(|e| format!("{e:#}"))
 }
@@ -160,9 +139,11 @@ fn build_guest(workspace: &Path, out_dir: &Path) -> Option<PathBuf> {
         .current_dir(workspace)
         .args(["build", "--release", "--target", GUEST_TARGET, "-p", "otlp-capture-guest", "--target-dir"])
         .arg(&target_dir)
-        // The host build's flags are not the guest's (.cargo/config.toml has those).
+        // The host build's flags and wrappers (clippy's, under `cargo clippy`) are not the guest's.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
         .status();
     match status {
         Ok(status) if status.success() => Some(target_dir.join(GUEST_MODULE)),

@@ -1,9 +1,9 @@
 //! Decoding and encoding of OTLP export requests: protobuf, and OTLP/JSON per
 //! the specification's JSON mapping, always stored as protobuf.
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
+use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
+use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::de::DeserializeOwned;
 
@@ -185,11 +185,9 @@ pub(crate) mod tests {
                         snake(&mut inner);
                         let name = match (key.as_str(), &inner) {
                             ("kind", serde_json::Value::Number(n)) => {
-                                opentelemetry_proto::tonic::trace::v1::span::SpanKind::try_from(
-                                    n.as_i64().unwrap() as i32
-                                )
-                                .ok()
-                                .map(|k| k.as_str_name())
+                                crate::otlp::trace::v1::span::SpanKind::try_from(n.as_i64().unwrap() as i32)
+                                    .ok()
+                                    .map(|k| k.as_str_name())
                             }
                             _ => None,
                         };

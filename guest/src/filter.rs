@@ -1,10 +1,10 @@
 //! Replay filters: by resource `service.name` and by telemetry time window.
 //! Items are dropped whole; scopes and resources left empty go with them.
 
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::metrics::v1::Metric;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use crate::otlp::common::v1::any_value::Value;
+use crate::otlp::metrics::v1::Metric;
+use crate::otlp::metrics::v1::metric::Data;
+use crate::otlp::resource::v1::Resource;
 
 use crate::codec::OtlpRequest;
 use crate::summary;

@@ -56,7 +56,7 @@ impl IdRemap {
     /// Maps every trace and span id of `request`: spans, parents, links, log
     /// records and exemplars alike.
     pub fn apply(&self, request: &mut OtlpRequest) {
-        use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+        use crate::otlp::metrics::v1::metric::Data;
         match request {
             OtlpRequest::Traces(r) => {
                 for span in r.resource_spans.iter_mut().flat_map(|x| &mut x.scope_spans).flat_map(|x| &mut x.spans) {

@@ -6,10 +6,10 @@
 //! others are rewritten to it first. A quick scan leaves the common request,
 //! already in OTLP's spelling, untouched.
 
-use opentelemetry_proto::tonic::logs::v1::SeverityNumber;
-use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use crate::otlp::logs::v1::SeverityNumber;
+use crate::otlp::metrics::v1::AggregationTemporality;
+use crate::otlp::trace::v1::span::SpanKind;
+use crate::otlp::trace::v1::status::StatusCode;
 use serde_json::Value;
 
 /// Prefixes of the enum value names OTLP defines.

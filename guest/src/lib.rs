@@ -17,6 +17,7 @@ pub mod json_spellings;
 pub mod keys;
 pub mod metadata;
 pub mod model;
+pub mod otlp;
 pub mod processor;
 pub mod replay;
 pub mod sampling;

@@ -1,8 +1,8 @@
 //! What a request holds: items (spans, data points, log records), resources
 //! and time bounds.
 
-use opentelemetry_proto::tonic::metrics::v1::Metric;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use crate::otlp::metrics::v1::Metric;
+use crate::otlp::metrics::v1::metric::Data;
 
 use crate::codec::OtlpRequest;
 use crate::model::PayloadSummary;

@@ -1,9 +1,9 @@
 //! Session tagging: every captured resource carries the session id and, when
 //! flags are set, the enabled feature flags.
 
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use crate::otlp::common::v1::any_value::Value;
+use crate::otlp::common::v1::{AnyValue, ArrayValue, KeyValue};
+use crate::otlp::resource::v1::Resource;
 
 use crate::codec::OtlpRequest;
 

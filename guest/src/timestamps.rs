@@ -5,9 +5,9 @@
 //! gauge, sum, histogram, exponential histogram and summary, and exemplar
 //! times; log record time and observed time.
 
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::metrics::v1::{Exemplar, Metric};
+use crate::otlp::common::v1::KeyValue;
+use crate::otlp::metrics::v1::metric::Data;
+use crate::otlp::metrics::v1::{Exemplar, Metric};
 
 use crate::codec::OtlpRequest;
 use crate::timing::{self, Planned};

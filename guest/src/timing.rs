@@ -13,8 +13,8 @@
 //! Two groups sharing a key (a hash collision) share one shift, the smaller
 //! of the two: each stays exact inside and none lands in the future.
 
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use crate::otlp::common::v1::{InstrumentationScope, KeyValue};
+use crate::otlp::resource::v1::Resource;
 use prost::Message;
 
 use crate::codec::OtlpRequest;

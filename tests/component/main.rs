@@ -6,6 +6,7 @@ use otlp_capture_test_support as support;
 
 mod capture;
 mod http_surface;
+mod otlp_types;
 mod replay;
 mod sandbox;
 mod second_host;

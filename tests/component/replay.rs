@@ -143,7 +143,7 @@ async fn planned_shifts_move_each_group_by_its_own_offset() {
     let planned = PlannedShifts { shifts: shifts.clone(), ungrouped_newest_at: 0 };
     let sent = replay(&mut h, &request, &options(TimestampRewrite::Planned(planned))).unwrap();
     let (OtlpRequest::Traces(before), OtlpRequest::Traces(after)) = (&request, &sent) else { unreachable!() };
-    let spans = |r: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest| {
+    let spans = |r: &otlp_capture_guest::otlp::collector::trace::v1::ExportTraceServiceRequest| {
         r.resource_spans.iter().flat_map(|x| &x.scope_spans).flat_map(|x| x.spans.clone()).collect::<Vec<_>>()
     };
     let mut seen = std::collections::HashMap::new();
@@ -204,7 +204,7 @@ async fn id_remap_is_consistent_across_a_traces_spans_logs_and_exemplars() {
         let root = spans.iter().find(|s| s.trace_id == record.trace_id).expect("a log's trace is a replayed trace");
         assert!(root.parent_span_id.is_empty() && root.span_id == record.span_id);
     }
-    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    use otlp_capture_guest::otlp::metrics::v1::metric::Data;
     let Some(Data::Gauge(gauge)) = &metrics.resource_metrics[0].scope_metrics[0].metrics[0].data else { panic!() };
     let exemplar = &gauge.data_points[1].exemplars[0];
     assert!(spans.iter().any(|s| s.trace_id == exemplar.trace_id && s.span_id == exemplar.span_id));

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::otlp::logs::v1::LogRecord;
+use otlp_capture_guest::otlp::trace::v1::Span;
 use otlp_capture_guest::timestamps;
 use serde_json::Value;
 

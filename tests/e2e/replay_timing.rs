@@ -14,22 +14,22 @@
 use std::collections::{BTreeMap, HashMap};
 
 use fastrand::Rng;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::metrics::v1::number_data_point;
-use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::span::Event;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::otlp::collector::logs::v1::ExportLogsServiceRequest;
+use otlp_capture_guest::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
+use otlp_capture_guest::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_capture_guest::otlp::common::v1::any_value::Value;
+use otlp_capture_guest::otlp::common::v1::{AnyValue, KeyValue};
+use otlp_capture_guest::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use otlp_capture_guest::otlp::metrics::v1::metric::Data;
+use otlp_capture_guest::otlp::metrics::v1::number_data_point;
+use otlp_capture_guest::otlp::metrics::v1::{
+    AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use otlp_capture_guest::otlp::resource::v1::Resource;
+use otlp_capture_guest::otlp::trace::v1::span::Event;
+use otlp_capture_guest::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 use crate::support::otlp::hex;
 use crate::support::processes::run_cli_ok;

@@ -2,22 +2,22 @@
 //! every metric point type with exemplars; logs with bodies, observed times
 //! and trace ids. Timestamps start at `base` and some are deliberately zero.
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::metrics::v1::summary_data_point::ValueAtQuantile;
-use opentelemetry_proto::tonic::metrics::v1::{
+use otlp_capture_guest::otlp::collector::logs::v1::ExportLogsServiceRequest;
+use otlp_capture_guest::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
+use otlp_capture_guest::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_capture_guest::otlp::common::v1::any_value::Value;
+use otlp_capture_guest::otlp::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+use otlp_capture_guest::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use otlp_capture_guest::otlp::metrics::v1::exponential_histogram_data_point::Buckets;
+use otlp_capture_guest::otlp::metrics::v1::metric::Data;
+use otlp_capture_guest::otlp::metrics::v1::summary_data_point::ValueAtQuantile;
+use otlp_capture_guest::otlp::metrics::v1::{
     Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
     NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar, number_data_point,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use otlp_capture_guest::otlp::resource::v1::Resource;
+use otlp_capture_guest::otlp::trace::v1::span::{Event, Link};
+use otlp_capture_guest::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 fn attribute(key: &str, value: &str) -> KeyValue {
     KeyValue {

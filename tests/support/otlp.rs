@@ -37,7 +37,7 @@ pub fn decode_object(signal: Signal, object: &[u8]) -> OtlpRequest {
 
 /// The resource attributes of every resource in a request, as (key, value-debug) pairs.
 pub fn resource_attributes(request: &OtlpRequest) -> Vec<Vec<(String, String)>> {
-    let to_pairs = |r: &Option<opentelemetry_proto::tonic::resource::v1::Resource>| {
+    let to_pairs = |r: &Option<otlp_capture_guest::otlp::resource::v1::Resource>| {
         r.clone()
             .unwrap_or_default()
             .attributes
@@ -54,7 +54,7 @@ pub fn resource_attributes(request: &OtlpRequest) -> Vec<Vec<(String, String)>> 
 
 /// The request with the session tag attributes taken off every resource.
 pub fn untagged(mut request: OtlpRequest) -> OtlpRequest {
-    let strip = |r: &mut Option<opentelemetry_proto::tonic::resource::v1::Resource>| {
+    let strip = |r: &mut Option<otlp_capture_guest::otlp::resource::v1::Resource>| {
         if let Some(resource) = r {
             resource.attributes.retain(|kv| kv.key != SESSION_ID_KEY && kv.key != ENABLED_FLAGS_KEY);
         }
@@ -70,7 +70,7 @@ pub fn untagged(mut request: OtlpRequest) -> OtlpRequest {
 /// Whether every resource carries exactly one session id attribute with `session`.
 pub fn tagged_with(request: &OtlpRequest, session: &str) -> bool {
     let expected =
-        format!("{:?}", Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(session.into())));
+        format!("{:?}", Some(otlp_capture_guest::otlp::common::v1::any_value::Value::StringValue(session.into())));
     resource_attributes(request).iter().all(|attributes| {
         let ids: Vec<_> = attributes.iter().filter(|(k, _)| k == SESSION_ID_KEY).collect();
         ids.len() == 1 && ids[0].1 == expected

@@ -7,8 +7,8 @@
 //! decoding merges it), the first attribute with a session key gets the new
 //! value and keeps its other fields, and missing attributes are appended.
 
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue};
+use crate::otlp::common::v1::any_value::Value;
+use crate::otlp::common::v1::{AnyValue, ArrayValue, KeyValue};
 use prost::Message as _;
 
 use super::reader::{self, WireError, WireType};

@@ -3,23 +3,23 @@
 //! missing resources, session attributes already present, zero and extreme
 //! timestamps; and both paths accept and refuse the same corrupted bytes.
 
-use fastrand::Rng;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::metrics::v1::{
+use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
+use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
+use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use crate::otlp::common::v1::any_value::Value;
+use crate::otlp::common::v1::{AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList};
+use crate::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use crate::otlp::metrics::v1::exponential_histogram_data_point::Buckets;
+use crate::otlp::metrics::v1::metric::Data;
+use crate::otlp::metrics::v1::{
     Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
     NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar, number_data_point,
     summary_data_point::ValueAtQuantile,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use crate::otlp::resource::v1::Resource;
+use crate::otlp::trace::v1::span::{Event, Link};
+use crate::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use fastrand::Rng;
 use prost::Message as _;
 
 use super::reader::{self, WireType};
