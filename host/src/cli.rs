@@ -5,10 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::exporters::{ExportCompression, ExportProtocol};
+use crate::otlp::Signal;
 use crate::replay::ReplayChoices;
+use crate::replay::plan::Speed;
+use crate::replay::settings::{Timeout, TimestampMode};
 use crate::session_pick::SessionFilter;
 use crate::storage::{S3Encryption, StoreLocation};
-use crate::times::StartBound;
+use crate::times::{StartBound, TelemetryTime};
 
 /// Record the OTLP telemetry of a diagnostic session to S3 or a directory,
 /// and replay it later.
@@ -96,7 +100,7 @@ pub struct ReplayArgs {
     pub store: StoreArgs,
     /// How to replay.
     #[command(flatten)]
-    pub choices: ReplayChoices,
+    pub flags: ReplayFlags,
     /// Say what would be sent and how long it would take, and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -111,6 +115,112 @@ pub struct ReplayArgs {
     /// The client certificate's private key (PEM) (default: $OTEL_EXPORTER_OTLP_CLIENT_KEY).
     #[arg(long, value_name = "FILE", requires = "client_cert")]
     pub client_key: Option<PathBuf>,
+}
+
+/// `replay`'s flags of how to replay: the command line's spelling of
+/// [`ReplayChoices`], which the control API takes as JSON; unset ones take
+/// the defaults of `ReplaySettings::choose`.
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct ReplayFlags {
+    /// Timestamp rewriting (default current; see below).
+    #[arg(long, value_enum)]
+    pub timestamps: Option<TimestampMode>,
+    /// Replay speed: a factor (1 is real time, 50 is 50x) or max (default 1).
+    #[arg(long)]
+    pub speed: Option<Speed>,
+    /// Signals to replay (default all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub signals: Option<Vec<Signal>>,
+    /// Export protocol: http (OTLP/HTTP protobuf) or grpc (OTLP/gRPC, e.g.
+    /// --endpoint http://collector:4317) (default http).
+    #[arg(long)]
+    pub protocol: Option<ExportProtocol>,
+    /// Longest wait between two objects, in seconds (caps long idle gaps).
+    #[arg(long = "max-idle", value_name = "SECONDS")]
+    pub max_idle_seconds: Option<f64>,
+    /// Only resources of this service.name (repeatable).
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Only items at or after this telemetry time (RFC 3339 or unix nanoseconds).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<TelemetryTime>,
+    /// Only items at or before this telemetry time (RFC 3339 or unix nanoseconds).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<TelemetryTime>,
+    /// Replay the session this many times (default 1).
+    #[arg(long = "loop", value_name = "N")]
+    pub loops: Option<u32>,
+    /// Remap trace and span ids consistently, with a new seed each run and
+    /// loop, so a session can be replayed into one backend many times.
+    #[arg(long)]
+    pub rewrite_ids: bool,
+    /// Seed of --rewrite-ids (random by default).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How long the endpoint may take to answer one request: seconds or a duration such as 5s
+    /// (default 30s; $OTEL_EXPORTER_OTLP_TIMEOUT, in milliseconds, under the flag).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<Timeout>,
+    /// Compression of the requests sent: gzip (default, as the Collector's exporters) or none
+    /// ($OTEL_EXPORTER_OTLP_COMPRESSION under the flag).
+    #[arg(long, value_enum)]
+    pub compression: Option<ExportCompression>,
+    /// How long the whole run may spend retrying an endpoint that is down or pushing back,
+    /// summed over every object (a duration: 90s, 5m; default 2m); past it the replay stops
+    /// and exits 1.
+    #[arg(long, value_name = "DURATION")]
+    pub max_retry_time: Option<String>,
+    /// Objects prepared and requests in flight at once, 1-64 (default 4). Requests of one
+    /// signal go one after another, in capture order (retries included), so at most one
+    /// per signal is in flight.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// A header sent with every request (repeatable; the command line also takes
+    /// $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`, under these).
+    #[arg(long = "header", value_name = "KEY=VALUE")]
+    pub headers: Vec<String>,
+}
+
+impl ReplayFlags {
+    /// The same choices as the control API spells them.
+    pub fn choices(&self) -> ReplayChoices {
+        let ReplayFlags {
+            timestamps,
+            speed,
+            signals,
+            protocol,
+            max_idle_seconds,
+            services,
+            from,
+            to,
+            loops,
+            rewrite_ids,
+            seed,
+            timeout,
+            compression,
+            max_retry_time,
+            concurrency,
+            headers,
+        } = self.clone();
+        ReplayChoices {
+            timestamps,
+            speed,
+            signals,
+            protocol,
+            max_idle_seconds,
+            services,
+            from,
+            to,
+            loops,
+            rewrite_ids,
+            seed,
+            timeout,
+            compression,
+            max_retry_time,
+            concurrency,
+            headers,
+        }
+    }
 }
 
 /// Where sessions are stored.

@@ -22,10 +22,11 @@ use crate::{phases, session_pick};
 pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     // As many instances as requests in flight, up to the cores: preparing is the replay's CPU work.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let instances = args.choices.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, cores);
+    let flags = args.flags.choices();
+    let instances = flags.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, cores);
     let open = open_store_with(&args.store, instances)?;
     let id = session_pick::resolve(&open.catalog, &args.id, &args.filter.filter()).await?;
-    let choices = with_environment(&args.choices)?;
+    let choices = with_environment(&flags)?;
     let mut settings = ReplaySettings::choose(&id, &choices).map_err(InvalidArgs)?;
     if let Some(phase) = &args.phase {
         let state = open.catalog.get(&id).await?.ok_or_else(|| anyhow::anyhow!("no session {id} in the store"))?;
@@ -52,9 +53,9 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.trim().is_empty()));
     if endpoint.is_none() {
-        keep_signals_with_endpoints(&mut settings, args.choices.signals.is_some())?;
+        keep_signals_with_endpoints(&mut settings, flags.signals.is_some())?;
     }
-    let exporter = signal_exporters(&settings, endpoint.as_deref(), args.endpoint.is_some(), &args.choices)?;
+    let exporter = signal_exporters(&settings, endpoint.as_deref(), args.endpoint.is_some(), &flags)?;
     if args.dry_run {
         return dry_run(&open, &settings).await;
     }

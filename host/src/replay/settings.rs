@@ -101,83 +101,67 @@ impl<'de> Deserialize<'de> for Speed {
     }
 }
 
-/// A replay's options as a user gives them, on the command line (flags) or
-/// to the control API (camelCase JSON fields); unset ones take the defaults
-/// of [`ReplaySettings::choose`].
-#[derive(Debug, Clone, Default, PartialEq, clap::Args, Deserialize)]
+/// A replay's options as a user gives them: the control API's camelCase
+/// JSON fields, and what the command line's `ReplayFlags` become; unset ones
+/// take the defaults of [`ReplaySettings::choose`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayChoices {
     /// Timestamp rewriting (default current; see below).
-    #[arg(long, value_enum)]
     #[serde(default)]
     pub timestamps: Option<TimestampMode>,
     /// Replay speed: a factor (1 is real time, 50 is 50x) or max (default 1).
-    #[arg(long)]
     #[serde(default)]
     pub speed: Option<Speed>,
     /// Signals to replay (default all).
-    #[arg(long, value_enum, value_delimiter = ',')]
     #[serde(default)]
     pub signals: Option<Vec<Signal>>,
     /// Export protocol: http (OTLP/HTTP protobuf) or grpc (OTLP/gRPC, e.g.
     /// --endpoint http://collector:4317) (default http).
-    #[arg(long)]
     #[serde(default)]
     pub protocol: Option<ExportProtocol>,
     /// Longest wait between two objects, in seconds (caps long idle gaps).
-    #[arg(long = "max-idle", value_name = "SECONDS")]
     #[serde(default)]
     pub max_idle_seconds: Option<f64>,
     /// Only resources of this service.name (repeatable).
-    #[arg(long = "service", value_name = "NAME")]
     #[serde(default)]
     pub services: Vec<String>,
     /// Only items at or after this telemetry time (RFC 3339 or unix nanoseconds).
-    #[arg(long, value_name = "TIME")]
     #[serde(default)]
     pub from: Option<TelemetryTime>,
     /// Only items at or before this telemetry time (RFC 3339 or unix nanoseconds).
-    #[arg(long, value_name = "TIME")]
     #[serde(default)]
     pub to: Option<TelemetryTime>,
     /// Replay the session this many times (default 1).
-    #[arg(long = "loop", value_name = "N")]
     #[serde(default, rename = "loop")]
     pub loops: Option<u32>,
     /// Remap trace and span ids consistently, with a new seed each run and
     /// loop, so a session can be replayed into one backend many times.
-    #[arg(long)]
     #[serde(default)]
     pub rewrite_ids: bool,
     /// Seed of --rewrite-ids (random by default).
-    #[arg(long)]
     #[serde(default)]
     pub seed: Option<u64>,
     /// How long the endpoint may take to answer one request: seconds or a duration such as 5s
     /// (default 30s; $OTEL_EXPORTER_OTLP_TIMEOUT, in milliseconds, under the flag).
-    #[arg(long, value_name = "DURATION")]
     #[serde(default)]
     pub timeout: Option<Timeout>,
     /// Compression of the requests sent: gzip (default, as the Collector's exporters) or none
     /// ($OTEL_EXPORTER_OTLP_COMPRESSION under the flag).
-    #[arg(long, value_enum)]
     #[serde(default)]
     pub compression: Option<ExportCompression>,
     /// How long the whole run may spend retrying an endpoint that is down or pushing back,
     /// summed over every object (a duration: 90s, 5m; default 2m); past it the replay stops
     /// and exits 1.
-    #[arg(long, value_name = "DURATION")]
     #[serde(default)]
     pub max_retry_time: Option<String>,
     /// Objects prepared and requests in flight at once, 1-64 (default 4). Requests of one
     /// signal go one after another, in capture order (retries included), so at most one
     /// per signal is in flight.
-    #[arg(long, value_name = "N")]
     #[serde(default)]
     pub concurrency: Option<usize>,
     /// A header sent with every request (repeatable; the command line also takes
     /// $OTEL_EXPORTER_OTLP_HEADERS, `k1=v1,k2=v2`, under these).
-    #[arg(long = "header", value_name = "KEY=VALUE")]
     #[serde(default)]
     pub headers: Vec<String>,
 }

@@ -4,6 +4,7 @@
 //! socket, and serves them until SIGINT/SIGTERM, then flushes.
 
 mod catch_panic;
+mod status;
 mod tickers;
 
 use std::net::SocketAddr;
@@ -12,10 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
 use tokio::net::TcpListener;
@@ -246,16 +244,16 @@ impl Tap {
         // What a browser could reach of the recorded data passes the site checks first.
         let guarded = control::routes(control).merge(ui::routes()).route_layer(from_fn_with_state(site, site::guard));
         Router::new()
-            .route("/health", get(health).with_state(self.clone()))
-            .route("/ready", get(ready).with_state(self.clone()))
-            .route("/metrics", get(metrics).with_state(self.clone()))
+            .route("/health", get(status::health).with_state(self.clone()))
+            .route("/ready", get(status::ready).with_state(self.clone()))
+            .route("/metrics", get(status::metrics).with_state(self.clone()))
             .merge(otlp_http::routes(self.receiver()))
             .merge(guarded)
             .layer(from_fn(catch_panic::catch_panic))
     }
 
     /// The values of the tap's gauges now.
-    fn gauges(&self) -> Gauges {
+    pub(super) fn gauges(&self) -> Gauges {
         let uploads = self.uploader.stats();
         Gauges {
             active_sessions: self.sessions.active_count(),
@@ -277,7 +275,7 @@ impl Tap {
     /// Why the tap would refuse new requests now; empty when it takes them.
     /// A failing store alone is not a reason while the journal and the
     /// spool keep what it refuses.
-    fn readiness(&self) -> Vec<String> {
+    pub(super) fn readiness(&self) -> Vec<String> {
         let mut reasons = Vec::new();
         if self.draining.load(Ordering::Relaxed) {
             reasons.push("shutting down".to_owned());
@@ -427,50 +425,6 @@ fn spawn_server(
             }
         }
     })
-}
-
-/// `GET /health`: liveness, 200 while the process serves (a restart would not
-/// mend a store or upstream that is down), with what it depends on: status
-/// `degraded` and the parts that fail when the store, the journal or the
-/// upstream does.
-async fn health(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
-    let uploads = tap.uploader.stats();
-    let journal_failing = tap.committer.journal().is_some_and(|j| j.failing());
-    let upstream = tap.upstream.as_ref().map(|u| if u.reachable() { "reachable" } else { "unreachable" });
-    let degraded = uploads.store_failing || journal_failing || upstream == Some("unreachable");
-    axum::Json(serde_json::json!({
-        "status": if degraded { "degraded" } else { "ok" },
-        "store": if uploads.store_failing { "failing" } else { "up" },
-        "journal": match tap.committer.journal() {
-            None => "off",
-            Some(_) if journal_failing => "failing",
-            Some(_) => "ok",
-        },
-        "upstream": upstream.unwrap_or("none"),
-        "activeSessions": tap.sessions.active_count(),
-    }))
-}
-
-/// `GET /ready`: 200 while the tap takes new requests, else 503 with the
-/// reasons (`/health` stays the liveness answer).
-async fn ready(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
-    let reasons = tap.readiness();
-    let uploads = tap.uploader.stats();
-    let body = serde_json::json!({
-        "status": if reasons.is_empty() { "ready" } else { "not ready" },
-        "reasons": reasons,
-        "store": if uploads.store_failing { "failing" } else { "up" },
-        "durability": if tap.committer.journal().is_some() { "durable" } else { "memory" },
-        "backlogBytes": tap.committer.journal().map_or(0, |j| j.backlog_bytes()),
-        "spoolObjects": uploads.spool_objects,
-    });
-    let status = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, axum::Json(body))
-}
-
-/// `GET /metrics`: the tap's counters and gauges in the Prometheus text format.
-async fn metrics(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], tap.counters.render(tap.gauges()))
 }
 
 /// Runs the tap with `settings` on the system clock until SIGINT or SIGTERM.
