@@ -142,7 +142,7 @@ fn signal_exporters(
     endpoint_flag: bool,
     flags: &ReplayChoices,
 ) -> anyhow::Result<SignalExporters> {
-    let mut shared = match endpoint {
+    let shared = match endpoint {
         Some(endpoint) => Some(settings.exporter(endpoint).map_err(anyhow::Error::msg)?),
         None => None,
     };
@@ -189,7 +189,7 @@ fn signal_exporters(
     }
     // Without a shared endpoint, the signals that are sent all have their own.
     let first = own_exporters.first().map(|(_, exporter)| exporter.clone());
-    let Some(base) = shared.take().or(first) else {
+    let Some(base) = shared.or(first) else {
         return Err(InvalidArgs("pass --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT".into()).into());
     };
     Ok(own_exporters
