@@ -113,7 +113,7 @@ test-proxy: proxy test-tools
 		$(CARGO) install wasmtime-cli@$(WASMTIME_VERSION) --locked \
 		--no-default-features --features run,serve,component-model-async,cranelift,parallel-compilation,pooling-allocator \
 		--target-dir target/tools
-	cd proxy && $(CARGO) test --release --target-dir ../target -p otlp-capture-proxy-common \
+	cd proxy && $(CARGO) test --release --target-dir ../target -p otlp-capture-proxy-wasi-host \
 		-p otlp-capture-proxy-services -p otlp-capture-proxy-front
 	$(CARGO) test --release --workspace --test e2e -- --ignored proxy::
 

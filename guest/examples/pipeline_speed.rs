@@ -17,7 +17,7 @@ use std::time::Duration;
 use otlp_capture_guest::capabilities::{Clock, ObjectSink, Randomness};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::filter::Filter;
-use otlp_capture_guest::model::{PayloadEncoding, SessionConfig, Signal, StorageError};
+use otlp_capture_guest::records::{PayloadEncoding, SessionConfig, Signal, StorageError};
 use otlp_capture_guest::replay::{self, ReplayOptions};
 use otlp_capture_guest::timestamps::Rewrite;
 use otlp_capture_guest::{gzip, processor, wire};

@@ -1,7 +1,7 @@
 //! What the processor needs from its host, as small traits: the wasm build
 //! implements them with the WIT imports, native tests with fakes.
 
-use crate::model::StorageError;
+use crate::records::StorageError;
 
 /// The wall clock objects and metadata are stamped with.
 pub trait Clock {

@@ -8,7 +8,7 @@ use prost::Message;
 use serde::de::DeserializeOwned;
 
 use crate::json_spellings;
-use crate::model::{PayloadEncoding, ProcessorError, Signal};
+use crate::records::{PayloadEncoding, ProcessorError, Signal};
 
 /// One decoded OTLP export request of any signal.
 #[derive(Debug, Clone, PartialEq)]

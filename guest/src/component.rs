@@ -1,11 +1,11 @@
 //! The WebAssembly glue: generates the bindings of the `capture-processor`
 //! world and implements its export by converting between WIT types and the
-//! domain types of [`crate::model`]. No logic lives here.
+//! domain types of [`crate::records`]. No logic lives here.
 #![allow(missing_docs, unsafe_code)]
 
 use crate::capabilities::{Clock, ObjectSink, Randomness};
 use crate::filter::Filter;
-use crate::model;
+use crate::records;
 use crate::replay::{self, ReplayOptions};
 use crate::timestamps::Rewrite;
 use crate::timing::Planned;
@@ -45,7 +45,7 @@ impl Randomness for ImportedRandomness {
 struct ImportedStorage;
 
 impl ObjectSink for ImportedStorage {
-    fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), model::StorageError> {
+    fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), records::StorageError> {
         otlp::capture::storage::put(key, &body, content_type).map_err(Into::into)
     }
 }
@@ -116,9 +116,9 @@ impl Guest for Component {
         signal: wit::Signal,
         parts: Vec<wit::PreparedCapture>,
     ) -> Result<wit::CaptureReceipt, wit::ProcessorError> {
-        let parts: Vec<model::PreparedCapture> = parts
+        let parts: Vec<records::PreparedCapture> = parts
             .into_iter()
-            .map(|p| model::PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in })
+            .map(|p| records::PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in })
             .collect();
         Ok(processor::store_batch(
             &config.into(),
@@ -217,14 +217,14 @@ impl From<wit::ReplayOptions> for ReplayOptions {
     }
 }
 
-impl From<model::ProcessorError> for wit::ProcessorError {
-    fn from(e: model::ProcessorError) -> Self {
+impl From<records::ProcessorError> for wit::ProcessorError {
+    fn from(e: records::ProcessorError) -> Self {
         match e {
-            model::ProcessorError::InvalidSessionId(m) => wit::ProcessorError::InvalidSessionId(m),
-            model::ProcessorError::InvalidConfig(m) => wit::ProcessorError::InvalidConfig(m),
-            model::ProcessorError::InvalidPayload(m) => wit::ProcessorError::InvalidPayload(m),
-            model::ProcessorError::InvalidMetadata(m) => wit::ProcessorError::InvalidMetadata(m),
-            model::ProcessorError::Storage(s) => wit::ProcessorError::Storage(s.into()),
+            records::ProcessorError::InvalidSessionId(m) => wit::ProcessorError::InvalidSessionId(m),
+            records::ProcessorError::InvalidConfig(m) => wit::ProcessorError::InvalidConfig(m),
+            records::ProcessorError::InvalidPayload(m) => wit::ProcessorError::InvalidPayload(m),
+            records::ProcessorError::InvalidMetadata(m) => wit::ProcessorError::InvalidMetadata(m),
+            records::ProcessorError::Storage(s) => wit::ProcessorError::Storage(s.into()),
         }
     }
 }
@@ -232,14 +232,14 @@ impl From<model::ProcessorError> for wit::ProcessorError {
 /// `From` both ways between a WIT record and its domain twin with the same
 /// fields; nested records convert through their own `From`.
 macro_rules! mirror_record {
-    ($wit:ty, $model:ty { $($field:ident),* $(,)? } $(lists { $($list:ident),* $(,)? })?) => {
-        impl From<$wit> for $model {
+    ($wit:ty, $records:ty { $($field:ident),* $(,)? } $(lists { $($list:ident),* $(,)? })?) => {
+        impl From<$wit> for $records {
             fn from(r: $wit) -> Self {
                 Self { $($field: r.$field.into(),)* $($($list: r.$list.into_iter().map(Into::into).collect(),)*)? }
             }
         }
-        impl From<$model> for $wit {
-            fn from(r: $model) -> Self {
+        impl From<$records> for $wit {
+            fn from(r: $records) -> Self {
                 Self { $($field: r.$field.into(),)* $($($list: r.$list.into_iter().map(Into::into).collect(),)*)? }
             }
         }
@@ -248,36 +248,36 @@ macro_rules! mirror_record {
 
 /// `From` both ways between a WIT enum and its domain twin.
 macro_rules! mirror_enum {
-    ($wit:ident, $model:ident { $($case:ident),* $(,)? }) => {
-        impl From<wit::$wit> for model::$model {
+    ($wit:ident, $records:ident { $($case:ident),* $(,)? }) => {
+        impl From<wit::$wit> for records::$records {
             fn from(e: wit::$wit) -> Self {
-                match e { $(wit::$wit::$case => model::$model::$case),* }
+                match e { $(wit::$wit::$case => records::$records::$case),* }
             }
         }
-        impl From<model::$model> for wit::$wit {
-            fn from(e: model::$model) -> Self {
-                match e { $(model::$model::$case => wit::$wit::$case),* }
+        impl From<records::$records> for wit::$wit {
+            fn from(e: records::$records) -> Self {
+                match e { $(records::$records::$case => wit::$wit::$case),* }
             }
         }
     };
 }
 
-impl From<wit::StorageError> for model::StorageError {
+impl From<wit::StorageError> for records::StorageError {
     fn from(e: wit::StorageError) -> Self {
         match e {
-            wit::StorageError::Busy(m) => model::StorageError::Busy(m),
-            wit::StorageError::InvalidKey(m) => model::StorageError::InvalidKey(m),
-            wit::StorageError::Backend(m) => model::StorageError::Backend(m),
+            wit::StorageError::Busy(m) => records::StorageError::Busy(m),
+            wit::StorageError::InvalidKey(m) => records::StorageError::InvalidKey(m),
+            wit::StorageError::Backend(m) => records::StorageError::Backend(m),
         }
     }
 }
 
-impl From<model::StorageError> for wit::StorageError {
-    fn from(e: model::StorageError) -> Self {
+impl From<records::StorageError> for wit::StorageError {
+    fn from(e: records::StorageError) -> Self {
         match e {
-            model::StorageError::Busy(m) => wit::StorageError::Busy(m),
-            model::StorageError::InvalidKey(m) => wit::StorageError::InvalidKey(m),
-            model::StorageError::Backend(m) => wit::StorageError::Backend(m),
+            records::StorageError::Busy(m) => wit::StorageError::Busy(m),
+            records::StorageError::InvalidKey(m) => wit::StorageError::InvalidKey(m),
+            records::StorageError::Backend(m) => wit::StorageError::Backend(m),
         }
     }
 }
@@ -288,7 +288,7 @@ mirror_enum!(SessionStatus, SessionStatus { Active, Completed, Failed });
 
 mirror_record!(
     wit::SessionConfig,
-    model::SessionConfig {
+    records::SessionConfig {
         session_id,
         diagnostic_session_id,
         description,
@@ -305,7 +305,7 @@ mirror_record!(
 );
 mirror_record!(
     wit::SessionCounts,
-    model::SessionCounts {
+    records::SessionCounts {
         trace_batches,
         metric_batches,
         log_batches,
@@ -322,13 +322,13 @@ mirror_record!(
 );
 mirror_record!(
     wit::SessionState,
-    model::SessionState { config, status, start_unix_nanos, end_unix_nanos, updated_unix_nanos, end_reason, counts }
+    records::SessionState { config, status, start_unix_nanos, end_unix_nanos, updated_unix_nanos, end_reason, counts }
     lists { phases }
 );
-mirror_record!(wit::Phase, model::Phase { name, start_unix_nanos, value });
+mirror_record!(wit::Phase, records::Phase { name, start_unix_nanos, value });
 
-impl From<model::PayloadSummary> for wit::PayloadSummary {
-    fn from(s: model::PayloadSummary) -> Self {
+impl From<records::PayloadSummary> for wit::PayloadSummary {
+    fn from(s: records::PayloadSummary) -> Self {
         wit::PayloadSummary {
             signal: s.signal.into(),
             items: s.items,
@@ -339,9 +339,9 @@ impl From<model::PayloadSummary> for wit::PayloadSummary {
     }
 }
 
-impl From<wit::PayloadSummary> for model::PayloadSummary {
+impl From<wit::PayloadSummary> for records::PayloadSummary {
     fn from(s: wit::PayloadSummary) -> Self {
-        model::PayloadSummary {
+        records::PayloadSummary {
             signal: s.signal.into(),
             items: s.items,
             resources: s.resources,
@@ -351,8 +351,8 @@ impl From<wit::PayloadSummary> for model::PayloadSummary {
     }
 }
 
-impl From<model::CaptureReceipt> for wit::CaptureReceipt {
-    fn from(r: model::CaptureReceipt) -> Self {
+impl From<records::CaptureReceipt> for wit::CaptureReceipt {
+    fn from(r: records::CaptureReceipt) -> Self {
         wit::CaptureReceipt {
             key: r.key,
             capture_unix_nanos: r.capture_unix_nanos,

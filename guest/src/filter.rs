@@ -111,7 +111,7 @@ impl Filter {
 mod tests {
     use super::*;
     use crate::codec::tests::spec_example;
-    use crate::model::{PayloadEncoding, Signal};
+    use crate::records::{PayloadEncoding, Signal};
 
     fn traces() -> OtlpRequest {
         OtlpRequest::decode(Signal::Traces, PayloadEncoding::Json, &spec_example("trace.json")).unwrap()

@@ -9,7 +9,7 @@
 
 use crate::codec::OtlpRequest;
 use crate::filter::Filter;
-use crate::model::{PayloadEncoding, SessionConfig, Signal};
+use crate::records::{PayloadEncoding, SessionConfig, Signal};
 use crate::replay::ReplayOptions;
 use crate::timestamps::Rewrite;
 use crate::timing::Planned;
@@ -183,7 +183,7 @@ mod tests {
     struct Discard;
 
     impl crate::capabilities::ObjectSink for Discard {
-        fn put(&self, _key: &str, _body: Vec<u8>, _content_type: &str) -> Result<(), crate::model::StorageError> {
+        fn put(&self, _key: &str, _body: Vec<u8>, _content_type: &str) -> Result<(), crate::records::StorageError> {
             Ok(())
         }
     }

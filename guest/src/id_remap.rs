@@ -5,8 +5,6 @@
 //! every batch and every instance of a run (a trace's spans, its logs and its
 //! exemplars stay linked), and two distinct ids never map to one.
 
-use crate::codec::OtlpRequest;
-
 /// The remapping of one run, keyed by its seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdRemap {
@@ -51,52 +49,6 @@ impl IdRemap {
             return;
         }
         id.copy_from_slice(&mix(u64::from_be_bytes(bytes) ^ self.keys[2]).to_be_bytes());
-    }
-
-    /// Maps every trace and span id of `request`: spans, parents, links, log
-    /// records and exemplars alike.
-    pub fn apply(&self, request: &mut OtlpRequest) {
-        use crate::otlp::metrics::v1::metric::Data;
-        match request {
-            OtlpRequest::Traces(r) => {
-                for span in r.resource_spans.iter_mut().flat_map(|x| &mut x.scope_spans).flat_map(|x| &mut x.spans) {
-                    self.trace_id(&mut span.trace_id);
-                    self.span_id(&mut span.span_id);
-                    self.span_id(&mut span.parent_span_id);
-                    for link in &mut span.links {
-                        self.trace_id(&mut link.trace_id);
-                        self.span_id(&mut link.span_id);
-                    }
-                }
-            }
-            OtlpRequest::Logs(r) => {
-                for record in
-                    r.resource_logs.iter_mut().flat_map(|x| &mut x.scope_logs).flat_map(|x| &mut x.log_records)
-                {
-                    self.trace_id(&mut record.trace_id);
-                    self.span_id(&mut record.span_id);
-                }
-            }
-            OtlpRequest::Metrics(r) => {
-                for metric in
-                    r.resource_metrics.iter_mut().flat_map(|x| &mut x.scope_metrics).flat_map(|x| &mut x.metrics)
-                {
-                    let exemplars: Vec<_> = match &mut metric.data {
-                        Some(Data::Gauge(g)) => g.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect(),
-                        Some(Data::Sum(s)) => s.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect(),
-                        Some(Data::Histogram(h)) => h.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect(),
-                        Some(Data::ExponentialHistogram(h)) => {
-                            h.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect()
-                        }
-                        Some(Data::Summary(_)) | None => Vec::new(),
-                    };
-                    for exemplar in exemplars {
-                        self.trace_id(&mut exemplar.trace_id);
-                        self.span_id(&mut exemplar.span_id);
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use chrono::DateTime;
 use uuid::Uuid;
 
 use crate::capabilities::Randomness;
-use crate::model::{ObjectKeyInfo, ProcessorError, Signal, StorageError};
+use crate::records::{ObjectKeyInfo, ProcessorError, Signal, StorageError};
 use crate::session_id;
 
 /// The folder every session lives under.

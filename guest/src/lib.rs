@@ -16,13 +16,16 @@ pub mod id_remap;
 pub mod json_spellings;
 pub mod keys;
 pub mod metadata;
-pub mod model;
 pub mod otlp;
+#[cfg(test)]
+mod path_agreement;
 pub mod processor;
+pub mod records;
 pub mod replay;
 pub mod sampling;
 pub mod session_id;
 pub mod summary;
+pub mod tag_keys;
 pub mod tagging;
 pub mod timestamps;
 pub mod timing;

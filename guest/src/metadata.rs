@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
-use crate::model::{Phase, ProcessorError, SessionConfig, SessionCounts, SessionState, SessionStatus};
+use crate::records::{Phase, ProcessorError, SessionConfig, SessionCounts, SessionState, SessionStatus};
 
 /// The version of this document's format.
 pub const FORMAT_VERSION: u32 = 1;

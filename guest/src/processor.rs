@@ -3,7 +3,7 @@
 
 use crate::capabilities::{Clock, ObjectSink, Randomness};
 use crate::codec::OtlpRequest;
-use crate::model::{
+use crate::records::{
     CaptureReceipt, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, SessionConfig, SessionCounts,
     SessionState, SessionStatus, Signal,
 };
@@ -263,7 +263,7 @@ mod tests {
 
     use super::*;
     use crate::codec::tests::spec_example;
-    use crate::model::StorageError;
+    use crate::records::StorageError;
 
     struct FixedClock(u64);
     impl Clock for FixedClock {

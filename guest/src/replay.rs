@@ -4,8 +4,8 @@
 use crate::codec::OtlpRequest;
 use crate::filter::Filter;
 use crate::id_remap::IdRemap;
-use crate::model::{PayloadEncoding, PayloadSummary, ProcessorError, Signal};
 use crate::processor::invalid_protobuf;
+use crate::records::{PayloadEncoding, PayloadSummary, ProcessorError, Signal};
 use crate::timestamps::{self, Rewrite};
 use crate::timing::{self, Extents};
 use crate::{gzip, summary, wire};
@@ -59,10 +59,10 @@ pub fn prepare(signal: Signal, object: &[u8], options: &ReplayOptions) -> Result
         let offset = options.rewrite.uniform_offset(summary.max_unix_nanos).unwrap_or(0);
         wire::shift_timestamps(&mut protobuf, &scan, offset);
         if summary.max_unix_nanos != 0 {
-            summary.min_unix_nanos = timestamps::shift(summary.min_unix_nanos, offset);
-            summary.max_unix_nanos = timestamps::shift(summary.max_unix_nanos, offset);
+            summary.min_unix_nanos = timing::shift(summary.min_unix_nanos, offset);
+            summary.max_unix_nanos = timing::shift(summary.max_unix_nanos, offset);
         }
-        timestamps::saturate(offset)
+        timing::saturate(offset)
     };
     if let Some(seed) = options.id_remap_seed {
         wire::remap_ids(&mut protobuf, &scan, &IdRemap::new(seed));
@@ -104,7 +104,7 @@ pub fn timing(signal: Signal, object: &[u8], options: &ReplayOptions) -> Result<
         return Ok(None);
     }
     let mut stamps = Vec::new();
-    timing::for_each_keyed_mut(&mut request, |key, t| stamps.push((key, *t)));
+    timestamps::for_each_keyed_mut(&mut request, |key, t| stamps.push((key, *t)));
     Ok(Some(ObjectTiming { summary: summary::of(&mut request), extents: Extents::of(stamps) }))
 }
 
@@ -138,10 +138,53 @@ fn transform_decoded(
     }
     let applied_shift = timestamps::rewrite(&mut request, &options.rewrite);
     if let Some(seed) = options.id_remap_seed {
-        IdRemap::new(seed).apply(&mut request);
+        remap_ids(&IdRemap::new(seed), &mut request);
     }
     let summary = summary::of(&mut request);
     Ok(Some(ReplayBatch { payload: request.encode_protobuf(), summary, applied_shift }))
+}
+
+/// Maps every trace and span id of a decoded `request`: spans, parents, links, log
+/// records and exemplars alike.
+fn remap_ids(remap: &IdRemap, request: &mut OtlpRequest) {
+    use crate::otlp::metrics::v1::metric::Data;
+    match request {
+        OtlpRequest::Traces(r) => {
+            for span in r.resource_spans.iter_mut().flat_map(|x| &mut x.scope_spans).flat_map(|x| &mut x.spans) {
+                remap.trace_id(&mut span.trace_id);
+                remap.span_id(&mut span.span_id);
+                remap.span_id(&mut span.parent_span_id);
+                for link in &mut span.links {
+                    remap.trace_id(&mut link.trace_id);
+                    remap.span_id(&mut link.span_id);
+                }
+            }
+        }
+        OtlpRequest::Logs(r) => {
+            for record in r.resource_logs.iter_mut().flat_map(|x| &mut x.scope_logs).flat_map(|x| &mut x.log_records) {
+                remap.trace_id(&mut record.trace_id);
+                remap.span_id(&mut record.span_id);
+            }
+        }
+        OtlpRequest::Metrics(r) => {
+            for metric in r.resource_metrics.iter_mut().flat_map(|x| &mut x.scope_metrics).flat_map(|x| &mut x.metrics)
+            {
+                let exemplars: Vec<_> = match &mut metric.data {
+                    Some(Data::Gauge(g)) => g.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect(),
+                    Some(Data::Sum(s)) => s.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect(),
+                    Some(Data::Histogram(h)) => h.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect(),
+                    Some(Data::ExponentialHistogram(h)) => {
+                        h.data_points.iter_mut().flat_map(|p| &mut p.exemplars).collect()
+                    }
+                    Some(Data::Summary(_)) | None => Vec::new(),
+                };
+                for exemplar in exemplars {
+                    remap.trace_id(&mut exemplar.trace_id);
+                    remap.span_id(&mut exemplar.span_id);
+                }
+            }
+        }
+    }
 }
 
 /// A stored object as OTLP/JSON.

@@ -1,7 +1,7 @@
 //! The session id rules of the storage layout: an id must never reach
 //! outside its own `sessions/{id}/` prefix.
 
-use crate::model::ProcessorError;
+use crate::records::ProcessorError;
 
 /// The longest id accepted.
 pub const MAX_LEN: usize = 128;

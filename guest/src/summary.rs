@@ -5,7 +5,7 @@ use crate::otlp::metrics::v1::Metric;
 use crate::otlp::metrics::v1::metric::Data;
 
 use crate::codec::OtlpRequest;
-use crate::model::PayloadSummary;
+use crate::records::PayloadSummary;
 use crate::timestamps;
 
 /// The summary of `request`.

@@ -6,11 +6,7 @@ use crate::otlp::common::v1::{AnyValue, ArrayValue, KeyValue};
 use crate::otlp::resource::v1::Resource;
 
 use crate::codec::OtlpRequest;
-
-/// Resource attribute holding the session id.
-pub const SESSION_ID_KEY: &str = "otlp_capture.session.id";
-/// Resource attribute holding the enabled flags (string array).
-pub const ENABLED_FLAGS_KEY: &str = "otlp_capture.enabled_flags";
+use crate::tag_keys::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
 
 /// Tags every resource of `request` (creating the resource where a batch has
 /// none). Existing attributes are kept; a resource that already names a
@@ -44,7 +40,7 @@ fn set(attributes: &mut Vec<KeyValue>, key: &str, value: Value) {
 mod tests {
     use super::*;
     use crate::codec::tests::spec_example;
-    use crate::model::{PayloadEncoding, Signal};
+    use crate::records::{PayloadEncoding, Signal};
 
     fn attributes(request: &OtlpRequest) -> Vec<Vec<KeyValue>> {
         match request {

@@ -5,12 +5,15 @@
 //! gauge, sum, histogram, exponential histogram and summary, and exemplar
 //! times; log record time and observed time.
 
-use crate::otlp::common::v1::KeyValue;
+use crate::otlp::common::v1::{InstrumentationScope, KeyValue};
 use crate::otlp::metrics::v1::metric::Data;
 use crate::otlp::metrics::v1::{Exemplar, Metric};
+use crate::otlp::resource::v1::Resource;
+use prost::Message;
 
 use crate::codec::OtlpRequest;
-use crate::timing::{self, Planned};
+use crate::timing::{self, ATTRIBUTES_START, Planned, add_attribute, saturate, shift, stream_key, trace_key};
+use crate::wire::{StreamPart, stream_part};
 
 /// Calls `visit` with every timestamp field of `request`, zeros included.
 pub fn for_each_mut(request: &mut OtlpRequest, mut visit: impl FnMut(&mut u64)) {
@@ -149,8 +152,7 @@ impl Rewrite {
 pub fn rewrite(request: &mut OtlpRequest, rewrite: &Rewrite) -> i64 {
     let offset = match rewrite {
         Rewrite::Planned(planned) => {
-            return timing::apply(planned, |visit| timing::for_each_keyed_mut(request, |key, t| visit(key, t)))
-                .newest_shift;
+            return timing::apply(planned, |visit| for_each_keyed_mut(request, |key, t| visit(key, t))).newest_shift;
         }
         Rewrite::NewestAt(_) => rewrite.uniform_offset(bounds(request).1),
         uniform => uniform.uniform_offset(0),
@@ -162,26 +164,67 @@ pub fn rewrite(request: &mut OtlpRequest, rewrite: &Rewrite) -> i64 {
     saturate(offset)
 }
 
-/// An offset as the `i64` shift reported for it, saturated at the ends.
-pub fn saturate(offset: i128) -> i64 {
-    i64::try_from(offset).unwrap_or(if offset < 0 { i64::MIN } else { i64::MAX })
+/// Calls `visit` with every timestamp field of `request` and the key of
+/// the group its item moves with; the same fields as
+/// [`crate::timestamps::for_each_mut`], and the same keys as
+/// [`crate::wire::keyed_stamps`] gives for the request's encoding.
+pub fn for_each_keyed_mut(request: &mut OtlpRequest, mut visit: impl FnMut(u64, &mut u64)) {
+    match request {
+        OtlpRequest::Traces(r) => {
+            for span in r.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans).flat_map(|ss| &mut ss.spans) {
+                let key = trace_key(&span.trace_id);
+                visit(key, &mut span.start_time_unix_nano);
+                visit(key, &mut span.end_time_unix_nano);
+                for event in &mut span.events {
+                    visit(key, &mut event.time_unix_nano);
+                }
+            }
+        }
+        OtlpRequest::Logs(r) => {
+            for record in
+                r.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs).flat_map(|sl| &mut sl.log_records)
+            {
+                let key = trace_key(&record.trace_id);
+                visit(key, &mut record.time_unix_nano);
+                visit(key, &mut record.observed_time_unix_nano);
+            }
+        }
+        OtlpRequest::Metrics(r) => {
+            for rm in &mut r.resource_metrics {
+                let resource = encoded_part(StreamPart::Resource, rm.resource.as_ref().map(Resource::encode_to_vec));
+                for sm in &mut rm.scope_metrics {
+                    let scope =
+                        encoded_part(StreamPart::Scope, sm.scope.as_ref().map(InstrumentationScope::encode_to_vec));
+                    for metric in &mut sm.metrics {
+                        let name = stream_part(StreamPart::Name, metric.name.as_bytes());
+                        for_each_point_mut(metric, &mut |attributes: &[KeyValue], stamps: &mut [&mut u64]| {
+                            let part = attributes.iter().fold(ATTRIBUTES_START, |part, kv| {
+                                add_attribute(part, stream_part(StreamPart::Attribute, &kv.encode_to_vec()))
+                            });
+                            let key = stream_key(part, name, scope, resource);
+                            for t in stamps {
+                                visit(key, t);
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// Moves one timestamp by `offset`: zero stays zero, and a set timestamp
-/// stays set (never below 1) and never wraps past `u64::MAX`.
-pub fn shift(timestamp: u64, offset: i128) -> u64 {
-    if timestamp == 0 {
-        return 0;
+fn encoded_part(part: StreamPart, encoded: Option<Vec<u8>>) -> u64 {
+    match encoded {
+        Some(bytes) => stream_part(part, &bytes),
+        None => stream_part(StreamPart::Absent, &[]),
     }
-    // Both operands lie within ±2^64, so the i128 sum cannot overflow.
-    (i128::from(timestamp) + offset).clamp(1, i128::from(u64::MAX)) as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::tests::spec_example;
-    use crate::model::{PayloadEncoding, Signal};
+    use crate::records::{PayloadEncoding, Signal};
 
     fn decode(signal: Signal, file: &str) -> OtlpRequest {
         OtlpRequest::decode(signal, PayloadEncoding::Json, &spec_example(file)).unwrap()
@@ -229,5 +272,20 @@ mod tests {
     fn bounds_of_an_empty_request_are_zero() {
         let mut request = OtlpRequest::decode(Signal::Logs, PayloadEncoding::Json, b"{}").unwrap();
         assert_eq!(bounds(&mut request), (0, 0));
+    }
+
+    #[test]
+    fn every_timestamp_is_visited_with_its_group() {
+        let mut traces = decode(Signal::Traces, "trace.json");
+        let mut keys = Vec::new();
+        for_each_keyed_mut(&mut traces, |key, _| keys.push(key));
+        assert!(keys.iter().all(|k| *k != timing::UNGROUPED));
+        let mut metrics = decode(Signal::Metrics, "metrics.json");
+        let mut count = 0;
+        for_each_keyed_mut(&mut metrics, |key, _| {
+            assert_ne!(key, timing::UNGROUPED);
+            count += 1;
+        });
+        assert_eq!(count, 8);
     }
 }

@@ -13,14 +13,6 @@
 //! Two groups sharing a key (a hash collision) share one shift, the smaller
 //! of the two: each stays exact inside and none lands in the future.
 
-use crate::otlp::common::v1::{InstrumentationScope, KeyValue};
-use crate::otlp::resource::v1::Resource;
-use prost::Message;
-
-use crate::codec::OtlpRequest;
-use crate::timestamps::{for_each_point_mut, shift};
-use crate::wire::{StreamPart, stream_part};
-
 /// No group: the item moves with the object's other ungrouped items.
 pub const UNGROUPED: u64 = 0;
 
@@ -82,62 +74,6 @@ pub fn add_attribute(part: u64, attribute: u64) -> u64 {
 /// resource (each its [`stream_part`]).
 pub fn stream_key(attributes: u64, name: u64, scope: u64, resource: u64) -> u64 {
     nonzero(combine(combine(combine(attributes, name), scope), resource))
-}
-
-/// Calls `visit` with every timestamp field of `request` and the key of
-/// the group its item moves with; the same fields as
-/// [`crate::timestamps::for_each_mut`], and the same keys as
-/// [`crate::wire::keyed_stamps`] gives for the request's encoding.
-pub fn for_each_keyed_mut(request: &mut OtlpRequest, mut visit: impl FnMut(u64, &mut u64)) {
-    match request {
-        OtlpRequest::Traces(r) => {
-            for span in r.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans).flat_map(|ss| &mut ss.spans) {
-                let key = trace_key(&span.trace_id);
-                visit(key, &mut span.start_time_unix_nano);
-                visit(key, &mut span.end_time_unix_nano);
-                for event in &mut span.events {
-                    visit(key, &mut event.time_unix_nano);
-                }
-            }
-        }
-        OtlpRequest::Logs(r) => {
-            for record in
-                r.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs).flat_map(|sl| &mut sl.log_records)
-            {
-                let key = trace_key(&record.trace_id);
-                visit(key, &mut record.time_unix_nano);
-                visit(key, &mut record.observed_time_unix_nano);
-            }
-        }
-        OtlpRequest::Metrics(r) => {
-            for rm in &mut r.resource_metrics {
-                let resource = encoded_part(StreamPart::Resource, rm.resource.as_ref().map(Resource::encode_to_vec));
-                for sm in &mut rm.scope_metrics {
-                    let scope =
-                        encoded_part(StreamPart::Scope, sm.scope.as_ref().map(InstrumentationScope::encode_to_vec));
-                    for metric in &mut sm.metrics {
-                        let name = stream_part(StreamPart::Name, metric.name.as_bytes());
-                        for_each_point_mut(metric, &mut |attributes: &[KeyValue], stamps: &mut [&mut u64]| {
-                            let part = attributes.iter().fold(ATTRIBUTES_START, |part, kv| {
-                                add_attribute(part, stream_part(StreamPart::Attribute, &kv.encode_to_vec()))
-                            });
-                            let key = stream_key(part, name, scope, resource);
-                            for t in stamps {
-                                visit(key, t);
-                            }
-                        });
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn encoded_part(part: StreamPart, encoded: Option<Vec<u8>>) -> u64 {
-    match encoded {
-        Some(bytes) => stream_part(part, &bytes),
-        None => stream_part(StreamPart::Absent, &[]),
-    }
 }
 
 /// The newest timestamp of each group in one object, for planning.
@@ -244,21 +180,27 @@ pub fn apply(planned: &Planned, mut each: impl FnMut(&mut dyn FnMut(u64, &mut u6
         min = min.min(*t);
         max = max.max(*t);
     });
-    Applied {
-        newest_shift: crate::timestamps::saturate(newest_shift),
-        bounds: if max == 0 { (0, 0) } else { (min, max) },
+    Applied { newest_shift: saturate(newest_shift), bounds: if max == 0 { (0, 0) } else { (min, max) } }
+}
+
+/// An offset as the `i64` shift reported for it, saturated at the ends.
+pub fn saturate(offset: i128) -> i64 {
+    i64::try_from(offset).unwrap_or(if offset < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Moves one timestamp by `offset`: zero stays zero, and a set timestamp
+/// stays set (never below 1) and never wraps past `u64::MAX`.
+pub fn shift(timestamp: u64, offset: i128) -> u64 {
+    if timestamp == 0 {
+        return 0;
     }
+    // Both operands lie within ±2^64, so the i128 sum cannot overflow.
+    (i128::from(timestamp) + offset).clamp(1, i128::from(u64::MAX)) as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::tests::spec_example;
-    use crate::model::{PayloadEncoding, Signal};
-
-    fn decode(signal: Signal, file: &str) -> OtlpRequest {
-        OtlpRequest::decode(signal, PayloadEncoding::Json, &spec_example(file)).unwrap()
-    }
 
     #[test]
     fn unset_trace_ids_are_ungrouped() {
@@ -274,21 +216,6 @@ mod tests {
         let extents = Extents::of([(5, 10), (3, 7), (5, 30), (UNGROUPED, 4), (UNGROUPED, 9), (3, 0), (8, 0)]);
         assert_eq!(extents.groups, [(3, 7), (5, 30)]);
         assert_eq!(extents.ungrouped_newest, 9);
-    }
-
-    #[test]
-    fn every_timestamp_is_visited_with_its_group() {
-        let mut traces = decode(Signal::Traces, "trace.json");
-        let mut keys = Vec::new();
-        for_each_keyed_mut(&mut traces, |key, _| keys.push(key));
-        assert!(keys.iter().all(|k| *k != UNGROUPED));
-        let mut metrics = decode(Signal::Metrics, "metrics.json");
-        let mut count = 0;
-        for_each_keyed_mut(&mut metrics, |key, _| {
-            assert_ne!(key, UNGROUPED);
-            count += 1;
-        });
-        assert_eq!(count, 8);
     }
 
     #[test]

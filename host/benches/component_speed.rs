@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use otlp_capture::otlp::{Encoding as PayloadEncoding, Signal};
-use otlp_capture::runtime::calls::{PutError, ReplayOptions, TimestampRewrite};
+use otlp_capture::runtime::processor_types::{PutError, ReplayOptions, TimestampRewrite};
 use otlp_capture::runtime::state::{Capabilities, FixedClock, InstanceLimits, ObjectSink, SequenceRandomness};
 use otlp_capture::runtime::{EngineOptions, Runtime};
 use otlp_capture::session::SessionConfig;

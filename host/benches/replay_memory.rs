@@ -7,14 +7,14 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use otlp_capture_test_support::generate;
-use otlp_capture_test_support::sessions;
+use otlp_capture_test_support::stored_sessions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use sessions::{Written, write_session};
+use stored_sessions::{Written, write_session};
 
 /// Objects of about 2 MiB (uncompressed) each, of every signal, until
 /// `target` bytes; generated one at a time so the generator stays small too.

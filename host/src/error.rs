@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use tonic::Code;
 
-use crate::runtime::calls::{CallError, GuestError, PutError};
+use crate::runtime::processor_types::{CallError, GuestError, PutError};
 use crate::storage::StorageError;
 
 /// Everything that can go wrong while serving a request or reading a store.

@@ -7,6 +7,8 @@
 //! layer shares; `server` wires a tap together and `control` is its API.
 //! ARCHITECTURE.md draws both flows.
 
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod capture;
 pub mod catalog;

@@ -1,11 +1,11 @@
 //! The `capture` and `summarize` exports: layout, content, receipts, errors.
 
 use otlp_capture::otlp::{Encoding as PayloadEncoding, Signal as HostSignal};
-use otlp_capture::runtime::calls::{CallError, GuestError, PutError};
+use otlp_capture::runtime::processor_types::{CallError, GuestError, PutError};
 use otlp_capture::session::SessionConfig;
 use otlp_capture::storage::{Storage, StoreLocation};
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding as Encoding, Signal};
+use otlp_capture_guest::records::{PayloadEncoding as Encoding, Signal};
 
 use crate::support::component::{Harness, NOW};
 use crate::support::otlp::{decode_object, gunzip, spec_example, spec_request, tagged_with, untagged};

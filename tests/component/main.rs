@@ -10,5 +10,5 @@ mod otlp_types;
 mod replay;
 mod sandbox;
 mod second_host;
-mod sessions;
+mod session_lifecycle;
 mod world;

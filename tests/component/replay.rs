@@ -2,9 +2,9 @@
 //! id remapping, filters and JSON rendering, through the built component.
 
 use otlp_capture::otlp::Signal as HostSignal;
-use otlp_capture::runtime::calls::{CallError, GuestError, PlannedShifts, ReplayOptions, TimestampRewrite};
+use otlp_capture::runtime::processor_types::{CallError, GuestError, PlannedShifts, ReplayOptions, TimestampRewrite};
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use otlp_capture_guest::{gzip, timestamps};
 
 use crate::support::component::Harness;

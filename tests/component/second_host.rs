@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use otlp_capture::otlp::{Encoding, Signal};
-use otlp_capture::runtime::calls::{CallError, GuestError, PutError, ReplayOptions, TimestampRewrite};
+use otlp_capture::runtime::processor_types::{CallError, GuestError, PutError, ReplayOptions, TimestampRewrite};
 use otlp_capture::runtime::state::InstanceLimits;
 use otlp_capture::runtime::state::{Capabilities, FixedClock, ObjectSink, SequenceRandomness};
 use otlp_capture::runtime::{EMBEDDED_COMPONENT, Instance, Runtime};

@@ -10,7 +10,7 @@ use otlp_capture_guest::codec::OtlpRequest;
 
 use crate::support::generate;
 use crate::support::processes::{binary, run_cli, run_cli_ok};
-use crate::support::sessions::write_session;
+use crate::support::stored_sessions::write_session;
 
 #[test]
 fn a_closed_pipe_ends_a_command_with_exit_0() {

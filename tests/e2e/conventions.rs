@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 
@@ -260,7 +260,7 @@ fn an_http_upstreams_429_reaches_grpc_clients_with_retry_info() {
 #[test]
 fn replay_retries_resource_exhausted_only_with_retry_info() {
     let store = tempfile::tempdir().unwrap();
-    crate::support::sessions::write_session(
+    crate::support::stored_sessions::write_session(
         store.path(),
         "pushed",
         [(1_700_000_000_000, OtlpRequest::Traces(generate::traces("svc", 2, 2, 1_700_000_000_000_000_000)))],
@@ -323,7 +323,7 @@ fn otlp_json_in_either_spelling_of_the_protobuf_mapping() {
 #[test]
 fn replay_follows_the_otlp_exporter_environment_and_gzips_by_default() {
     let store = tempfile::tempdir().unwrap();
-    crate::support::sessions::write_session(
+    crate::support::stored_sessions::write_session(
         store.path(),
         "env",
         [(1_700_000_000_000, OtlpRequest::Traces(generate::traces("svc", 2, 2, 1_700_000_000_000_000_000)))],
@@ -472,7 +472,7 @@ fn a_tap_starts_while_s3_is_down_and_records_once_it_is_up() {
 #[test]
 fn replay_takes_per_signal_exporter_variables() {
     let store = tempfile::tempdir().unwrap();
-    crate::support::sessions::write_session(
+    crate::support::stored_sessions::write_session(
         store.path(),
         "signals",
         [

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use reqwest::blocking::Client;
 use serde_json::Value;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::Signal;
+use otlp_capture_guest::records::Signal;
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::Value;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use otlp_capture_guest::summary;
 
 use otlp_capture_guest::gzip;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::keys::parse_object_key;
-use otlp_capture_guest::model::Signal;
-use otlp_capture_guest::tagging::ENABLED_FLAGS_KEY;
+use otlp_capture_guest::records::Signal;
+use otlp_capture_guest::tag_keys::ENABLED_FLAGS_KEY;
 use serde_json::Value;
 
 use crate::support::otlp::{decode_object, resource_attributes, tagged_with};

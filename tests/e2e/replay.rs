@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use otlp_capture_guest::otlp::logs::v1::LogRecord;
 use otlp_capture_guest::otlp::trace::v1::Span;
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use otlp_capture_guest::timestamps;
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ use crate::support::otlp::stored_requests;
 use crate::support::processes::{TapProcess, run_cli, run_cli_ok};
 use crate::support::receiver::{Received, Receiver};
 use crate::support::sdk::emit;
-use crate::support::sessions::write_session;
+use crate::support::stored_sessions::write_session;
 use crate::support::wait;
 
 fn now_nanos() -> u64 {

@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use fastrand::Rng;
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
 use otlp_capture_guest::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use otlp_capture_guest::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
 use otlp_capture_guest::otlp::collector::trace::v1::ExportTraceServiceRequest;
@@ -30,11 +29,12 @@ use otlp_capture_guest::otlp::metrics::v1::{
 use otlp_capture_guest::otlp::resource::v1::Resource;
 use otlp_capture_guest::otlp::trace::v1::span::Event;
 use otlp_capture_guest::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 
 use crate::support::otlp::hex;
 use crate::support::processes::run_cli_ok;
 use crate::support::receiver::{Received, Receiver};
-use crate::support::sessions::write_session;
+use crate::support::stored_sessions::write_session;
 
 /// How far after its planned send time a request may arrive here (pacing
 /// and loopback on a busy machine): the freshness checks allow this much.

@@ -17,7 +17,7 @@ use crate::support::generate;
 use crate::support::processes::{S3Server, TapProcess, run_cli, run_cli_ok};
 use crate::support::receiver::Receiver;
 use crate::support::sdk::emit;
-use crate::support::sessions::write_session;
+use crate::support::stored_sessions::write_session;
 use crate::support::wait;
 
 const DAY_MILLIS: u64 = 86_400_000;
@@ -203,9 +203,9 @@ fn pickers_on(store: &Store) {
 fn received_times(receiver: &Receiver) -> Vec<u64> {
     let mut times = Vec::new();
     for request in receiver.accepted() {
-        let signal = otlp_capture_guest::model::Signal::from_name(request.path.trim_start_matches("/v1/")).unwrap();
+        let signal = otlp_capture_guest::records::Signal::from_name(request.path.trim_start_matches("/v1/")).unwrap();
         let mut decoded =
-            OtlpRequest::decode(signal, otlp_capture_guest::model::PayloadEncoding::Protobuf, &request.message())
+            OtlpRequest::decode(signal, otlp_capture_guest::records::PayloadEncoding::Protobuf, &request.message())
                 .unwrap();
         timestamps::for_each_mut(&mut decoded, |t| times.push(*t));
     }

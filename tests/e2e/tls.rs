@@ -123,7 +123,7 @@ fn replay_reaches_an_https_endpoint_over_http_and_grpc() {
     let objects = (0..3).map(|n| {
         (1_700_000_000_000 + n * 10, OtlpRequest::Traces(generate::traces("svc", 1, 2, 1_700_000_000_000_000_000 + n)))
     });
-    crate::support::sessions::write_session(store.path(), "s", objects);
+    crate::support::stored_sessions::write_session(store.path(), "s", objects);
     let target_dir = tempfile::tempdir().unwrap();
     let target = TapProcess::start_with(
         target_dir.path().to_str().unwrap(),

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ use crate::support::generate;
 use crate::support::processes::{TapProcess, installed};
 use crate::support::receiver::Receiver;
 use crate::support::sdk::emit;
-use crate::support::sessions::write_session;
+use crate::support::stored_sessions::write_session;
 use crate::support::wait;
 
 const SESSION: &str = "checkout-incident";

@@ -27,6 +27,6 @@ pub mod receiver;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sdk;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod sessions;
+pub mod stored_sessions;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod wait;

@@ -3,8 +3,8 @@
 use std::io::Read;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{PayloadEncoding, Signal};
-use otlp_capture_guest::tagging::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
+use otlp_capture_guest::records::{PayloadEncoding, Signal};
+use otlp_capture_guest::tag_keys::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
 
 /// The OTLP specification's JSON example `name` (trace.json, metrics.json, logs.json, events.json).
 pub fn spec_example(name: &str) -> Vec<u8> {

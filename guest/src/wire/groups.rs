@@ -7,7 +7,7 @@
 
 use super::reader::{self, MAX_DEPTH, WireError, WireType};
 use super::schema::{KEY_VALUE, Kind, Message, RESOURCE, SCOPE};
-use crate::model::Signal;
+use crate::records::Signal;
 use crate::timing::{ATTRIBUTES_START, UNGROUPED, add_attribute, combine, hash_bytes, stream_key, trace_key};
 
 /// One field of a message, as the walk needs it.
@@ -48,7 +48,7 @@ fn each_field(
 
 /// `(group key, offset of the timestamp's 8 bytes)` for every timestamp of
 /// `buf`, a protobuf export request of `signal`: the same fields and keys as
-/// [`crate::timing::for_each_keyed_mut`] on the decoded request.
+/// [`crate::timestamps::for_each_keyed_mut`] on the decoded request.
 pub fn keyed_stamps(signal: Signal, buf: &[u8]) -> Result<Vec<(u64, usize)>, WireError> {
     let mut out = Vec::new();
     let walk = Walk { buf };

@@ -7,17 +7,15 @@
 //! tagging rebuilds only the resources and copies the rest. One validating
 //! [`Scan`] accepts exactly what decoding accepts and yields the summary.
 //!
-//! The decoding path (`codec`, `tagging`, `timestamps`, `id_remap`) stays as
+//! The decoding path (`codec`, `tagging`, `timestamps`, `replay`) stays as
 //! the reference: it handles OTLP/JSON, sampling, filters and the irregular
 //! requests a scan flags, and the tests hold both paths to the same result.
 
 mod groups;
-mod reader;
-mod scan;
-mod schema;
+pub(crate) mod reader;
+pub(crate) mod scan;
+pub(crate) mod schema;
 mod tag;
-#[cfg(test)]
-mod tests;
 
 pub use groups::{StreamPart, keyed_stamps, stream_part};
 pub use reader::WireError;
@@ -25,7 +23,6 @@ pub use scan::{Collect, Scan};
 pub use tag::{SessionAttributes, tag};
 
 use crate::id_remap::IdRemap;
-use crate::timestamps;
 use crate::timing::{self, Applied, Planned};
 
 /// Adds `offset` to every non-zero timestamp `scan` found in `buf`
@@ -35,7 +32,7 @@ pub fn shift_timestamps(buf: &mut [u8], scan: &Scan, offset: i128) {
         return;
     }
     for &at in &scan.timestamps {
-        let shifted = timestamps::shift(read_u64(buf, at), offset);
+        let shifted = timing::shift(read_u64(buf, at), offset);
         buf[at..at + 8].copy_from_slice(&shifted.to_le_bytes());
     }
 }

@@ -8,7 +8,7 @@
 
 use super::reader::{self, MAX_DEPTH, Problem, WireError, WireType, fail};
 use super::schema::{ANY_VALUE, KEY_VALUE, Kind, Message, Role};
-use crate::model::{PayloadSummary, Signal};
+use crate::records::{PayloadSummary, Signal};
 
 /// What to note besides the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

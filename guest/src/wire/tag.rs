@@ -12,7 +12,7 @@ use crate::otlp::common::v1::{AnyValue, ArrayValue, KeyValue};
 use prost::Message as _;
 
 use super::reader::{self, WireError, WireType};
-use crate::tagging::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
+use crate::tag_keys::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
 
 /// Field number of the resource in a resource batch, of the attributes in a
 /// resource, and of the key in a key-value pair.

@@ -12,7 +12,7 @@ use super::batch::{Backlogged, BatchLimits, BatchParts, Batches};
 use crate::error::{RETRY_AFTER, TapError};
 use crate::locks::MutexExt;
 use crate::otlp::Signal;
-use crate::runtime::calls::PreparedCapture;
+use crate::runtime::processor_types::PreparedCapture;
 use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionState};
 use crate::storage::index::IndexEntry;
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::otlp::Signal;
-use crate::runtime::calls::PreparedCapture;
+use crate::runtime::processor_types::PreparedCapture;
 
 /// When a batch becomes an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{RETRY_AFTER, TapError};
 use crate::journal::{Dropped, Header, Journal, PartMeta, PendingCommit, PutMeta, Record};
-use crate::runtime::calls::{PreparedCapture, StagedPut};
+use crate::runtime::processor_types::{PreparedCapture, StagedPut};
 use crate::session::{CaptureReceipt, SessionState};
 use crate::storage::uploader::{QueueError, Uploader};
 

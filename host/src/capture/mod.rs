@@ -4,14 +4,14 @@
 //! client never waits on the store; with an upstream, recording runs after
 //! the upstream answered, off the request path.
 //!
-//! [`Sessions`] is the registry of active sessions and their lifecycle,
+//! [`SessionRegistry`] is the registry of active sessions and their lifecycle,
 //! [`ActiveSession`] one of them, and `batch` the requests waiting to become
 //! one object.
 
 mod active;
 mod batch;
 pub mod commit;
-mod sessions;
+mod registry;
 mod spill;
 pub mod taps;
 
@@ -22,14 +22,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use active::ActiveSession;
 pub use batch::BatchLimits;
-pub use sessions::Sessions;
+pub use registry::SessionRegistry;
 
 use crate::error::TapError;
 use crate::metrics::TapCounters;
 use crate::otlp::{Encoding, Signal};
 use crate::runtime::Instance;
-use crate::runtime::calls::{CallError, GuestError};
 use crate::runtime::pool::ProcessorPool;
+use crate::runtime::processor_types::{CallError, GuestError};
 
 /// The request header (and gRPC metadata key) that routes a request into one session.
 pub const SESSION_HEADER: &str = "x-otlp-capture-session";
@@ -69,7 +69,7 @@ pub struct Recorded {
 
 /// Records requests into the active sessions.
 pub struct Recorder {
-    sessions: Arc<Sessions>,
+    registry: Arc<SessionRegistry>,
     pool: ProcessorPool,
     counters: Arc<TapCounters>,
     /// Room for recordings that run after the request was answered.
@@ -87,16 +87,16 @@ pub enum Reservation {
 }
 
 impl Recorder {
-    /// A recorder into `sessions` on `pool`'s instances, with room for
+    /// A recorder into `registry` on `pool`'s instances, with room for
     /// `background_limit` recordings after their requests were answered.
     pub fn new(
-        sessions: Arc<Sessions>,
+        registry: Arc<SessionRegistry>,
         pool: ProcessorPool,
         counters: Arc<TapCounters>,
         background_limit: usize,
     ) -> Self {
         let background = Arc::new(Semaphore::new(background_limit.max(1)));
-        Recorder { sessions, pool, counters, background, spilled: spill::SpillQueue::default() }
+        Recorder { registry, pool, counters, background, spilled: spill::SpillQueue::default() }
     }
 
     /// Starts recording spilled requests as room frees, beginning with
@@ -114,7 +114,7 @@ impl Recorder {
     /// (404): answering 200 would drop it from the recording unseen.
     pub fn check_route(&self, route: Option<&str>) -> Result<(), TapError> {
         match route {
-            Some(id) if !self.sessions.is_active(id) => Err(TapError::NotFound(format!(
+            Some(id) if !self.registry.is_active(id) => Err(TapError::NotFound(format!(
                 "no active session {id:?} on this tap ({SESSION_HEADER}); start it first"
             ))),
             _ => Ok(()),
@@ -122,7 +122,7 @@ impl Recorder {
     }
 
     fn targets(&self, signal: Signal, route: Option<&str>) -> Vec<Arc<ActiveSession>> {
-        let mut targets = self.sessions.recording(signal);
+        let mut targets = self.registry.recording(signal);
         if let Some(route) = route {
             targets.retain(|s| s.id() == route);
         }
@@ -216,7 +216,7 @@ impl Recorder {
             return Ok(Recorded { sessions: 0, items: summary.items });
         }
         // The client is waiting: push back rather than queue past the bounds.
-        self.sessions.committer().admit()?;
+        self.registry.committer().admit()?;
         let captures = targets
             .into_iter()
             .map(|session| self.capture_into(session, signal, encoding, payload.clone(), Admission::Refuse, None));
@@ -254,7 +254,7 @@ impl Recorder {
     ) -> Result<Option<u64>, TapError> {
         let config = session.config().clone();
         let pool = self.pool.clone();
-        let limits = self.sessions.batching();
+        let limits = self.registry.batching();
         let capture = async {
             // A protobuf request that fills a batch by itself (its size is about
             // the size it is batched at) skips the batch: validated,
@@ -272,7 +272,7 @@ impl Recorder {
                 match admission.run(&pool, direct).await {
                     Ok((None, _)) => return Ok(None),
                     Ok((Some(receipt), puts)) => {
-                        self.sessions.commit_capture(&session, &receipt, puts).await?;
+                        self.registry.commit_capture(&session, &receipt, puts).await?;
                         return Ok(Some(receipt.summary.items));
                     }
                     Err(CallError::Guest(GuestError::Storage(_))) => {}
@@ -282,9 +282,9 @@ impl Recorder {
             let prepare = move |i: &mut Instance| i.prepare_capture(&config, signal, encoding, &payload);
             let Some(part) = admission.run(&pool, prepare).await? else { return Ok(None) };
             let items = part.summary.items;
-            let (seq, part) = self.sessions.committer().log_part(session.id(), part, raw).await?;
+            let (seq, part) = self.registry.committer().log_part(session.id(), part, raw).await?;
             if let Some(full) = session.add_to_batch(part, seq, limits)?
-                && let Err(e) = self.sessions.store_batch(&session, signal, full).await
+                && let Err(e) = self.registry.store_batch(&session, signal, full).await
             {
                 // The batch waits for the next flush; this request is in it.
                 // The store's or the journal's trouble is logged once where it happens; the batch just waits.

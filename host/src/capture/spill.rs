@@ -57,7 +57,7 @@ impl Recorder {
     /// counts it as dropped when the journal cannot take it.
     pub(super) async fn spill(&self, signal: Signal, encoding: Encoding, payload: Bytes, route: Option<&str>) {
         let targets = self.targets(signal, route);
-        let committer = self.sessions.committer();
+        let committer = self.registry.committer();
         let journal = committer.journal().filter(|_| committer.admit().is_ok());
         let Some(journal) = journal else {
             self.count_dropped(&targets, signal, encoding, &payload).await;
@@ -95,7 +95,7 @@ impl Recorder {
         self.counters.dropped(signal, items);
         for session in sessions {
             session.dropped(1, items);
-            self.sessions.committer().note_dropped(session.id(), Dropped { requests: 1, items });
+            self.registry.committer().note_dropped(session.id(), Dropped { requests: 1, items });
         }
         if !self.spilled.dropping.swap(true, Ordering::Relaxed) {
             tracing::error!(
@@ -129,13 +129,13 @@ pub(super) fn start_drain(recorder: Arc<Recorder>, recovered: Vec<SpilledRequest
                 let id = request.id;
                 let encoding = if request.json { Encoding::Json } else { Encoding::Protobuf };
                 let targets: Vec<Arc<ActiveSession>> = recorder
-                    .sessions
+                    .registry
                     .recording(request.signal)
                     .into_iter()
                     .filter(|s| request.sessions.iter().any(|id| id == s.id()))
                     .collect();
                 recorder.record_forwarded(targets, request.signal, encoding, request.payload, Some(id)).await;
-                if let Some(journal) = recorder.sessions.committer().journal() {
+                if let Some(journal) = recorder.registry.committer().journal() {
                     journal.note(Record::bare(Header::RawDone { id }));
                 }
                 drop(permit);
@@ -147,7 +147,7 @@ pub(super) fn start_drain(recorder: Arc<Recorder>, recovered: Vec<SpilledRequest
 /// The spilled request `id` at `location`; `None` (logged, and settled so
 /// the journal can let it go) when it cannot be read back.
 fn read_back(recorder: &Recorder, id: u64, location: Location) -> Option<SpilledRequest> {
-    let journal = recorder.sessions.committer().journal()?;
+    let journal = recorder.registry.committer().journal()?;
     match journal.read_at(location) {
         Ok(Record { header: Header::Raw { id, signal, json, sessions }, blobs }) => {
             let payload = blobs.into_iter().next().unwrap_or_default();

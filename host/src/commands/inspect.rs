@@ -11,7 +11,7 @@ use super::{OpenStore, open_store, output};
 use crate::cli::{SessionFilterArgs, StoreArgs};
 use crate::otlp::Signal;
 use crate::replay::plan;
-use crate::runtime::calls::{ReplayOptions, TimestampRewrite};
+use crate::runtime::processor_types::{ReplayOptions, TimestampRewrite};
 use crate::{phases, session_pick};
 
 /// Largest object `inspect` inflates, in bytes (as [`crate::catalog::Catalog::object_json`]).

@@ -5,8 +5,8 @@
 //! `{"error": "..."}`.
 
 mod audit;
-mod replays;
-mod sessions;
+mod replay_routes;
+mod session_routes;
 
 use std::sync::Arc;
 
@@ -21,10 +21,10 @@ use axum::routing::{get, post};
 use crate::auth::{ControlAccess, Peer};
 use crate::otlp::Encoding;
 
-pub use replays::{OtelAiReplayRequest, ReplayRequest};
-pub use sessions::StartRequest;
+pub use replay_routes::{OtelAiReplayRequest, ReplayRequest};
+pub use session_routes::StartRequest;
 
-use crate::capture::Sessions;
+use crate::capture::SessionRegistry;
 use crate::catalog::Catalog;
 use crate::error::TapError;
 use crate::replay::jobs::ReplayJobs;
@@ -34,7 +34,7 @@ use crate::runtime::state::Clock;
 #[derive(Clone)]
 pub struct Control {
     /// The tap's live sessions.
-    pub sessions: Arc<Sessions>,
+    pub registry: Arc<SessionRegistry>,
     /// Renders metadata as stored.
     pub catalog: Catalog,
     /// Replays started through the API.
@@ -52,16 +52,16 @@ pub struct Control {
 pub fn routes(control: Control) -> Router {
     let access = control.access.clone();
     Router::new()
-        .route("/api/capture/sessions", get(sessions::list).post(sessions::start))
-        .route("/api/capture/sessions/{id}", get(sessions::show).delete(sessions::stop))
-        .route("/api/capture/sessions/{id}/phases", post(sessions::mark))
-        .route("/api/capture/sessions/{id}/timeline", get(sessions::timeline))
-        .route("/api/replay", get(replays::list).post(replays::start))
-        .route("/api/replay/available", get(replays::available))
-        .route("/api/replay/start", post(replays::start_otel_ai))
-        .route("/api/replay/status/{id}", get(replays::status))
-        .route("/api/replay/stream/{session}/{signal}", get(replays::stream))
-        .route("/api/replay/{id}", get(replays::status).delete(replays::cancel))
+        .route("/api/capture/sessions", get(session_routes::list).post(session_routes::start))
+        .route("/api/capture/sessions/{id}", get(session_routes::show).delete(session_routes::stop))
+        .route("/api/capture/sessions/{id}/phases", post(session_routes::mark))
+        .route("/api/capture/sessions/{id}/timeline", get(session_routes::timeline))
+        .route("/api/replay", get(replay_routes::list).post(replay_routes::start))
+        .route("/api/replay/available", get(replay_routes::available))
+        .route("/api/replay/start", post(replay_routes::start_otel_ai))
+        .route("/api/replay/status/{id}", get(replay_routes::status))
+        .route("/api/replay/stream/{session}/{signal}", get(replay_routes::stream))
+        .route("/api/replay/{id}", get(replay_routes::status).delete(replay_routes::cancel))
         .with_state(control)
         .route_layer(from_fn_with_state(access, guard))
 }

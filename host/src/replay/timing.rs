@@ -21,8 +21,8 @@ use super::slack_table::SlackTable;
 use super::{ReplaySettings, TimestampMode, fetch, nanos, saturate};
 use crate::catalog::StoredObject;
 use crate::error::TapError;
-use crate::runtime::calls::{PlannedShifts, ReplayOptions};
 use crate::runtime::pool::ProcessorPool;
+use crate::runtime::processor_types::{PlannedShifts, ReplayOptions};
 use crate::storage::Storage;
 
 /// Slots of the group table at most: 16 MiB, exact for about 900,000

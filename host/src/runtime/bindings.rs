@@ -12,7 +12,7 @@ wasmtime::component::bindgen!({
 use otlp::capture::storage::StorageError as WitStorageError;
 use otlp::capture::types as wit;
 
-use super::calls::{
+use super::processor_types::{
     GuestError, ObjectKeyInfo, ObjectTiming, PreparedCapture, PutError, ReplayBatch, ReplayOptions, TimestampRewrite,
 };
 use crate::otlp::{Encoding, PayloadSummary, Signal};

@@ -1,14 +1,14 @@
 //! The wasmtime embedding: one engine, the component compiled once into an
 //! `InstancePre`, and a pool of instances that run the processor's calls.
-//! Callers speak the host's types (`otlp`, `session`, [`calls`]); the
+//! Callers speak the host's types (`otlp`, `session`, [`processor_types`]); the
 //! generated WIT types stay inside this module.
 
 mod bindings;
 pub mod cache;
-pub mod calls;
 mod engine_config;
 mod imports;
 pub mod pool;
+pub mod processor_types;
 pub mod state;
 
 use std::path::Path;
@@ -19,7 +19,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use bindings::otlp::capture::types as wit;
 use bindings::{CaptureProcessor, CaptureProcessorPre};
-use calls::{
+use processor_types::{
     CallError, GuestError, ObjectKeyInfo, ObjectTiming, PreparedCapture, ReplayBatch, ReplayOptions, StagedPut,
 };
 use state::{Capabilities, HostState, InstanceLimits};

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::calls::CallError;
+use super::processor_types::CallError;
 use super::state::Capabilities;
 use super::{Instance, Runtime, RuntimeError};
 

@@ -12,7 +12,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::calls::{PutError, StagedPut};
+use super::processor_types::{PutError, StagedPut};
 
 /// Where the storage import puts objects.
 pub trait ObjectSink: Send + Sync {

@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{ControlAccess, Peer};
 use crate::capture::commit::Committer;
-use crate::capture::{Recorder, Sessions};
+use crate::capture::{Recorder, SessionRegistry};
 use crate::catalog::Catalog;
 use crate::config::{Durability, ServeSettings};
 use crate::control::{self, Control};
@@ -32,8 +32,8 @@ use crate::listener_tls::TlsListener;
 use crate::metrics::{Gauges, TapCounters};
 use crate::receivers::{Receiver, ReceiverLimits, otlp_grpc, otlp_http};
 use crate::replay::jobs::ReplayJobs;
-use crate::runtime::calls::PutError;
 use crate::runtime::pool::ProcessorPool;
+use crate::runtime::processor_types::PutError;
 use crate::runtime::state::{Capabilities, Clock, InstanceLimits, ObjectSink, OsRandomness, SystemClock};
 use crate::runtime::{Runtime, RuntimeError};
 use crate::site::{self, SiteRule};
@@ -87,7 +87,7 @@ impl ObjectSink for Uploader {
 /// A tap's parts, wired together.
 pub struct Tap {
     /// The active sessions and their lifecycle.
-    pub sessions: Arc<Sessions>,
+    pub registry: Arc<SessionRegistry>,
     /// What the receivers record requests with.
     pub recorder: Arc<Recorder>,
     /// What the store holds.
@@ -160,7 +160,7 @@ impl Tap {
         let catalog = Catalog::new(storage, pool.clone());
         let counters = Arc::new(TapCounters::default());
         let id: Arc<str> = Arc::from(tap_id(settings.spool.as_deref()));
-        let sessions = Sessions::new(
+        let registry = SessionRegistry::new(
             pool.clone(),
             id.clone(),
             committer.clone(),
@@ -177,10 +177,10 @@ impl Tap {
                 "recovering what the journal holds from the previous run"
             );
         }
-        sessions.recover(&recovered);
+        registry.recover(&recovered);
         committer.requeue(recovered.commits);
         let recorder =
-            Arc::new(Recorder::new(sessions.clone(), pool.clone(), counters.clone(), settings.recording_queue));
+            Arc::new(Recorder::new(registry.clone(), pool.clone(), counters.clone(), settings.recording_queue));
         recorder.start_spill_drain(recovered.raws);
         let upstream = match settings.forward_export() {
             Some((endpoint, export)) => Some(Arc::new(
@@ -190,7 +190,7 @@ impl Tap {
         };
         let replays = Arc::new(ReplayJobs::new(catalog.clone(), pool.clone()));
         Ok(Arc::new(Tap {
-            sessions,
+            registry,
             recorder,
             catalog,
             uploader,
@@ -230,7 +230,7 @@ impl Tap {
     /// The tap's HTTP routes: OTLP receiver, control API, `/health` and `/metrics`.
     pub fn app(self: &Arc<Self>) -> Router {
         let control = Control {
-            sessions: self.sessions.clone(),
+            registry: self.registry.clone(),
             catalog: self.catalog.clone(),
             replays: self.replays.clone(),
             access: Arc::new(self.settings.control.clone()),
@@ -256,7 +256,7 @@ impl Tap {
     pub(super) fn gauges(&self) -> Gauges {
         let uploads = self.uploader.stats();
         Gauges {
-            active_sessions: self.sessions.active_count(),
+            active_sessions: self.registry.active_count(),
             processor_queue: self.pool.queued(),
             upload_queue_bytes: uploads.queued_bytes,
             upload_queue_objects: uploads.queued_objects,
@@ -300,7 +300,7 @@ impl Tap {
     /// Stores what waits, as far as it can before the shutdown timeout.
     async fn drain(&self) {
         let stored = async {
-            self.sessions.persist_all().await;
+            self.registry.persist_all().await;
             self.uploader.close();
             self.uploader.flush().await;
         };
@@ -344,14 +344,14 @@ impl Tap {
         }
         // A store that cannot be read yet (S3 down, credentials not there yet) does not stop the
         // tap: it serves into its spool and journal, and every refresh tries to join again.
-        let resumed = self.sessions.join().await.unwrap_or_else(|e| {
+        let resumed = self.registry.join().await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the store's sessions; serving, and trying again at every refresh");
             Vec::new()
         });
         if !resumed.is_empty() {
             tracing::info!(sessions = ?resumed, "resumed active sessions");
         }
-        let tickers = Tickers::start(&self.sessions, self.settings.refresh_interval, self.clock.clone());
+        let tickers = Tickers::start(&self.registry, self.settings.refresh_interval, self.clock.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let tap = self.clone();
         // The listeners stay up while draining: /health answers, requests get 503.

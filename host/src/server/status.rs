@@ -28,7 +28,7 @@ pub(super) async fn health(State(tap): State<Arc<Tap>>) -> impl IntoResponse {
             Some(_) => "ok",
         },
         "upstream": upstream.unwrap_or("none"),
-        "activeSessions": tap.sessions.active_count(),
+        "activeSessions": tap.registry.active_count(),
     }))
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::capture::Sessions;
+use crate::capture::SessionRegistry;
 use crate::runtime::state::Clock;
 
 /// How often duration limits are checked.
@@ -36,7 +36,7 @@ pub struct Tickers {
 impl Tickers {
     /// Starts the tickers of `sessions`: metadata every `refresh`, batches
     /// at a quarter of their age bound (10-250 ms), limits by `clock`.
-    pub fn start(sessions: &Arc<Sessions>, refresh: Duration, clock: Arc<dyn Clock>) -> Self {
+    pub fn start(sessions: &Arc<SessionRegistry>, refresh: Duration, clock: Arc<dyn Clock>) -> Self {
         let batch_check =
             (sessions.batching().max_age / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
         let (refreshing, flushing, limiting) = (sessions.clone(), sessions.clone(), sessions.clone());

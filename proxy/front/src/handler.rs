@@ -1,8 +1,8 @@
 //! The wasi:http/incoming-handler: reads the request, forwards it, records
 //! it, answers.
 
-use otlp_capture_proxy_common::http::{self, BodyError, Url};
-use otlp_capture_proxy_common::setting;
+use otlp_capture_proxy_wasi_host::http::{self, BodyError, Url};
+use otlp_capture_proxy_wasi_host::setting;
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
 use crate::bindings::otlp::capture::types::Signal as WitSignal;

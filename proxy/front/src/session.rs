@@ -4,7 +4,7 @@
 //! conflict. Concurrent instances therefore never lose each other's counts
 //! on a store that makes conditional writes atomic (AWS S3, MinIO).
 
-use otlp_capture_proxy_common::setting;
+use otlp_capture_proxy_wasi_host::setting;
 
 use crate::bindings::otlp::capture::clock::now_unix_nanos;
 use crate::bindings::otlp::capture::otlp_processor as processor;

@@ -6,8 +6,8 @@
 //! - `AWS_REGION` (or `AWS_DEFAULT_REGION`; default `us-east-1`)
 //! - `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`
 
-use otlp_capture_proxy_common::http::{self, Url};
-use otlp_capture_proxy_common::setting;
+use otlp_capture_proxy_wasi_host::http::{self, Url};
+use otlp_capture_proxy_wasi_host::setting;
 
 use crate::sigv4::{self, Credentials};
 

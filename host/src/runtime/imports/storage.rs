@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use crate::runtime::bindings::otlp::capture::storage::{Host, StorageError};
-use crate::runtime::calls::{PutError, StagedPut};
+use crate::runtime::processor_types::{PutError, StagedPut};
 use crate::runtime::state::HostState;
 
 impl Host for HostState {

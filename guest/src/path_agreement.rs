@@ -22,17 +22,17 @@ use crate::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use fastrand::Rng;
 use prost::Message as _;
 
-use super::reader::{self, WireType};
-use super::scan::request_message;
-use super::schema::{Kind, Message};
-use super::*;
 use crate::codec::OtlpRequest;
 use crate::filter::Filter;
-use crate::model::{PayloadEncoding, SessionConfig, Signal};
+use crate::records::{PayloadEncoding, SessionConfig, Signal};
 use crate::replay::{self, ReplayOptions};
-use crate::tagging::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
-use crate::timestamps::Rewrite;
+use crate::tag_keys::{ENABLED_FLAGS_KEY, SESSION_ID_KEY};
+use crate::timestamps::{self, Rewrite};
 use crate::timing::{self, Planned};
+use crate::wire::reader::{self, WireType};
+use crate::wire::scan::request_message;
+use crate::wire::schema::{Kind, Message};
+use crate::wire::*;
 use crate::{gzip, processor};
 
 const CASES: u64 = 300;
@@ -467,7 +467,7 @@ fn replay_on_the_wire_decodes_to_what_decoding_produces() {
 fn object_keys(signal: Signal, object: &[u8]) -> Vec<u64> {
     let mut request = decoded(signal, &gzip::decompress(object, 1 << 24).unwrap());
     let mut keys = Vec::new();
-    timing::for_each_keyed_mut(&mut request, |key, _| keys.push(key));
+    timestamps::for_each_keyed_mut(&mut request, |key, _| keys.push(key));
     keys
 }
 
@@ -499,7 +499,7 @@ fn groups_on_the_wire_are_the_groups_decoding_finds() {
                 .collect();
             // Decoding also visits the unset (zero) fields the wire leaves out.
             let mut by_decoding = Vec::new();
-            timing::for_each_keyed_mut(&mut decoded(signal, &payload), |key, t| {
+            timestamps::for_each_keyed_mut(&mut decoded(signal, &payload), |key, t| {
                 if *t != 0 {
                     by_decoding.push((key, *t));
                 }

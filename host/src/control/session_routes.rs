@@ -105,7 +105,7 @@ fn document(status: StatusCode, text: String) -> Response {
 pub(super) async fn start(State(control): State<Control>, body: Bytes) -> Result<Response, TapError> {
     let request: StartRequest = serde_json::from_slice(&body)
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a session request: {e}")))?;
-    let state = control.sessions.start(request.into_config()?).await?;
+    let state = control.registry.start(request.into_config()?).await?;
     Ok(document(StatusCode::CREATED, control.catalog.render_text(state).await?))
 }
 
@@ -137,7 +137,7 @@ pub(super) async fn list(
 ) -> Result<Response, TapError> {
     let filter = query.filter()?;
     let mut rendered = Vec::new();
-    for state in control.sessions.list().await?.into_iter().filter(|s| filter.matches(s)) {
+    for state in control.registry.list().await?.into_iter().filter(|s| filter.matches(s)) {
         rendered.push(control.catalog.render_text(state).await?);
     }
     Ok(document(StatusCode::OK, format!("{{\"sessions\": [{}]}}", rendered.join(", "))))
@@ -149,7 +149,7 @@ pub(super) async fn show(
     Query(query): Query<FilterQuery>,
 ) -> Result<Response, TapError> {
     let id = session_pick::resolve(&control.catalog, &id, &query.filter()?).await?;
-    let state = control.sessions.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
+    let state = control.registry.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
     Ok(document(StatusCode::OK, control.catalog.render_text(state).await?))
 }
 
@@ -167,13 +167,13 @@ pub(super) async fn stop(
     Query(query): Query<StopQuery>,
 ) -> Result<Response, TapError> {
     if query.purge {
-        if control.sessions.is_active(&id) {
-            control.sessions.stop(&id, SessionStatus::Completed, None).await?;
+        if control.registry.is_active(&id) {
+            control.registry.stop(&id, SessionStatus::Completed, None).await?;
         }
         let deleted = retention::delete(&control.catalog, &id).await?;
         return Ok(axum::Json(deleted).into_response());
     }
-    let state = control.sessions.stop(&id, SessionStatus::Completed, None).await?;
+    let state = control.registry.stop(&id, SessionStatus::Completed, None).await?;
     Ok(document(StatusCode::OK, control.catalog.render_text(state).await?))
 }
 
@@ -188,7 +188,7 @@ pub(super) async fn mark(
     let request: MarkRequest = serde_json::from_slice(&body)
         .map_err(|e| TapError::InvalidRequest(format!("the body is not a phase {{name, at?, value?}}: {e}")))?;
     let phase = request.into_phase(control.clock.now_unix_nanos())?;
-    control.sessions.add_phase(&id, &phase);
+    control.registry.add_phase(&id, &phase);
     let state = phases::mark(&control.catalog, &id, phase).await?;
     Ok(document(StatusCode::CREATED, control.catalog.render_text(state).await?))
 }
@@ -213,8 +213,8 @@ pub(super) async fn timeline(
         None => Step::default(),
     };
     let id = session_pick::resolve(&control.catalog, &id, &SessionFilter::default()).await?;
-    let state = control.sessions.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
-    let unindexed = control.sessions.unindexed(&id);
+    let state = control.registry.get(&id).await?.ok_or_else(|| TapError::NotFound(format!("no session {id}")))?;
+    let unindexed = control.registry.unindexed(&id);
     let now_millis = control.clock.now_unix_nanos() / 1_000_000;
     Ok(axum::Json(timeline::build(&control.catalog, &state, unindexed, step, now_millis).await?).into_response())
 }

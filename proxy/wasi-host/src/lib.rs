@@ -1,4 +1,4 @@
-//! What both proxy adapters need: outgoing HTTP requests through
+//! What both proxy adapters take from their wasi host: outgoing HTTP requests through
 //! wasi:http/outgoing-handler, and their settings from the environment the
 //! host gives them (`wasmtime serve --env NAME=VALUE`).
 

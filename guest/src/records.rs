@@ -1,4 +1,4 @@
-//! Domain types of the processor: the plain-Rust mirror of the WIT records,
+//! Records of the processor: the plain-Rust mirror of the WIT records,
 //! so the logic can be unit-tested natively without any bindings.
 
 use thiserror::Error;

@@ -55,7 +55,7 @@ async fn start_job(
     let settings = ReplaySettings::choose(&id, choices).map_err(TapError::InvalidRequest)?;
     let exporter = settings.exporter(endpoint).map_err(TapError::InvalidRequest)?;
     allowed(endpoint, &control.replay_allow)?;
-    if control.sessions.get(&settings.session_id).await?.is_none() {
+    if control.registry.get(&settings.session_id).await?.is_none() {
         return Err(TapError::NotFound(format!("no session {}", settings.session_id)));
     }
     let status = control.replays.start(exporter, settings);

@@ -42,7 +42,7 @@ async fn metadata_is_written_at_start_refreshed_and_final_at_stop() {
     let mut session = config("s1");
     session.description = Some("payment failure".into());
     session.diagnostic_session_id = Some("incident-42".into());
-    tap.sessions.start(session).await.unwrap();
+    tap.registry.start(session).await.unwrap();
     let started = metadata(&tap, "s1").await;
     assert_eq!(started["status"], "active");
     assert_eq!(started["startTime"], "2025-11-24T16:00:00.123Z");
@@ -60,14 +60,14 @@ async fn metadata_is_written_at_start_refreshed_and_final_at_stop() {
     }
     tap.recorder.record(Signal::Logs, PayloadEncoding::Json, Bytes::from(logs.clone()), None).await.unwrap();
 
-    tap.sessions.refresh().await;
+    tap.registry.refresh().await;
     let live = metadata(&tap, "s1").await;
     assert_eq!(
         (live["status"].as_str(), live["capturedTraces"].as_u64(), live["spanCount"].as_u64()),
         (Some("active"), Some(3), Some(3))
     );
 
-    let stopped = tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
+    let stopped = tap.registry.stop("s1", SessionStatus::Completed, None).await.unwrap();
     assert_eq!(stopped.status, SessionStatus::Completed);
     let last = metadata(&tap, "s1").await;
     assert_eq!(last["status"], "completed");
@@ -91,14 +91,14 @@ async fn metadata_is_written_at_start_refreshed_and_final_at_stop() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ids_are_unique_and_stopped_sessions_record_nothing() {
     let tap = tap();
-    tap.sessions.start(config("s1")).await.unwrap();
-    assert!(matches!(tap.sessions.start(config("s1")).await, Err(TapError::Conflict(_))));
-    tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
+    tap.registry.start(config("s1")).await.unwrap();
+    assert!(matches!(tap.registry.start(config("s1")).await, Err(TapError::Conflict(_))));
+    tap.registry.stop("s1", SessionStatus::Completed, None).await.unwrap();
     assert!(
-        matches!(tap.sessions.start(config("s1")).await, Err(TapError::Conflict(_))),
+        matches!(tap.registry.start(config("s1")).await, Err(TapError::Conflict(_))),
         "a stored session is not overwritten"
     );
-    assert!(matches!(tap.sessions.stop("s1", SessionStatus::Completed, None).await, Err(TapError::NotFound(_))));
+    assert!(matches!(tap.registry.stop("s1", SessionStatus::Completed, None).await, Err(TapError::NotFound(_))));
     let recorded = tap
         .recorder
         .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")), None)
@@ -106,7 +106,7 @@ async fn ids_are_unique_and_stopped_sessions_record_nothing() {
         .unwrap();
     assert_eq!(recorded.sessions, 0);
     assert!(tap.uploader.storage().list("sessions/s1/raw/").await.unwrap().is_empty());
-    let listed = tap.sessions.list().await.unwrap();
+    let listed = tap.registry.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, SessionStatus::Completed);
 }
@@ -114,10 +114,10 @@ async fn ids_are_unique_and_stopped_sessions_record_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_active_session_records_and_invalid_payloads_are_refused() {
     let tap = tap();
-    tap.sessions.start(config("a")).await.unwrap();
+    tap.registry.start(config("a")).await.unwrap();
     let mut metrics_only = config("b");
     (metrics_only.capture_traces, metrics_only.capture_logs) = (false, false);
-    tap.sessions.start(metrics_only).await.unwrap();
+    tap.registry.start(metrics_only).await.unwrap();
     let traces = tap
         .recorder
         .record(Signal::Traces, PayloadEncoding::Json, Bytes::from(spec_example("trace.json")), None)
@@ -141,28 +141,28 @@ async fn small_requests_are_batched_by_size_and_age_and_flushed_at_stop() {
     let size_of_one = {
         let tap = tap();
         // Same id length as the session measured below, so the tagged size is the same.
-        tap.sessions.start(config("s0")).await.unwrap();
+        tap.registry.start(config("s0")).await.unwrap();
         tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
-        tap.sessions.stop("s0", SessionStatus::Completed, None).await.unwrap().counts.uncompressed_bytes as usize
+        tap.registry.stop("s0", SessionStatus::Completed, None).await.unwrap().counts.uncompressed_bytes as usize
     };
     // Full at three requests; the age bound is far away.
     let tap = tap_batching(BatchLimits { max_bytes: 3 * size_of_one, max_age: std::time::Duration::from_secs(3600) });
-    tap.sessions.start(config("s1")).await.unwrap();
+    tap.registry.start(config("s1")).await.unwrap();
     for _ in 0..7 {
         tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
     }
     tap.uploader.flush().await;
     let raw = tap.uploader.storage().list("sessions/s1/raw/").await.unwrap();
     assert_eq!(raw.len(), 2, "two full batches of three; the seventh request waits");
-    let stopped = tap.sessions.stop("s1", SessionStatus::Completed, None).await.unwrap();
+    let stopped = tap.registry.stop("s1", SessionStatus::Completed, None).await.unwrap();
     assert_eq!((stopped.counts.trace_batches, stopped.counts.spans), (3, 7), "the last batch is stored at stop");
 
     // The age bound stores a batch that never fills.
     let tap = tap_batching(BatchLimits { max_bytes: 1 << 30, max_age: std::time::Duration::from_millis(50) });
-    tap.sessions.start(config("s2")).await.unwrap();
+    tap.registry.start(config("s2")).await.unwrap();
     tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-    tap.sessions.flush_due().await;
+    tap.registry.flush_due().await;
     tap.uploader.flush().await;
     assert_eq!(tap.uploader.storage().list("sessions/s2/raw/").await.unwrap().len(), 1);
 }
@@ -176,23 +176,23 @@ async fn a_protobuf_request_that_fills_a_batch_is_stored_at_once_at_the_session_
     for (id, level) in [("fast", None), ("small", Some(9))] {
         let mut session = config(id);
         session.gzip_level = level;
-        tap.sessions.start(session).await.unwrap();
+        tap.registry.start(session).await.unwrap();
         tap.recorder.record(Signal::Traces, PayloadEncoding::Protobuf, protobuf.clone(), Some(id)).await.unwrap();
         tap.uploader.flush().await;
         let raw = tap.uploader.storage().list(&format!("sessions/{id}/raw/")).await.unwrap();
         assert_eq!(raw.len(), 1, "{id}: stored without waiting for the batch to age");
         let body = tap.uploader.storage().get(&raw[0].key).await.unwrap().unwrap();
-        let stored = crate::support::otlp::decode_object(otlp_capture_guest::model::Signal::Traces, &body);
+        let stored = crate::support::otlp::decode_object(otlp_capture_guest::records::Signal::Traces, &body);
         assert_eq!(
             crate::support::otlp::untagged(stored),
             otlp_capture_guest::codec::OtlpRequest::Traces(request.clone())
         );
-        let stopped = tap.sessions.stop(id, SessionStatus::Completed, None).await.unwrap();
+        let stopped = tap.registry.stop(id, SessionStatus::Completed, None).await.unwrap();
         assert_eq!(stopped.counts.spans, 200);
         sizes.push(body.len());
     }
     assert!(sizes[1] < sizes[0], "level 9 stores less than the default level 1: {sizes:?}");
     let mut invalid = config("bad-level");
     invalid.gzip_level = Some(10);
-    assert!(matches!(tap.sessions.start(invalid).await, Err(TapError::InvalidRequest(_))));
+    assert!(matches!(tap.registry.start(invalid).await, Err(TapError::InvalidRequest(_))));
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use otlp_capture_guest::codec::OtlpRequest;
-use otlp_capture_guest::model::{SessionConfig, SessionCounts, SessionState, SessionStatus, Signal};
+use otlp_capture_guest::records::{SessionConfig, SessionCounts, SessionState, SessionStatus, Signal};
 use otlp_capture_guest::{gzip, keys, metadata, summary};
 
 /// What [`write_session`] wrote.
