@@ -14,7 +14,7 @@ OTEL_PYTHON_VERSION := 1.38.0
 # The collector tap_throughput compares with (its agent reports 0.0.1-alpha10).
 ROTEL_VERSION := 0.0.1a15
 
-.PHONY: all toolchain guest hostile build docs run test test-tools chromium proxy test-proxy lint fmt bench fuzz clean generate
+.PHONY: all toolchain guest hostile build docs run test test-tools chromium proxy test-proxy lint fmt bench fuzz clean generate check-guest-edit
 
 all: build
 
@@ -169,6 +169,22 @@ fuzz:
 		cargo +nightly fuzz run $$target corpus/$$target ../tests/fixtures/fuzz/$$target -- \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
+
+# Shows that an edit of guest/src reaches the component the binary embeds
+# when cargo alone builds (no `make guest`): one of the guest's messages gets
+# a marker, `cargo build` must embed it (host/build.rs builds the guest
+# again, as it is newer than the module `make guest` built), and the edit is
+# undone whatever happens (the next `make build` embeds the restored one).
+# A few minutes: outside `make test`.
+check-guest-edit: build
+	@marker="edit-$$$$-$$(date +%s)"; file=guest/src/session_id.rs; \
+	cp $$file target/session_id.rs.orig; \
+	trap 'cp target/session_id.rs.orig '$$file'; rm -f target/session_id.rs.orig' EXIT; \
+	sed -i "s/the session id is empty/the session id is empty $$marker/" $$file; \
+	grep -q "$$marker" $$file || { echo "the marker was not placed"; exit 1; }; \
+	$(CARGO) build --release -p otlp-capture; \
+	if grep -q -a "$$marker" $(BIN); then echo "the edit of $$file reached the embedded component"; \
+	else echo "the edit of $$file did NOT reach the embedded component"; exit 1; fi
 
 clean:
 	$(CARGO) clean
