@@ -101,8 +101,9 @@ proxy: build
 		target/wasm32-wasip2/release/otlp_capture_proxy_services.wasm \
 		target/wasm32-wasip2/release/otlp_capture_proxy_front.wasm $(PROXY)
 
-# The proxy under an unmodified wasmtime serve, against s3s-fs, fed by the
-# Rust SDK and replayed by otlp-capture (tests/e2e/proxy.rs). A target of its
+# The proxy under two unmodified wasi:http hosts, wasmtime serve and jco serve
+# (Node, from tests/jco), against s3s-fs and moto, fed by the Rust SDK and
+# replayed by otlp-capture (tests/e2e/proxy.rs). A target of its
 # own because installing wasmtime-cli takes about nine minutes on two cores
 # (at opt-level 1, which builds it 2-3 minutes faster than 3 and still
 # compiles the proxy in a second); its build is kept in target/tools so a

@@ -161,9 +161,19 @@ async fn small_requests_are_batched_by_size_and_age_and_flushed_at_stop() {
     let tap = tap_batching(BatchLimits { max_bytes: 1 << 30, max_age: std::time::Duration::from_millis(50) });
     tap.registry.start(config("s2")).await.unwrap();
     tap.recorder.record(Signal::Traces, PayloadEncoding::Json, traces.clone(), None).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     tap.registry.flush_due().await;
     tap.uploader.flush().await;
+    assert!(tap.uploader.storage().list("sessions/s2/raw/").await.unwrap().is_empty(), "not due yet");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        tap.registry.flush_due().await;
+        tap.uploader.flush().await;
+        if !tap.uploader.storage().list("sessions/s2/raw/").await.unwrap().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the batch was not stored at its age bound");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(tap.uploader.storage().list("sessions/s2/raw/").await.unwrap().len(), 1);
 }
 

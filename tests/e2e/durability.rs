@@ -159,8 +159,10 @@ fn s3_down_then_kill_9_loses_and_repeats_nothing_acknowledged() {
     s3.stop();
     let before = senders.count();
     wait::until_true("200 more acknowledged with S3 down", Duration::from_secs(60), || senders.count() >= before + 200);
-    // Long enough for objects to fail, be retried and move to the spool.
-    std::thread::sleep(Duration::from_secs(3));
+    // Objects failed, were retried and moved to the spool: the kill finds work in both.
+    wait::until_true("objects in the spool", Duration::from_secs(60), || {
+        tap.metric("otlp_capture_spooled_objects_total") > 0
+    });
     tap.kill();
     let acknowledged = senders.finish();
 
@@ -453,8 +455,8 @@ fn two_taps_record_one_session(store: &str, env: &[(String, String)], view: &Sto
                 .then_some((document, (by_request, objects)))
         });
     check_exactly_once(&by_request, objects, &acknowledged, RECORDS, &stopped);
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(view.metadata(), stopped, "no tap turns the completed session back");
+    // Three refreshes of either tap: none turns the completed session back.
+    wait::holds_for("the completed session as stopped", Duration::from_secs(3), || view.metadata() == stopped);
     if let StoreView::Directory(dir) = view {
         let parts = std::fs::read_dir(dir.join("sessions/shared/taps")).unwrap().count();
         assert_eq!(parts, 2, "each tap keeps its own part");

@@ -1,10 +1,10 @@
 //! The wasi:http proxy (`make proxy`: the processor component composed with
-//! the adapters in proxy/) under an unmodified third-party host, `wasmtime
-//! serve`: the OpenTelemetry SDK sends to it, it forwards upstream and
-//! records into s3s-fs with SigV4 signed inside wasm, and `otlp-capture
-//! replay` replays what it recorded. Run by `make test-proxy`, which installs
-//! wasmtime-cli and builds the proxy; `make test` leaves it out (ignored).
-
+//! the adapters in proxy/) under two independent, unmodified third-party
+//! hosts, `wasmtime serve` and `jco serve` (Node): the OpenTelemetry SDK
+//! sends to it, it forwards upstream and records into s3s-fs with SigV4
+//! signed inside wasm, and `otlp-capture replay` replays what it recorded.
+//! Run by `make test-proxy`, which installs wasmtime-cli and builds the
+//! proxy; `make test` leaves it out (ignored).
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use otlp_capture_guest::summary;
 use otlp_capture_guest::gzip;
 
 use crate::support::otlp::{spec_example, tagged_with};
-use crate::support::processes::{BUCKET, MotoServer, S3Server, WasmtimeServe, run_cli_ok};
+use crate::support::processes::{BUCKET, HttpHost, HttpServe, MotoServer, S3Server, run_cli_ok};
 use crate::support::receiver::{Received, Receiver};
 use crate::support::sdk;
 use crate::support::{generate, wait};
@@ -57,6 +57,16 @@ fn items(received: &[Received]) -> ((u64, u64, u64), bool) {
 #[test]
 #[ignore = "needs wasmtime serve and the composed proxy: make test-proxy"]
 fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
+    forwards_records_to_s3_and_replays(HttpHost::Wasmtime);
+}
+
+#[test]
+#[ignore = "needs the composed proxy: make test-proxy"]
+fn the_proxy_under_jco_serve_forwards_records_to_s3_and_replays() {
+    forwards_records_to_s3_and_replays(HttpHost::Jco);
+}
+
+fn forwards_records_to_s3_and_replays(host: HttpHost) {
     let s3 = S3Server::start();
     let upstream = Receiver::start(0);
     let mut env = s3.env();
@@ -69,7 +79,7 @@ fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
-    let proxy = WasmtimeServe::start(&composed_proxy(), &env);
+    let proxy = HttpServe::start(host, &composed_proxy(), &env);
 
     let emitted = sdk::emit(&proxy.base, "checkout", 4);
     let forwarded = upstream.accepted();
@@ -133,6 +143,16 @@ fn the_proxy_under_wasmtime_serve_forwards_records_to_s3_and_replays() {
 #[test]
 #[ignore = "needs wasmtime serve and the composed proxy: make test-proxy"]
 fn concurrent_requests_through_the_proxy_keep_exact_counts() {
+    concurrent_requests_keep_exact_counts(HttpHost::Wasmtime);
+}
+
+#[test]
+#[ignore = "needs the composed proxy: make test-proxy"]
+fn concurrent_requests_through_the_proxy_under_jco_keep_exact_counts() {
+    concurrent_requests_keep_exact_counts(HttpHost::Jco);
+}
+
+fn concurrent_requests_keep_exact_counts(host: HttpHost) {
     const CLIENTS: u64 = 6;
     const REQUESTS: u64 = 5;
     const SPANS: u64 = 7;
@@ -142,7 +162,7 @@ fn concurrent_requests_through_the_proxy_keep_exact_counts() {
         [("OTLP_CAPTURE_STORE", format!("s3://{BUCKET}")), ("OTLP_CAPTURE_SESSION", "racing".to_owned())]
             .map(|(k, v)| (k.to_owned(), v)),
     );
-    let proxy = WasmtimeServe::start(&composed_proxy(), &env);
+    let proxy = HttpServe::start(host, &composed_proxy(), &env);
     let clients: Vec<_> = (0..CLIENTS)
         .map(|client| {
             let base = proxy.base.clone();

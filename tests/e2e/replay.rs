@@ -249,7 +249,11 @@ fn rewrite_ids_dry_run_inspect_and_a_dead_taps_session() {
     let tap = TapProcess::start(store, &[]);
     run_cli_ok(&["session", "start", "died", "--tap", &tap.base], &[]);
     emit(&tap.base, "checkout", 2);
-    std::thread::sleep(Duration::from_millis(2500));
+    let metadata = dir.path().join("sessions/died/metadata.json");
+    wait::until_true("a refresh to write what the tap recorded", Duration::from_secs(10), || {
+        let document: Option<Value> = std::fs::read(&metadata).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        document.is_some_and(|d| d["spanCount"].as_u64().unwrap_or(0) > 0)
+    });
     drop(tap);
 
     let dry = run_cli_ok(&["replay", "died", "--store", store, "--endpoint", "http://127.0.0.1:9", "--dry-run"], &[]);

@@ -234,13 +234,13 @@ fn phases_on(store: &Store) {
     };
     run_cli_ok(&["session", "start", "incident", "--flag", "paymentServiceFailure", "--tap", &tap.base], &[]);
     mark("baseline", &[]);
-    std::thread::sleep(Duration::from_millis(20));
+    wait::next_millisecond();
     emit(&tap.base, "checkout", 2);
-    std::thread::sleep(Duration::from_millis(20));
+    wait::next_millisecond();
     mark("anomaly", &["--value", r#"{"flag":"paymentServiceFailure","severity":3}"#]);
-    std::thread::sleep(Duration::from_millis(20));
+    wait::next_millisecond();
     emit(&tap.base, "payments", 2);
-    std::thread::sleep(Duration::from_millis(20));
+    wait::next_millisecond();
     // The API does what the command does.
     let response = Client::new()
         .post(format!("{}/api/capture/sessions/incident/phases", tap.base))
@@ -248,7 +248,7 @@ fn phases_on(store: &Store) {
         .send()
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    std::thread::sleep(Duration::from_millis(20));
+    wait::next_millisecond();
     emit(&tap.base, "checkout", 1);
     // A refresh of the tap keeps the phases (they are in the stored document it starts from).
     wait::until_true("a refresh", Duration::from_secs(10), || {
@@ -356,9 +356,10 @@ fn otel_ai_routes_on(store: &Store) {
     let jobs: Value = client.get(api("/api/replay")).send().unwrap().json().unwrap();
     let states: Vec<&str> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["cancelled", "completed"], "newest first");
-    std::thread::sleep(Duration::from_millis(200));
-    let after: Value = client.get(api(&format!("/api/replay/status/{slow_id}"))).send().unwrap().json().unwrap();
-    assert_eq!(after["state"], "cancelled", "a cancelled job stays cancelled");
+    wait::holds_for("a cancelled job as cancelled", Duration::from_millis(300), || {
+        let after: Value = client.get(api(&format!("/api/replay/status/{slow_id}"))).send().unwrap().json().unwrap();
+        after["state"] == "cancelled"
+    });
 
     let streamed = client.get(api("/api/replay/stream/recorded/traces")).send().unwrap();
     assert_eq!(streamed.headers()["content-type"], "application/x-ndjson");

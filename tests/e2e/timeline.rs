@@ -53,7 +53,7 @@ fn timeline_on(store: &Store) {
     };
     mark("baseline");
     emit(&tap.base, "checkout", 3);
-    std::thread::sleep(Duration::from_millis(1100));
+    wait::next_second();
     mark("anomaly");
     emit(&tap.base, "payments", 2);
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::sessions_surface::Store;
 use crate::support::generate;
-use crate::support::processes::{TapProcess, installed};
+use crate::support::processes::{TapProcess, installed, workspace};
 use crate::support::receiver::Receiver;
 use crate::support::sdk::emit;
 use crate::support::stored_sessions::write_session;
@@ -27,10 +27,6 @@ use crate::support::wait;
 
 const SESSION: &str = "checkout-incident";
 const OTHER: &str = "nightly-load";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// Chromium and the driver, or why they are not there.
 fn browser() -> Result<PathBuf, String> {
@@ -132,7 +128,8 @@ fn click_through(token: Option<&str>) {
         let shown: Value = authorized(client.get(api(&format!("/{SESSION}")))).send().unwrap().json().unwrap();
         shown["spanCount"].as_u64().unwrap_or(0) > 0
     });
-    std::thread::sleep(Duration::from_millis(1100));
+    // The phase the page marks falls into a later step of the timeline than the baseline.
+    wait::next_second();
 
     let page = client.get(format!("{}/ui", tap.base)).send().unwrap();
     assert_eq!(page.status(), StatusCode::OK, "the page needs no token: it holds no data");

@@ -12,6 +12,11 @@ use std::time::Duration;
 
 use crate::wait;
 
+/// The workspace's root folder.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// The binary under test: `target/<profile>/otlp-capture`, beside the
 /// `deps/` folder the test or bench executable runs from
 /// (`OTLP_CAPTURE_BIN` overrides).
@@ -420,30 +425,58 @@ impl Drop for MotoServer {
     }
 }
 
-/// `wasmtime serve` (an unmodified third-party wasi:http host, installed by
-/// `make test-proxy`) running a component on a free loopback port.
-pub struct WasmtimeServe {
+/// The two independent wasi:http hosts the proxy is run under, neither of
+/// them ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpHost {
+    /// `wasmtime serve` (wasmtime-cli, installed by `make test-proxy`); the
+    /// guest's environment is what `--env` gives it.
+    Wasmtime,
+    /// `jco serve` in Node (tests/jco, installed by `make test`): the
+    /// component transpiled to JavaScript on preview2-shim, whose
+    /// wasi:cli/environment is the Node process's own environment.
+    Jco,
+}
+
+/// A wasi:http host serving a component on a free loopback port.
+pub struct HttpServe {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-impl WasmtimeServe {
-    /// Serves `component` with the environment `env` (given to the guest,
-    /// which reads it through wasi:cli/environment).
-    pub fn start(component: &Path, env: &[(String, String)]) -> Self {
-        let wasmtime = installed("wasmtime")
-            .expect("wasmtime is not installed: `make test-proxy` installs it (cargo install wasmtime-cli)");
+impl HttpServe {
+    /// Serves `component` under `host` with the environment `env` (given to
+    /// the guest, which reads it through wasi:cli/environment).
+    pub fn start(host: HttpHost, component: &Path, env: &[(String, String)]) -> Self {
         for _ in 0..5 {
             let port = free_port();
-            let mut command = Command::new(&wasmtime);
-            command.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "-S", "cli"]);
-            for (name, value) in env {
-                command.arg("--env").arg(format!("{name}={value}"));
-            }
+            let mut command = match host {
+                HttpHost::Wasmtime => {
+                    let wasmtime = installed("wasmtime").expect(
+                        "wasmtime is not installed: `make test-proxy` installs it (cargo install wasmtime-cli)",
+                    );
+                    let mut command = Command::new(wasmtime);
+                    command.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "-S", "cli"]);
+                    for (name, value) in env {
+                        command.arg("--env").arg(format!("{name}={value}"));
+                    }
+                    command.arg(component);
+                    command
+                }
+                HttpHost::Jco => {
+                    let jco = workspace().join("tests/jco/node_modules/@bytecodealliance/jco/dist/jco.js");
+                    assert!(jco.is_file(), "jco is not installed: `make test` runs npm ci in tests/jco");
+                    let mut command = Command::new("node");
+                    command.arg(jco).arg("serve").arg(component);
+                    command.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+                    command.envs(env.iter().map(|(k, v)| (k, v)));
+                    command
+                }
+            };
             let mut child =
-                command.arg(component).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start wasmtime");
+                command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start the wasi:http host");
             let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
             let lines = stderr.clone();
             let pipe = child.stderr.take().expect("piped stderr");
@@ -452,11 +485,11 @@ impl WasmtimeServe {
                     lines.lock().expect("stderr lines").push(line);
                 }
             });
-            if wait_for_port(port, &mut child, "wasmtime serve") {
-                return WasmtimeServe { child, base: format!("http://127.0.0.1:{port}"), stderr };
+            if wait_for_port(port, &mut child, &format!("{host:?} serve")) {
+                return HttpServe { child, base: format!("http://127.0.0.1:{port}"), stderr };
             }
         }
-        panic!("wasmtime serve did not start on any of five free ports");
+        panic!("{host:?} serve did not start on any of five free ports");
     }
 
     /// What the host and the guest wrote to stderr so far.
@@ -465,7 +498,7 @@ impl WasmtimeServe {
     }
 }
 
-impl Drop for WasmtimeServe {
+impl Drop for HttpServe {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
