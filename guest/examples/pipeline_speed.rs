@@ -14,7 +14,7 @@ use otlp_capture_test_support::timing;
 use std::hint::black_box;
 use std::time::Duration;
 
-use otlp_capture_guest::capabilities::{Clock, ObjectSink, Randomness};
+use otlp_capture_guest::capabilities::{Clock, HostImports, NoPseudonyms, ObjectSink, Randomness};
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::filter::Filter;
 use otlp_capture_guest::records::{PayloadEncoding, SessionConfig, Signal, StorageError};
@@ -58,6 +58,7 @@ fn config() -> SessionConfig {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: None,
     }
 }
 
@@ -116,9 +117,7 @@ fn main() {
                 signal,
                 PayloadEncoding::Protobuf,
                 &payload,
-                &Fixed,
-                &Fixed,
-                &Discard,
+                HostImports { clock: &Fixed, random: &Fixed, pseudonyms: &NoPseudonyms, sink: &Discard },
             ))
             .unwrap()
             .unwrap()
@@ -131,7 +130,9 @@ fn main() {
         report("gzip", name, level, n, gz.len(), gzip_time);
         report("capture", name, level, n, capture().compressed_bytes as usize, capture_time);
         let by_decoding = || {
-            let part = processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap();
+            let part =
+                processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, &payload, &NoPseudonyms)
+                    .unwrap();
             gzip::compress(&part.unwrap().protobuf, level)
         };
         report(
@@ -162,7 +163,10 @@ fn main() {
         );
 
         let stored = gzip::compress(
-            &processor::prepare(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap().protobuf,
+            &processor::prepare(&config, signal, PayloadEncoding::Protobuf, &payload, &NoPseudonyms)
+                .unwrap()
+                .unwrap()
+                .protobuf,
             level,
         );
         let options = ReplayOptions {

@@ -20,3 +20,33 @@ pub trait Randomness {
     /// `len` random bytes; a host may return fewer, which callers refuse.
     fn random_bytes(&self, len: usize) -> Vec<u8>;
 }
+
+/// Keyed hashing for pseudonyms. The key stays with the host: the
+/// component hands over the text and gets the digest back.
+pub trait Pseudonyms {
+    /// The lowercase hex HMAC-SHA256 of `text` under the host's redaction
+    /// key, `None` when the host holds none.
+    fn hmac_sha256_hex(&self, text: &[u8]) -> Option<String>;
+}
+
+/// Everything a capture call uses of its host, together.
+#[derive(Clone, Copy)]
+pub struct HostImports<'a> {
+    /// Stamps object keys.
+    pub clock: &'a dyn Clock,
+    /// Makes object keys unique.
+    pub random: &'a dyn Randomness,
+    /// Hashes for redaction rules that pseudonymize.
+    pub pseudonyms: &'a dyn Pseudonyms,
+    /// Takes the object.
+    pub sink: &'a dyn ObjectSink,
+}
+
+/// A host without a redaction key: rules that hash are refused.
+pub struct NoPseudonyms;
+
+impl Pseudonyms for NoPseudonyms {
+    fn hmac_sha256_hex(&self, _: &[u8]) -> Option<String> {
+        None
+    }
+}

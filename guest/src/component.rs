@@ -3,7 +3,7 @@
 //! domain types of [`crate::records`]. No logic lives here.
 #![allow(missing_docs, unsafe_code)]
 
-use crate::capabilities::{Clock, ObjectSink, Randomness};
+use crate::capabilities::{Clock, HostImports, ObjectSink, Pseudonyms, Randomness};
 use crate::filter::Filter;
 use crate::records;
 use crate::replay::{self, ReplayOptions};
@@ -41,6 +41,15 @@ impl Randomness for ImportedRandomness {
     }
 }
 
+/// The pseudonyms import as [`Pseudonyms`].
+struct ImportedPseudonyms;
+
+impl Pseudonyms for ImportedPseudonyms {
+    fn hmac_sha256_hex(&self, text: &[u8]) -> Option<String> {
+        otlp::capture::pseudonyms::hmac_sha256(text)
+    }
+}
+
 /// The storage import as an [`ObjectSink`].
 struct ImportedStorage;
 
@@ -56,11 +65,11 @@ impl Guest for Component {
     }
 
     fn new_session(config: wit::SessionConfig) -> Result<wit::SessionState, wit::ProcessorError> {
-        Ok(processor::new_session(config.into(), &ImportedClock)?.into())
+        Ok(processor::new_session(config.into(), &ImportedClock, &ImportedPseudonyms)?.into())
     }
 
     fn start_session(config: wit::SessionConfig) -> Result<wit::SessionState, wit::ProcessorError> {
-        Ok(processor::start_session(config.into(), &ImportedClock, &ImportedStorage)?.into())
+        Ok(processor::start_session(config.into(), &ImportedClock, &ImportedPseudonyms, &ImportedStorage)?.into())
     }
 
     fn summarize(
@@ -90,9 +99,12 @@ impl Guest for Component {
             signal.into(),
             encoding.into(),
             &payload,
-            &ImportedClock,
-            &ImportedRandomness,
-            &ImportedStorage,
+            HostImports {
+                clock: &ImportedClock,
+                random: &ImportedRandomness,
+                pseudonyms: &ImportedPseudonyms,
+                sink: &ImportedStorage,
+            },
         )?;
         Ok(receipt.map(Into::into))
     }
@@ -103,11 +115,13 @@ impl Guest for Component {
         encoding: wit::PayloadEncoding,
         payload: Vec<u8>,
     ) -> Result<Option<wit::PreparedCapture>, wit::ProcessorError> {
-        let prepared = processor::prepare(&config.into(), signal.into(), encoding.into(), &payload)?;
+        let prepared =
+            processor::prepare(&config.into(), signal.into(), encoding.into(), &payload, &ImportedPseudonyms)?;
         Ok(prepared.map(|p| wit::PreparedCapture {
             protobuf: p.protobuf,
             summary: p.summary.into(),
             bytes_in: p.bytes_in,
+            redaction: p.redaction.into(),
         }))
     }
 
@@ -118,7 +132,12 @@ impl Guest for Component {
     ) -> Result<wit::CaptureReceipt, wit::ProcessorError> {
         let parts: Vec<records::PreparedCapture> = parts
             .into_iter()
-            .map(|p| records::PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in })
+            .map(|p| records::PreparedCapture {
+                protobuf: p.protobuf,
+                summary: p.summary.into(),
+                bytes_in: p.bytes_in,
+                redaction: p.redaction.into(),
+            })
             .collect();
         Ok(processor::store_batch(
             &config.into(),
@@ -301,6 +320,7 @@ mirror_record!(
         max_size_bytes,
         max_duration_millis,
         gzip_level,
+        redaction,
     }
 );
 mirror_record!(
@@ -318,8 +338,11 @@ mirror_record!(
         last_telemetry_unix_nanos,
         dropped_requests,
         dropped_items,
+        masked_values,
+        removed_keys,
     }
 );
+mirror_record!(wit::RedactionCounts, records::RedactionCounts { masked_values, removed_keys });
 mirror_record!(
     wit::SessionState,
     records::SessionState { config, status, start_unix_nanos, end_unix_nanos, updated_unix_nanos, end_reason, counts }
@@ -360,6 +383,7 @@ impl From<records::CaptureReceipt> for wit::CaptureReceipt {
             uncompressed_bytes: r.uncompressed_bytes,
             compressed_bytes: r.compressed_bytes,
             summary: r.summary.into(),
+            redaction: r.redaction.into(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! `tests/fixtures/fuzz/<target>/` and replayed by the unit test below on
 //! the stable toolchain, together with the OTLP specification's examples.
 
+use crate::capabilities::NoPseudonyms;
 use crate::codec::OtlpRequest;
 use crate::filter::Filter;
 use crate::records::{PayloadEncoding, SessionConfig, Signal};
@@ -35,6 +36,7 @@ fn config() -> SessionConfig {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: None,
     }
 }
 
@@ -43,8 +45,9 @@ fn config() -> SessionConfig {
 pub fn otlp_protobuf(data: &[u8]) {
     let (signal, payload) = signal_and_rest(data);
     let config = config();
-    let on_the_wire = processor::prepare(&config, signal, PayloadEncoding::Protobuf, payload);
-    let by_decoding = processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, payload);
+    let on_the_wire = processor::prepare(&config, signal, PayloadEncoding::Protobuf, payload, &NoPseudonyms);
+    let by_decoding =
+        processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, payload, &NoPseudonyms);
     match (on_the_wire, by_decoding) {
         (Ok(Some(wire)), Ok(Some(decoded))) => {
             let decode = |bytes: &[u8]| OtlpRequest::decode(signal, PayloadEncoding::Protobuf, bytes);
@@ -64,7 +67,7 @@ pub fn otlp_json(data: &[u8]) {
         let protobuf = request.encode_protobuf();
         let again = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &protobuf);
         assert_eq!(again.as_ref().ok(), Some(&request), "JSON stored as protobuf decodes differently");
-        let _ = processor::prepare(&config(), signal, PayloadEncoding::Json, payload);
+        let _ = processor::prepare(&config(), signal, PayloadEncoding::Json, payload, &NoPseudonyms);
     }
 }
 
@@ -167,7 +170,7 @@ mod tests {
             stored_object(&[vec![signal], gzip::compress(&protobuf[1..], 1)].concat());
         }
         object_key(b"sessions/s1/raw/2025-11-24/16/traces-1764000000123-4f1c6a2e-8b0d-4c1e-9a3b-2f6d7e8a9b0c.otlp.gz");
-        let state = processor::start_session(config(), &FixedClock(1), &Discard).unwrap();
+        let state = processor::start_session(config(), &FixedClock(1), &NoPseudonyms, &Discard).unwrap();
         metadata_json(metadata::render(&state).as_bytes());
         gzip_stream(&gzip::compress(b"hello", 1));
     }

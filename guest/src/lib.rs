@@ -21,6 +21,7 @@ pub mod otlp;
 mod path_agreement;
 pub mod processor;
 pub mod records;
+pub mod redaction;
 pub mod replay;
 pub mod sampling;
 pub mod session_id;

@@ -81,6 +81,21 @@ struct Document {
     updated_at: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     phases: Vec<PhaseDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redaction: Option<RedactionDocument>,
+}
+
+/// `redaction`: the rules as given, their digest and what they changed.
+/// Never the key: it stays with the host.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedactionDocument {
+    rules: serde_json::Value,
+    rules_digest: String,
+    #[serde(default)]
+    masked_values: u64,
+    #[serde(default)]
+    removed_keys: u64,
 }
 
 /// One entry of `phases`.
@@ -153,6 +168,12 @@ pub fn render(state: &SessionState) -> String {
                     .map(|v| serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()))),
             })
             .collect(),
+        redaction: state.config.redaction.as_deref().map(|rules| RedactionDocument {
+            rules: serde_json::from_str(rules).unwrap_or_else(|_| serde_json::Value::String(rules.to_owned())),
+            rules_digest: crate::redaction::digest(rules),
+            masked_values: c.masked_values,
+            removed_keys: c.removed_keys,
+        }),
     };
     // A struct of strings and numbers always serializes.
     serde_json::to_string_pretty(&document).unwrap_or_default()
@@ -185,6 +206,8 @@ pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
         last_telemetry_unix_nanos: nanos("lastTelemetryTimeUnixNano", &d.last_telemetry_time_unix_nano)?,
         dropped_requests: d.dropped_requests,
         dropped_items: d.dropped_items,
+        masked_values: d.redaction.as_ref().map_or(0, |r| r.masked_values),
+        removed_keys: d.redaction.as_ref().map_or(0, |r| r.removed_keys),
     };
     Ok(SessionState {
         config: SessionConfig {
@@ -200,6 +223,7 @@ pub fn parse(text: &str) -> Result<SessionState, ProcessorError> {
             max_size_bytes: d.max_size_mb.map(|mb| (mb * MIB).round() as u64),
             max_duration_millis: d.max_duration_minutes.map(|m| (m * 60_000.0).round() as u64),
             gzip_level: d.gzip_level,
+            redaction: d.redaction.map(|r| r.rules.to_string()),
         },
         status,
         start_unix_nanos,
@@ -258,6 +282,7 @@ mod tests {
                 max_size_bytes: Some(5 << 20),
                 max_duration_millis: Some(90_000),
                 gzip_level: Some(6),
+                redaction: Some(r#"{"detectors":["email"],"hash":"none"}"#.into()),
             },
             status: SessionStatus::Completed,
             start_unix_nanos: 1_700_000_000_123_000_000,
@@ -277,6 +302,8 @@ mod tests {
                 last_telemetry_unix_nanos: 1_700_000_059_999_999_999,
                 dropped_requests: 2,
                 dropped_items: 40,
+                masked_values: 9,
+                removed_keys: 4,
             },
             phases: vec![
                 Phase { name: "baseline".into(), start_unix_nanos: 1_700_000_000_123_000_000, value: None },
@@ -329,6 +356,14 @@ mod tests {
         assert_eq!(json["s3Prefix"], "sessions/s1/");
         assert_eq!(json["phases"][1]["startTime"], "2023-11-14T22:13:50.000Z");
         assert_eq!(json["phases"][1]["value"]["score"], 0.9);
+        assert_eq!(json["redaction"]["rules"]["detectors"][0], "email", "the rules as given, as JSON");
+        assert_eq!(
+            (json["redaction"]["maskedValues"].as_u64(), json["redaction"]["removedKeys"].as_u64()),
+            (Some(9), Some(4))
+        );
+        // The digest names the rules however they are spaced or ordered.
+        let spaced = crate::redaction::digest(r#"{ "hash": "none", "detectors": [ "email" ] }"#);
+        assert_eq!(json["redaction"]["rulesDigest"], spaced);
         assert_eq!(parse(&text).unwrap(), state());
     }
 
@@ -340,7 +375,11 @@ mod tests {
         active.phases.clear();
         let text = render(&active);
         assert!(!text.contains("null"), "{text}");
-        for absent in ["endTime", "endReason", "description", "phases"] {
+        active.config.redaction = None;
+        active.counts.masked_values = 0;
+        active.counts.removed_keys = 0;
+        let text = render(&active);
+        for absent in ["endTime", "endReason", "description", "phases", "redaction"] {
             assert!(!text.contains(&format!("\"{absent}\"")), "{absent} in {text}");
         }
         assert_eq!(parse(&text).unwrap(), active);

@@ -3,6 +3,7 @@
 //! missing resources, session attributes already present, zero and extreme
 //! timestamps; and both paths accept and refuse the same corrupted bytes.
 
+use crate::capabilities::NoPseudonyms;
 use crate::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use crate::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::otlp::collector::trace::v1::ExportTraceServiceRequest;
@@ -411,6 +412,7 @@ fn config(rng: &mut Rng) -> SessionConfig {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: None,
     }
 }
 
@@ -423,9 +425,13 @@ fn capture_on_the_wire_decodes_to_what_decoding_produces() {
             let config = config(&mut rng);
             let scan = Scan::of(signal, &payload, Collect::Summary).unwrap();
             assert!(!scan.irregular, "case {case}: generated requests are regular");
-            let fast = processor::prepare(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap();
+            let fast = processor::prepare(&config, signal, PayloadEncoding::Protobuf, &payload, &NoPseudonyms)
+                .unwrap()
+                .unwrap();
             let slow =
-                processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, &payload).unwrap().unwrap();
+                processor::prepare_by_decoding(&config, signal, PayloadEncoding::Protobuf, &payload, &NoPseudonyms)
+                    .unwrap()
+                    .unwrap();
             assert_eq!(decoded(signal, &fast.protobuf), decoded(signal, &slow.protobuf), "case {case} {signal:?}");
             assert_eq!(fast.summary, slow.summary, "case {case} {signal:?}");
             assert_eq!(fast.bytes_in, slow.bytes_in);
@@ -569,7 +575,9 @@ fn irregular_requests_take_the_decoding_way_and_agree() {
     payload.extend_from_slice(&resource_spans);
     assert!(Scan::of(Signal::Traces, &payload, Collect::Summary).unwrap().irregular);
     let config = config(&mut Rng::with_seed(1));
-    let prepared = processor::prepare(&config, Signal::Traces, PayloadEncoding::Protobuf, &payload).unwrap().unwrap();
+    let prepared = processor::prepare(&config, Signal::Traces, PayloadEncoding::Protobuf, &payload, &NoPseudonyms)
+        .unwrap()
+        .unwrap();
     assert_eq!((prepared.summary.min_unix_nanos, prepared.summary.max_unix_nanos), (9, 9));
 }
 
@@ -581,8 +589,10 @@ fn spec_examples_take_the_wire_path_with_the_same_result() {
         let json = crate::codec::tests::spec_example(file);
         let protobuf = OtlpRequest::decode(signal, PayloadEncoding::Json, &json).unwrap().encode_protobuf();
         let config = config(&mut Rng::with_seed(3));
-        let fast = processor::prepare(&config, signal, PayloadEncoding::Protobuf, &protobuf).unwrap().unwrap();
-        let from_json = processor::prepare(&config, signal, PayloadEncoding::Json, &json).unwrap().unwrap();
+        let fast =
+            processor::prepare(&config, signal, PayloadEncoding::Protobuf, &protobuf, &NoPseudonyms).unwrap().unwrap();
+        let from_json =
+            processor::prepare(&config, signal, PayloadEncoding::Json, &json, &NoPseudonyms).unwrap().unwrap();
         assert_eq!(decoded(signal, &fast.protobuf), decoded(signal, &from_json.protobuf), "{file}");
         assert_eq!(fast.summary, from_json.summary, "{file}");
     }

@@ -1,13 +1,13 @@
 //! The processor's operations in plain Rust, over the [`Clock`],
 //! [`Randomness`] and [`ObjectSink`] capabilities: session lifecycle, summarizing and capture.
 
-use crate::capabilities::{Clock, ObjectSink, Randomness};
+use crate::capabilities::{Clock, HostImports, ObjectSink, Pseudonyms, Randomness};
 use crate::codec::OtlpRequest;
 use crate::records::{
-    CaptureReceipt, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, SessionConfig, SessionCounts,
-    SessionState, SessionStatus, Signal,
+    CaptureReceipt, PayloadEncoding, PayloadSummary, PreparedCapture, ProcessorError, RedactionCounts, SessionConfig,
+    SessionCounts, SessionState, SessionStatus, Signal,
 };
-use crate::{gzip, keys, metadata, sampling, session_id, summary, tagging, wire};
+use crate::{gzip, keys, metadata, redaction, sampling, session_id, summary, tagging, wire};
 
 /// Media type of stored telemetry objects.
 pub const OBJECT_CONTENT_TYPE: &str = "application/gzip";
@@ -26,8 +26,17 @@ pub const MAX_GROWTH: usize = 4;
 /// are always taken.
 pub const GROWTH_SLACK: usize = 64 << 10;
 
-/// Checks a configuration before a session may start.
-pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
+/// Checks a configuration before a session may start: its rules must
+/// compile, and rules that hash need a host that holds a key.
+pub fn validate_config(config: &SessionConfig, pseudonyms: &dyn Pseudonyms) -> Result<(), ProcessorError> {
+    if let Some(rules) = &config.redaction {
+        let redactor = redaction::compiled(rules)?;
+        if redactor.needs_key() && pseudonyms.hmac_sha256_hex(b"").is_none() {
+            return Err(redaction::rules::invalid(
+                "the rules hash with hmac-sha256, but this host holds no redaction key (serve --redaction-key-file)",
+            ));
+        }
+    }
     session_id::validate(&config.session_id)?;
     let invalid = |why: &str| Err(ProcessorError::InvalidConfig(why.to_owned()));
     if !(config.capture_traces || config.capture_metrics || config.capture_logs) {
@@ -63,17 +72,22 @@ pub fn validate_config(config: &SessionConfig) -> Result<(), ProcessorError> {
 pub fn start_session(
     config: SessionConfig,
     clock: &dyn Clock,
+    pseudonyms: &dyn Pseudonyms,
     sink: &dyn ObjectSink,
 ) -> Result<SessionState, ProcessorError> {
-    let state = new_session(config, clock)?;
+    let state = new_session(config, clock, pseudonyms)?;
     write_metadata(&state, sink)?;
     Ok(state)
 }
 
 /// A session's starting state (config validated, start stamped now),
 /// written nowhere.
-pub fn new_session(config: SessionConfig, clock: &dyn Clock) -> Result<SessionState, ProcessorError> {
-    validate_config(&config)?;
+pub fn new_session(
+    config: SessionConfig,
+    clock: &dyn Clock,
+    pseudonyms: &dyn Pseudonyms,
+) -> Result<SessionState, ProcessorError> {
+    validate_config(&config, pseudonyms)?;
     let now = clock.now_unix_nanos();
     Ok(SessionState {
         config,
@@ -141,21 +155,23 @@ pub fn summarize(signal: Signal, encoding: PayloadEncoding, payload: &[u8]) -> R
 /// when the session does not record the signal or sampling left nothing.
 ///
 /// Protobuf requests kept whole are handled on the wire format
-/// ([`wire`]); OTLP/JSON, sampled sessions and irregular requests go through
-/// [`prepare_by_decoding`], which gives the same result.
+/// ([`wire`]); OTLP/JSON, sampled sessions, sessions with redaction rules
+/// and irregular requests go through [`prepare_by_decoding`], which gives
+/// the same result.
 pub fn prepare(
     config: &SessionConfig,
     signal: Signal,
     encoding: PayloadEncoding,
     payload: &[u8],
+    pseudonyms: &dyn Pseudonyms,
 ) -> Result<Option<PreparedCapture>, ProcessorError> {
-    if encoding != PayloadEncoding::Protobuf || config.sample_ratio < 1.0 {
-        return prepare_by_decoding(config, signal, encoding, payload);
+    if encoding != PayloadEncoding::Protobuf || config.sample_ratio < 1.0 || config.redaction.is_some() {
+        return prepare_by_decoding(config, signal, encoding, payload, pseudonyms);
     }
     session_id::validate(&config.session_id)?;
     let scan = wire::Scan::of(signal, payload, wire::Collect::Summary).map_err(invalid_protobuf)?;
     if scan.irregular {
-        return prepare_by_decoding(config, signal, encoding, payload);
+        return prepare_by_decoding(config, signal, encoding, payload, pseudonyms);
     }
     if !config.records(signal) {
         return Ok(None);
@@ -163,7 +179,12 @@ pub fn prepare(
     let attributes = wire::SessionAttributes::new(&config.session_id, &config.enabled_flags);
     check_growth(payload.len(), scan.summary(signal).resources, attributes.encoded_len())?;
     let protobuf = wire::tag(payload, &attributes).map_err(invalid_protobuf)?;
-    Ok(Some(PreparedCapture { protobuf, summary: scan.summary(signal), bytes_in: payload.len() as u64 }))
+    Ok(Some(PreparedCapture {
+        protobuf,
+        summary: scan.summary(signal),
+        bytes_in: payload.len() as u64,
+        redaction: RedactionCounts::default(),
+    }))
 }
 
 /// Refuses a request whose tagging would grow it past [`MAX_GROWTH`] times
@@ -189,23 +210,35 @@ pub(crate) fn invalid_protobuf(why: wire::WireError) -> ProcessorError {
 }
 
 /// [`prepare`] by decoding the request into structs and encoding it again:
-/// the reference the wire-format path is tested against.
+/// the reference the wire-format path is tested against, and the path that
+/// applies redaction rules (before tagging, so the tap's own attributes are
+/// never filtered).
 pub fn prepare_by_decoding(
     config: &SessionConfig,
     signal: Signal,
     encoding: PayloadEncoding,
     payload: &[u8],
+    pseudonyms: &dyn Pseudonyms,
 ) -> Result<Option<PreparedCapture>, ProcessorError> {
     session_id::validate(&config.session_id)?;
     let mut request = OtlpRequest::decode(signal, encoding, payload)?;
     if !config.records(signal) || !sampling::apply(&mut request, config.sample_ratio) {
         return Ok(None);
     }
+    let redacted = match &config.redaction {
+        Some(rules) => redaction::compiled(rules)?.apply(&mut request, pseudonyms)?,
+        None => RedactionCounts::default(),
+    };
     let per_resource = wire::SessionAttributes::new(&config.session_id, &config.enabled_flags).encoded_len();
     check_growth(payload.len(), summary::of(&mut request).resources, per_resource)?;
     tagging::tag(&mut request, &config.session_id, &config.enabled_flags);
     let summary = summary::of(&mut request);
-    Ok(Some(PreparedCapture { protobuf: request.encode_protobuf(), summary, bytes_in: payload.len() as u64 }))
+    Ok(Some(PreparedCapture {
+        protobuf: request.encode_protobuf(),
+        summary,
+        bytes_in: payload.len() as u64,
+        redaction: redacted,
+    }))
 }
 
 /// Stores prepared requests of one session and signal as one object: the
@@ -236,6 +269,7 @@ pub fn store_batch(
         uncompressed_bytes,
         compressed_bytes,
         summary,
+        redaction: parts.iter().fold(RedactionCounts::default(), |sum, part| sum.plus(part.redaction)),
     })
 }
 
@@ -247,12 +281,10 @@ pub fn capture(
     signal: Signal,
     encoding: PayloadEncoding,
     payload: &[u8],
-    clock: &dyn Clock,
-    random: &dyn Randomness,
-    sink: &dyn ObjectSink,
+    host: HostImports<'_>,
 ) -> Result<Option<CaptureReceipt>, ProcessorError> {
-    match prepare(config, signal, encoding, payload)? {
-        Some(part) => store_batch(config, signal, &[part], clock, random, sink).map(Some),
+    match prepare(config, signal, encoding, payload, host.pseudonyms)? {
+        Some(part) => store_batch(config, signal, &[part], host.clock, host.random, host.sink).map(Some),
         None => Ok(None),
     }
 }
@@ -262,6 +294,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
+    use crate::capabilities::NoPseudonyms;
     use crate::codec::tests::spec_example;
     use crate::records::StorageError;
 
@@ -311,6 +344,7 @@ mod tests {
             max_size_bytes: None,
             max_duration_millis: None,
             gzip_level: None,
+            redaction: None,
         }
     }
 
@@ -343,7 +377,9 @@ mod tests {
         let clock = FixedClock(NOW);
         let traces = spec_example("trace.json");
         let parts: Vec<_> = (0..3)
-            .map(|_| prepare(&config(), Signal::Traces, PayloadEncoding::Json, &traces).unwrap().unwrap())
+            .map(|_| {
+                prepare(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &NoPseudonyms).unwrap().unwrap()
+            })
             .collect();
         let receipt = store_batch(&config(), Signal::Traces, &parts, &clock, &Counter::default(), &sink).unwrap();
         assert_eq!((receipt.summary.items, receipt.summary.resources), (3, 3));
@@ -371,8 +407,13 @@ mod tests {
         }
         let sink = MemorySink::default();
         let traces = spec_example("trace.json");
-        let refused =
-            capture(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &Short, &sink);
+        let refused = capture(
+            &config(),
+            Signal::Traces,
+            PayloadEncoding::Json,
+            &traces,
+            HostImports { clock: &FixedClock(NOW), random: &Short, pseudonyms: &NoPseudonyms, sink: &sink },
+        );
         assert!(
             matches!(&refused, Err(ProcessorError::Storage(StorageError::Backend(m))) if m.contains("returned 8 bytes")),
             "{refused:?}"
@@ -385,8 +426,13 @@ mod tests {
         let sink = MemorySink::default();
         let traces = spec_example("trace.json");
         let random = Counter::default();
-        let receipt =
-            capture(&config(), Signal::Traces, PayloadEncoding::Json, &traces, &FixedClock(NOW), &random, &sink);
+        let receipt = capture(
+            &config(),
+            Signal::Traces,
+            PayloadEncoding::Json,
+            &traces,
+            HostImports { clock: &FixedClock(NOW), random: &random, pseudonyms: &NoPseudonyms, sink: &sink },
+        );
         let key = receipt.unwrap().unwrap().key;
         let id =
             uuid::Uuid::parse_str(&key[key.len() - 36 - OBJECT_SUFFIX_LEN..key.len() - OBJECT_SUFFIX_LEN]).unwrap();
@@ -407,7 +453,13 @@ mod tests {
         payload: &[u8],
         sink: &MemorySink,
     ) -> Result<Option<CaptureReceipt>, ProcessorError> {
-        capture(config, signal, encoding, payload, &FixedClock(NOW), &Counter::default(), sink)
+        capture(
+            config,
+            signal,
+            encoding,
+            payload,
+            HostImports { clock: &FixedClock(NOW), random: &Counter::default(), pseudonyms: &NoPseudonyms, sink },
+        )
     }
 
     #[test]
@@ -438,16 +490,16 @@ mod tests {
         let sink = MemorySink::default();
         let clock = FixedClock(NOW);
         let many = SessionConfig { enabled_flags: (0..=MAX_FLAGS).map(|n| format!("f{n}")).collect(), ..config() };
-        assert!(matches!(start_session(many, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(many, &clock, &NoPseudonyms, &sink), Err(ProcessorError::InvalidConfig(_))));
         let long = SessionConfig { enabled_flags: vec!["x".repeat(MAX_FLAG_BYTES + 1)], ..config() };
-        assert!(matches!(start_session(long, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(long, &clock, &NoPseudonyms, &sink), Err(ProcessorError::InvalidConfig(_))));
         let wordy = SessionConfig { description: Some("d".repeat(MAX_TEXT_BYTES + 1)), ..config() };
-        assert!(matches!(start_session(wordy, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(wordy, &clock, &NoPseudonyms, &sink), Err(ProcessorError::InvalidConfig(_))));
         let most = SessionConfig {
             enabled_flags: (0..MAX_FLAGS).map(|n| "x".repeat(MAX_FLAG_BYTES - 3) + &n.to_string()).collect(),
             ..config()
         };
-        assert!(start_session(most, &clock, &sink).is_ok(), "the bounds themselves are allowed");
+        assert!(start_session(most, &clock, &NoPseudonyms, &sink).is_ok(), "the bounds themselves are allowed");
     }
 
     #[test]
@@ -456,7 +508,7 @@ mod tests {
         let payload: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 20_000).flatten().collect();
         let flags = SessionConfig { enabled_flags: vec!["paymentServiceFailure".into()], ..config() };
         for encoding_path in [prepare, prepare_by_decoding] {
-            let refused = encoding_path(&flags, Signal::Traces, PayloadEncoding::Protobuf, &payload);
+            let refused = encoding_path(&flags, Signal::Traces, PayloadEncoding::Protobuf, &payload, &NoPseudonyms);
             assert!(
                 matches!(&refused, Err(ProcessorError::InvalidPayload(m)) if m.contains("fewer resources")),
                 "{refused:?}"
@@ -464,7 +516,7 @@ mod tests {
         }
         // A few resources in a small request are always taken.
         let few: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 10).flatten().collect();
-        assert!(prepare(&flags, Signal::Traces, PayloadEncoding::Protobuf, &few).unwrap().is_some());
+        assert!(prepare(&flags, Signal::Traces, PayloadEncoding::Protobuf, &few, &NoPseudonyms).unwrap().is_some());
     }
 
     #[test]
@@ -479,7 +531,7 @@ mod tests {
     #[test]
     fn lifecycle_writes_metadata_at_start_refresh_and_stop() {
         let sink = MemorySink::default();
-        let started = start_session(config(), &FixedClock(NOW), &sink).unwrap();
+        let started = start_session(config(), &FixedClock(NOW), &NoPseudonyms, &sink).unwrap();
         assert_eq!(started.status, SessionStatus::Active);
         let refreshed = refresh_metadata(started, &FixedClock(NOW + 5_000_000), &sink).unwrap();
         assert_eq!(refreshed.updated_unix_nanos, NOW + 5_000_000);
@@ -504,9 +556,9 @@ mod tests {
         ratio.sample_ratio = 0.0;
         let mut id = config();
         id.session_id = "../etc".into();
-        assert!(matches!(start_session(none, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
-        assert!(matches!(start_session(ratio, &clock, &sink), Err(ProcessorError::InvalidConfig(_))));
-        assert!(matches!(start_session(id, &clock, &sink), Err(ProcessorError::InvalidSessionId(_))));
+        assert!(matches!(start_session(none, &clock, &NoPseudonyms, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(ratio, &clock, &NoPseudonyms, &sink), Err(ProcessorError::InvalidConfig(_))));
+        assert!(matches!(start_session(id, &clock, &NoPseudonyms, &sink), Err(ProcessorError::InvalidSessionId(_))));
         assert!(sink.objects.borrow().is_empty());
     }
 }

@@ -102,6 +102,9 @@ pub struct SessionConfig {
     /// gzip level of the session's objects, 0 to 9; `None` for
     /// [`gzip::DEFAULT_LEVEL`](crate::gzip::DEFAULT_LEVEL).
     pub gzip_level: Option<u8>,
+    /// Redaction rules (a JSON object, see [`crate::redaction::rules`]);
+    /// `None` records requests as sent.
+    pub redaction: Option<String>,
 }
 
 impl SessionConfig {
@@ -149,6 +152,10 @@ pub struct SessionCounts {
     pub dropped_requests: u64,
     /// Items in those requests.
     pub dropped_items: u64,
+    /// Values redaction masked or sanitized.
+    pub masked_values: u64,
+    /// Attributes redaction removed.
+    pub removed_keys: u64,
 }
 
 impl SessionCounts {
@@ -188,6 +195,25 @@ pub struct Phase {
     pub start_unix_nanos: u64,
     /// An optional JSON value, as JSON text.
     pub value: Option<String>,
+}
+
+/// What redaction changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedactionCounts {
+    /// Attribute values, body values and span names masked or sanitized.
+    pub masked_values: u64,
+    /// Attributes removed because their key was not allowed.
+    pub removed_keys: u64,
+}
+
+impl RedactionCounts {
+    /// Both counts added.
+    pub fn plus(self, other: RedactionCounts) -> RedactionCounts {
+        RedactionCounts {
+            masked_values: self.masked_values.saturating_add(other.masked_values),
+            removed_keys: self.removed_keys.saturating_add(other.removed_keys),
+        }
+    }
 }
 
 /// Counts and time bounds of one OTLP request.
@@ -231,6 +257,8 @@ pub struct PreparedCapture {
     pub summary: PayloadSummary,
     /// Payload bytes as received.
     pub bytes_in: u64,
+    /// What redaction changed in it.
+    pub redaction: RedactionCounts,
 }
 
 /// What one capture wrote.
@@ -248,6 +276,8 @@ pub struct CaptureReceipt {
     pub compressed_bytes: u64,
     /// What was stored.
     pub summary: PayloadSummary,
+    /// What redaction changed in it.
+    pub redaction: RedactionCounts,
 }
 
 /// What a raw object key says about its object.

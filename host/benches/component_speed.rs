@@ -159,6 +159,7 @@ fn config() -> SessionConfig {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: None,
     }
 }
 
@@ -176,6 +177,7 @@ fn through_component(options: EngineOptions) -> BTreeMap<(&'static str, &'static
         sink: Arc::new(Discard),
         clock: Arc::new(FixedClock(BASE)),
         random: Arc::new(SequenceRandomness::default()),
+        pseudonyms: None,
     };
     let mut instance = runtime.instantiate(capabilities.clone()).unwrap();
     let mut figures = BTreeMap::new();

@@ -324,6 +324,11 @@ pub struct ServeArgs {
     /// name cannot reach what the tap holds.
     #[arg(long = "allowed-host", value_name = "NAME")]
     pub allowed_hosts: Vec<String>,
+    /// The key sessions' redaction rules pseudonymize with (`"hash": "hmac-sha256"`): the
+    /// file's bytes, one trailing newline dropped, at least 32 of them. It stays in this
+    /// process: no object, metadata.json, journal record or log line holds it.
+    #[arg(long, env = "OTLP_CAPTURE_REDACTION_KEY_FILE", value_name = "FILE")]
+    pub redaction_key_file: Option<PathBuf>,
     /// A URL prefix replays started through the control API may send to (repeatable).
     /// Without one, only loopback endpoints are allowed. The CLI's own replay is not restricted.
     #[arg(long = "replay-allow", value_name = "PREFIX")]
@@ -549,6 +554,10 @@ pub struct StartArgs {
     /// 6 stores about a fourth less at four to six times the CPU.
     #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
     pub gzip_level: Option<u8>,
+    /// Redaction rules from a JSON file (the control API's `redaction` object): applied
+    /// inside the component before anything of a request is written; forwarding is untouched.
+    #[arg(long, value_name = "FILE")]
+    pub redaction: Option<std::path::PathBuf>,
     /// The tap to start it on.
     #[command(flatten)]
     pub tap: TapArgs,

@@ -14,6 +14,7 @@ use crate::exporters::tls::{ClientTls, ClientTlsFiles};
 use crate::exporters::{ExportCompression, ExportProtocol, ExportSettings};
 use crate::listener_tls::ServerTls;
 use crate::ranges;
+use crate::redaction_key::RedactionKey;
 use crate::storage::StoreLocation;
 
 /// When the tap answers a request it records.
@@ -93,6 +94,9 @@ pub struct ServeSettings {
     pub batching: BatchLimits,
     /// Sessions the tap records at once at most; starting one more is refused (409).
     pub max_active_sessions: usize,
+    /// The key redaction rules pseudonymize with; without one, sessions
+    /// whose rules hash are refused at start.
+    pub redaction_key: Option<RedactionKey>,
 }
 
 impl ServeSettings {
@@ -140,6 +144,7 @@ impl ServeSettings {
             shutdown_timeout: Duration::from_secs(30),
             batching: BatchLimits::default(),
             max_active_sessions: 64,
+            redaction_key: None,
         }
     }
 
@@ -235,6 +240,9 @@ impl ServeSettings {
             ));
         }
         settings.max_active_sessions = args.max_active_sessions;
+        if let Some(path) = &args.redaction_key_file {
+            settings.redaction_key = Some(RedactionKey::read(path)?);
+        }
         settings.durability = match args.durability {
             DurabilityFlag::Durable => Durability::Durable,
             DurabilityFlag::Memory => Durability::Memory,

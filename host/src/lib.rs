@@ -30,6 +30,7 @@ pub mod otlp;
 pub mod phases;
 pub mod ranges;
 pub mod receivers;
+pub mod redaction_key;
 pub mod replay;
 pub mod retention;
 pub mod runtime;

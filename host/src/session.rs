@@ -35,6 +35,10 @@ pub struct SessionConfig {
     pub max_duration_millis: Option<u64>,
     /// gzip level 0-9 of the session's objects; `None` for the component's default (1).
     pub gzip_level: Option<u8>,
+    /// Redaction rules (a JSON object, applied by the component before
+    /// anything is written); `None` records requests as sent.
+    #[serde(default)]
+    pub redaction: Option<String>,
 }
 
 impl SessionConfig {
@@ -54,6 +58,7 @@ impl SessionConfig {
             max_size_bytes: None,
             max_duration_millis: None,
             gzip_level: None,
+            redaction: None,
         }
     }
 
@@ -108,6 +113,12 @@ pub struct SessionCounts {
     /// Items in those requests, as far as they could be counted (`droppedItems`).
     #[serde(default)]
     pub dropped_items: u64,
+    /// Values redaction masked or sanitized (`redaction.maskedValues`).
+    #[serde(default)]
+    pub masked_values: u64,
+    /// Attributes redaction removed (`redaction.removedKeys`).
+    #[serde(default)]
+    pub removed_keys: u64,
 }
 
 impl SessionCounts {
@@ -128,6 +139,8 @@ impl SessionCounts {
         self.uncompressed_bytes += other.uncompressed_bytes;
         self.dropped_requests += other.dropped_requests;
         self.dropped_items += other.dropped_items;
+        self.masked_values += other.masked_values;
+        self.removed_keys += other.removed_keys;
         self.first_telemetry_unix_nanos = match (self.first_telemetry_unix_nanos, other.first_telemetry_unix_nanos) {
             (0, theirs) => theirs,
             (ours, 0) => ours,
@@ -146,6 +159,8 @@ impl SessionCounts {
         };
         self.compressed_bytes += receipt.compressed_bytes;
         self.uncompressed_bytes += receipt.uncompressed_bytes;
+        self.masked_values += receipt.redaction.masked_values;
+        self.removed_keys += receipt.redaction.removed_keys;
         if summary.min_unix_nanos != 0 {
             self.first_telemetry_unix_nanos = match self.first_telemetry_unix_nanos {
                 0 => summary.min_unix_nanos,
@@ -213,4 +228,16 @@ pub struct CaptureReceipt {
     pub compressed_bytes: u64,
     /// Counts and time bounds of what was stored, after sampling.
     pub summary: PayloadSummary,
+    /// What the session's redaction rules changed in it.
+    #[serde(default)]
+    pub redaction: RedactionCounts,
+}
+
+/// What redaction changed in a request or an object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedactionCounts {
+    /// Attribute values, log bodies and span names masked or sanitized.
+    pub masked_values: u64,
+    /// Attributes removed because their key was not allowed.
+    pub removed_keys: u64,
 }

@@ -24,6 +24,7 @@ pub fn config(id: &str) -> SessionConfig {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: None,
     }
 }
 
@@ -188,6 +189,7 @@ async fn an_instance_grown_by_a_huge_request_is_replaced_afterwards() {
         sink: Arc::new(uploader.clone()),
         clock: Arc::new(FixedClock(NOW)),
         random: Arc::new(SequenceRandomness::default()),
+        pseudonyms: None,
     };
     let mut instance = runtime.instantiate(capabilities).unwrap();
     let small = spec_example("trace.json");

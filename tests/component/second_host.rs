@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use otlp_capture::otlp::{Encoding, Signal};
+use otlp_capture::redaction_key::RedactionKey;
 use otlp_capture::runtime::processor_types::{CallError, GuestError, PutError, ReplayOptions, TimestampRewrite};
 use otlp_capture::runtime::state::InstanceLimits;
 use otlp_capture::runtime::state::{Capabilities, FixedClock, ObjectSink, SequenceRandomness};
 use otlp_capture::runtime::{EMBEDDED_COMPONENT, Instance, Runtime};
-use otlp_capture::session::SessionStatus;
+use otlp_capture::session::{SessionConfig, SessionStatus};
 use otlp_capture_guest::codec::OtlpRequest;
 use serde_json::{Value, json};
 
@@ -84,9 +85,19 @@ fn wit_name(signal: Signal) -> &'static str {
     }
 }
 
+/// The session's redaction rules: both hosts hash through their own
+/// `pseudonyms` import (Rust's hmac crate, Node's crypto) with one key.
+const RULES: &str = r#"{"blockedKeyPatterns": ["^enduser\\.id$", "^order\\.id$"], "hash": "hmac-sha256",
+    "urlSanitizer": true, "detectors": ["email", "ipv4"], "summary": "info"}"#;
+const KEY: &[u8] = b"a key both hosts hold, 32 bytes or more";
+
+fn redacted_config() -> SessionConfig {
+    SessionConfig { redaction: Some(RULES.to_owned()), ..config("second-host") }
+}
+
 /// plan.json: what host.mjs calls, in the order the wasmtime side calls it.
 fn plan(requests: &[(Signal, Encoding, Vec<u8>, &str)]) -> Value {
-    let config = config("second-host");
+    let config = redacted_config();
     json!({
         "nowUnixNanos": NOW.to_string(),
         "config": {
@@ -102,7 +113,9 @@ fn plan(requests: &[(Signal, Encoding, Vec<u8>, &str)]) -> Value {
             "maxSizeBytes": null,
             "maxDurationMillis": null,
             "gzipLevel": null,
+            "redaction": RULES,
         },
+        "redactionKey": hex(KEY),
         "requests": requests.iter().map(|(signal, encoding, _, file)| json!({
             "signal": wit_name(*signal),
             "encoding": if *encoding == Encoding::Json { "json" } else { "protobuf" },
@@ -127,10 +140,11 @@ fn wasmtime_run(requests: &[(Signal, Encoding, Vec<u8>, &str)]) -> Value {
         sink: sink.clone(),
         clock: Arc::new(FixedClock(NOW)),
         random: Arc::new(SequenceRandomness::default()),
+        pseudonyms: Some(Arc::new(RedactionKey::new(KEY.to_vec()).unwrap())),
     };
     let runtime = Runtime::from_bytes(EMBEDDED_COMPONENT, InstanceLimits::default()).unwrap();
     let mut instance: Instance = runtime.instantiate(capabilities).unwrap();
-    let config = config("second-host");
+    let config = redacted_config();
     let started = instance.start_session(&config).unwrap();
     let mut receipts = Vec::new();
     for (signal, encoding, payload, _) in requests {
@@ -140,6 +154,7 @@ fn wasmtime_run(requests: &[(Signal, Encoding, Vec<u8>, &str)]) -> Value {
             "compressedBytes": receipt.compressed_bytes.to_string(),
             "uncompressedBytes": receipt.uncompressed_bytes.to_string(),
             "items": receipt.summary.items.to_string(),
+            "maskedValues": receipt.redaction.masked_values.to_string(),
         }));
     }
     *sink.refusing.lock().unwrap() = Some(REFUSAL.to_owned());
@@ -226,7 +241,15 @@ fn jco_in_node_stores_and_replays_the_same_bytes_as_wasmtime() {
             assert_eq!(ours[field], theirs[field], "receipt {field}");
         }
         assert_eq!(ours["items"], theirs["summary"]["items"]);
+        assert_eq!(ours["maskedValues"], theirs["redaction"]["maskedValues"]);
     }
+    let masked: u64 = wasmtime["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["maskedValues"].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(masked > 0, "the rules masked values in the session both hosts recorded");
     assert_eq!(wasmtime["refused"], jco["refused"], "a refused put is the same storage error on both hosts");
     assert_eq!(wasmtime["replays"].as_array().unwrap().len(), requests.len());
     assert!(wasmtime["replays"] == jco["replays"], "the two hosts prepared different replay payloads");

@@ -1,6 +1,6 @@
 //! The built component's world is self-contained: it imports exactly the
 //! interfaces its WIT world declares and nothing from WASI, so a host that
-//! supplies storage, clock and randomness can run it.
+//! supplies storage, clock, randomness and pseudonyms can run it.
 
 use std::collections::BTreeSet;
 
@@ -19,7 +19,9 @@ fn the_component_imports_only_what_its_world_declares() {
     let world = component.component_type();
     let imports = names(world.imports(&engine).map(|(name, _)| name.to_owned()));
     let expected = names(
-        ["types", "storage", "clock", "randomness"].iter().map(|interface| format!("otlp:capture/{interface}@0.1.0")),
+        ["types", "storage", "clock", "randomness", "pseudonyms"]
+            .iter()
+            .map(|interface| format!("otlp:capture/{interface}@0.1.0")),
     );
     assert_eq!(imports, expected, "no wasi:cli, wasi:io or wasi:random: only the world's own interfaces");
     let exports = names(world.exports(&engine).map(|(name, _)| name.to_owned()));

@@ -16,6 +16,7 @@ mod hostile_input;
 mod limits;
 mod proxy;
 mod recording;
+mod redaction;
 mod replay;
 mod replay_timing;
 mod sampling;

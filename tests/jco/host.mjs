@@ -1,5 +1,6 @@
 // A second host for the otlp-capture component: jco transpiles it for Node,
-// and this file supplies its three imports (storage, clock, randomness) and
+// and this file supplies its four imports (storage, clock, randomness,
+// pseudonyms) and
 // runs the plan the Rust test wrote, so the test can compare what both hosts
 // stored and prepared, byte for byte.
 //
@@ -13,8 +14,10 @@
 //   clock.nowUnixNanos()        -> bigint, the pinned instant
 //   randomness.randomBytes(len) -> Uint8Array, call n (from 1) answers len bytes of n mod 256
 //   storage.put(key, body, ct)  -> records the object, or throws a storage-error variant
+//   pseudonyms.hmacSha256(text) -> hex HMAC-SHA256 under plan.redactionKey (node:crypto), or none
 
 import { transpile } from '@bytecodealliance/jco';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -55,6 +58,10 @@ const imports = {
       return new Uint8Array(len).fill(Number(randomCalls % 256n));
     },
   },
+  'otlp:capture/pseudonyms': {
+    hmacSha256: (text) =>
+      plan.redactionKey ? createHmac('sha256', Buffer.from(plan.redactionKey, 'hex')).update(text).digest('hex') : undefined,
+  },
   'otlp:capture/storage': {
     put: (key, body, contentType) => {
       if (refusal) {
@@ -78,6 +85,7 @@ const config = {
   maxSizeBytes: optional(plan.config.maxSizeBytes, u64),
   maxDurationMillis: optional(plan.config.maxDurationMillis, u64),
   gzipLevel: optional(plan.config.gzipLevel),
+  redaction: optional(plan.config.redaction),
 };
 const replayOptions = {
   rewrite: { tag: plan.replay.rewrite.tag, val: optional(plan.replay.rewrite.val, u64) },

@@ -43,6 +43,7 @@ impl Harness {
             sink: Arc::new(uploader.clone()),
             clock: Arc::new(FixedClock(NOW)),
             random: Arc::new(SequenceRandomness::default()),
+            pseudonyms: None,
         };
         Harness { instance: runtime().instantiate(capabilities).unwrap(), uploader }
     }

@@ -100,3 +100,67 @@ fn emit_with(spans: SpanExporter, logs: LogExporter, metrics: MetricExporter, se
     meter_provider.shutdown().expect("flush metrics");
     Emitted { spans: 3 * rounds, logs: 3 * rounds, instruments: 2 }
 }
+
+/// Sends one trace through the SDK whose every attribute place carries
+/// `secret`: the resource, a span (with a link to another span), its event,
+/// a log record's attributes and its body (a map holding a list), and a
+/// counter's data point. Redaction tests look for `secret` afterwards.
+pub fn emit_planted(base: &str, secret: &str) {
+    let planted = || {
+        Resource::builder()
+            .with_service_name("planted".to_owned())
+            .with_attribute(KeyValue::new("owner.email", secret.to_owned()))
+            .build()
+    };
+    let exporter = |signal: &str| format!("{base}/v1/{signal}");
+    let spans = SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(exporter("traces"))
+        .build();
+    let logs =
+        LogExporter::builder().with_http().with_protocol(Protocol::HttpBinary).with_endpoint(exporter("logs")).build();
+    let metrics = MetricExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(exporter("metrics"))
+        .build();
+    let tracer_provider = SdkTracerProvider::builder()
+        .with_simple_exporter(spans.expect("span exporter"))
+        .with_resource(planted())
+        .build();
+    let logger_provider =
+        SdkLoggerProvider::builder().with_simple_exporter(logs.expect("log exporter")).with_resource(planted()).build();
+    let meter_provider = SdkMeterProvider::builder()
+        .with_periodic_exporter(metrics.expect("metric exporter"))
+        .with_resource(planted())
+        .build();
+    let tracer = tracer_provider.tracer("planted");
+    let linked = tracer.start("earlier");
+    let link = opentelemetry::trace::Link::with_context(linked.span_context().clone());
+    let link =
+        opentelemetry::trace::Link::new(link.span_context, vec![KeyValue::new("link.note", secret.to_owned())], 0);
+    drop(linked);
+    let mut span = tracer
+        .span_builder("GET /users/4711")
+        .with_attributes(vec![
+            KeyValue::new("user.email", secret.to_owned()),
+            KeyValue::new("url.full", format!("https://shop.test/users/4711?contact={secret}")),
+        ])
+        .with_links(vec![link])
+        .start(&tracer);
+    span.add_event("login", vec![KeyValue::new("event.email", secret.to_owned())]);
+    let logger = logger_provider.logger("planted");
+    let mut record = logger.create_log_record();
+    record.add_attribute("log.email", secret.to_owned());
+    let list = AnyValue::ListAny(Box::new(vec![AnyValue::from(format!("to {secret}"))]));
+    let body = [("who".into(), AnyValue::from(secret.to_owned())), ("recipients".into(), list)];
+    record.set_body(AnyValue::Map(Box::new(body.into_iter().collect())));
+    logger.emit(record);
+    span.end();
+    let meter = meter_provider.meter("planted");
+    meter.u64_counter("logins").build().add(1, &[KeyValue::new("customer.email", secret.to_owned())]);
+    tracer_provider.shutdown().expect("flush spans");
+    logger_provider.shutdown().expect("flush logs");
+    meter_provider.shutdown().expect("flush metrics");
+}

@@ -65,6 +65,7 @@ pub fn write_session(store: &Path, id: &str, objects: impl IntoIterator<Item = (
             max_size_bytes: None,
             max_duration_millis: None,
             gzip_level: None,
+            redaction: None,
         },
         status: SessionStatus::Completed,
         start_unix_nanos: start,

@@ -137,7 +137,7 @@ mod tests {
 
     fn part(signal: Signal, bytes: usize) -> PreparedCapture {
         let summary = PayloadSummary { signal, items: 1, resources: 1, min_unix_nanos: 0, max_unix_nanos: 0 };
-        PreparedCapture { protobuf: vec![0; bytes], summary, bytes_in: bytes as u64 }
+        PreparedCapture { protobuf: vec![0; bytes], summary, bytes_in: bytes as u64, redaction: Default::default() }
     }
 
     #[test]

@@ -81,6 +81,7 @@ impl Committer {
             summary: part.summary,
             bytes_in: part.bytes_in,
             len: part.protobuf.len() as u64,
+            redaction: part.redaction,
         };
         let body = bytes::Bytes::from(std::mem::take(&mut part.protobuf));
         let record = Record { header: Header::Prepared { parts: vec![meta], raw }, blobs: vec![body.clone()] };

@@ -45,8 +45,12 @@ pub fn open_store_with(args: &StoreArgs, instances: usize) -> anyhow::Result<Ope
     }
     let storage = Storage::open(&location)?;
     let runtime = Runtime::load(args.component.as_deref(), InstanceLimits::default())?;
-    let capabilities =
-        Capabilities { sink: Arc::new(NoWrites), clock: Arc::new(SystemClock), random: Arc::new(OsRandomness) };
+    let capabilities = Capabilities {
+        sink: Arc::new(NoWrites),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandomness),
+        pseudonyms: None,
+    };
     let pool = ProcessorPool::start(&runtime, capabilities, instances, 16)?;
     Ok(OpenStore { catalog: Catalog::new(storage, pool.clone()), pool })
 }

@@ -32,7 +32,20 @@ pub fn start_request(args: &StartArgs) -> anyhow::Result<StartRequest> {
         max_size_mb: args.max_size_mib,
         max_duration_minutes: args.max_duration.map(|d| d.as_secs_f64() / 60.0).or(args.max_duration_minutes),
         gzip_level: args.gzip_level,
+        redaction: args.redaction.as_deref().map(read_rules).transpose()?,
     })
+}
+
+/// The redaction rules in the JSON file at `path`; an unreadable file or
+/// one that is not a JSON object is a usage error (exit 2).
+fn read_rules(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| InvalidArgs(format!("--redaction {}: {e}", path.display())))?;
+    match serde_json::from_str(&text) {
+        Ok(rules @ serde_json::Value::Object(_)) => Ok(rules),
+        Ok(_) => Err(InvalidArgs(format!("--redaction {}: the rules must be a JSON object", path.display())).into()),
+        Err(e) => Err(InvalidArgs(format!("--redaction {}: {e}", path.display())).into()),
+    }
 }
 
 /// Starts a session on the tap and prints its metadata.

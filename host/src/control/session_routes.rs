@@ -58,6 +58,10 @@ pub struct StartRequest {
     /// gzip level of the session's objects, 0-9 (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gzip_level: Option<u8>,
+    /// Redaction rules applied before anything is written (an object of the
+    /// redactionprocessor's settings in camelCase; checked by the component).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<serde_json::Value>,
 }
 
 impl StartRequest {
@@ -92,6 +96,11 @@ impl StartRequest {
             max_size_bytes: positive(self.max_size_mb, "maxSizeMB", 1_048_576.0, 1_073_741_824.0)?,
             max_duration_millis: positive(self.max_duration_minutes, "maxDurationMinutes", 60_000.0, 52_560_000.0)?,
             gzip_level: self.gzip_level,
+            redaction: match self.redaction {
+                None | Some(serde_json::Value::Null) => None,
+                Some(rules @ serde_json::Value::Object(_)) => Some(rules.to_string()),
+                Some(_) => return Err(TapError::InvalidRequest("redaction must be an object of rules".into())),
+            },
             ..defaults
         })
     }

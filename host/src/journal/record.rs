@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::otlp::{PayloadSummary, Signal};
-use crate::session::{CaptureReceipt, SessionState};
+use crate::session::{CaptureReceipt, RedactionCounts, SessionState};
 
 /// Largest frame a reader accepts: bigger lengths are corruption.
 const MAX_FRAME_BYTES: usize = 1 << 30;
@@ -25,6 +25,9 @@ pub struct PartMeta {
     pub bytes_in: u64,
     /// Bytes of its tagged protobuf in the blob.
     pub len: u64,
+    /// What redaction changed in it (zero in journals of older releases).
+    #[serde(default)]
+    pub redaction: RedactionCounts,
 }
 
 /// One object a commit puts to the store.
@@ -223,7 +226,14 @@ mod tests {
     fn prepared() -> Record {
         let summary =
             PayloadSummary { signal: Signal::Logs, items: 3, resources: 1, min_unix_nanos: 5, max_unix_nanos: 9 };
-        let part = |seq, len| PartMeta { seq, session: "s1".into(), summary, bytes_in: 10, len };
+        let part = |seq, len| PartMeta {
+            seq,
+            session: "s1".into(),
+            summary,
+            bytes_in: 10,
+            len,
+            redaction: RedactionCounts::default(),
+        };
         Record {
             header: Header::Prepared { parts: vec![part(1, 3), part(2, 2)], raw: None },
             blobs: vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")],

@@ -18,6 +18,7 @@ fn state(id: &str, status: SessionStatus) -> SessionState {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: None,
     };
     SessionState {
         config,
@@ -52,7 +53,14 @@ fn start(id: u64, session: &str) -> Record {
 }
 
 fn part(seq: u64, session: &str, body: &'static [u8]) -> Record {
-    let meta = PartMeta { seq, session: session.into(), summary: summary(2), bytes_in: 5, len: body.len() as u64 };
+    let meta = PartMeta {
+        seq,
+        session: session.into(),
+        summary: summary(2),
+        bytes_in: 5,
+        len: body.len() as u64,
+        redaction: Default::default(),
+    };
     Record { header: Header::Prepared { parts: vec![meta], raw: None }, blobs: vec![Bytes::from_static(body)] }
 }
 
@@ -65,6 +73,7 @@ fn object(id: u64, session: &str, covers: Vec<u64>, items: u64) -> Record {
         uncompressed_bytes: 10,
         compressed_bytes: 4,
         summary: summary(items),
+        redaction: Default::default(),
     };
     let put = PutMeta { key, content_type: "application/gzip".into(), len: 4 };
     Record {

@@ -16,7 +16,9 @@ use super::processor_types::{
     GuestError, ObjectKeyInfo, ObjectTiming, PreparedCapture, PutError, ReplayBatch, ReplayOptions, TimestampRewrite,
 };
 use crate::otlp::{Encoding, PayloadSummary, Signal};
-use crate::session::{CaptureReceipt, Phase, SessionConfig, SessionCounts, SessionState, SessionStatus};
+use crate::session::{
+    CaptureReceipt, Phase, RedactionCounts, SessionConfig, SessionCounts, SessionState, SessionStatus,
+};
 
 impl From<Signal> for wit::Signal {
     fn from(signal: Signal) -> Self {
@@ -106,6 +108,7 @@ impl From<SessionConfig> for wit::SessionConfig {
             max_size_bytes: c.max_size_bytes,
             max_duration_millis: c.max_duration_millis,
             gzip_level: c.gzip_level,
+            redaction: c.redaction,
         }
     }
 }
@@ -125,6 +128,7 @@ impl From<wit::SessionConfig> for SessionConfig {
             max_size_bytes: c.max_size_bytes,
             max_duration_millis: c.max_duration_millis,
             gzip_level: c.gzip_level,
+            redaction: c.redaction,
         }
     }
 }
@@ -144,6 +148,8 @@ impl From<SessionCounts> for wit::SessionCounts {
             last_telemetry_unix_nanos: c.last_telemetry_unix_nanos,
             dropped_requests: c.dropped_requests,
             dropped_items: c.dropped_items,
+            masked_values: c.masked_values,
+            removed_keys: c.removed_keys,
         }
     }
 }
@@ -163,6 +169,8 @@ impl From<wit::SessionCounts> for SessionCounts {
             last_telemetry_unix_nanos: c.last_telemetry_unix_nanos,
             dropped_requests: c.dropped_requests,
             dropped_items: c.dropped_items,
+            masked_values: c.masked_values,
+            removed_keys: c.removed_keys,
         }
     }
 }
@@ -214,19 +222,42 @@ impl From<wit::CaptureReceipt> for CaptureReceipt {
             uncompressed_bytes: r.uncompressed_bytes,
             compressed_bytes: r.compressed_bytes,
             summary: r.summary.into(),
+            redaction: r.redaction.into(),
         }
+    }
+}
+
+impl From<wit::RedactionCounts> for RedactionCounts {
+    fn from(r: wit::RedactionCounts) -> Self {
+        RedactionCounts { masked_values: r.masked_values, removed_keys: r.removed_keys }
+    }
+}
+
+impl From<RedactionCounts> for wit::RedactionCounts {
+    fn from(r: RedactionCounts) -> Self {
+        wit::RedactionCounts { masked_values: r.masked_values, removed_keys: r.removed_keys }
     }
 }
 
 impl From<wit::PreparedCapture> for PreparedCapture {
     fn from(p: wit::PreparedCapture) -> Self {
-        PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in }
+        PreparedCapture {
+            protobuf: p.protobuf,
+            summary: p.summary.into(),
+            bytes_in: p.bytes_in,
+            redaction: p.redaction.into(),
+        }
     }
 }
 
 impl From<PreparedCapture> for wit::PreparedCapture {
     fn from(p: PreparedCapture) -> Self {
-        wit::PreparedCapture { protobuf: p.protobuf, summary: p.summary.into(), bytes_in: p.bytes_in }
+        wit::PreparedCapture {
+            protobuf: p.protobuf,
+            summary: p.summary.into(),
+            bytes_in: p.bytes_in,
+            redaction: p.redaction.into(),
+        }
     }
 }
 

@@ -15,6 +15,8 @@ pub struct PreparedCapture {
     pub summary: PayloadSummary,
     /// Bytes of the payload as received.
     pub bytes_in: u64,
+    /// What the session's redaction rules changed in it.
+    pub redaction: crate::session::RedactionCounts,
 }
 
 /// What a raw object key says about the object.

@@ -3,6 +3,7 @@
 //! behind the imports. The capability traits live here, beside the context
 //! that calls them; backends implement them where the tap is wired together.
 
+use crate::redaction_key::RedactionKey;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -131,6 +132,9 @@ pub struct Capabilities {
     pub clock: Arc<dyn Clock>,
     /// Behind the randomness import.
     pub random: Arc<dyn Randomness>,
+    /// Behind the pseudonyms import: the key redaction rules hash with;
+    /// `None` refuses rules that hash.
+    pub pseudonyms: Option<Arc<RedactionKey>>,
 }
 
 /// Store data of one instance: its WASI context, limits and capabilities.

@@ -154,8 +154,12 @@ impl Tap {
             UploadSettings { spool, ..UploadSettings::new(settings.upload_queue_bytes) },
         );
         let committer = Committer::new(uploader.clone(), journal, settings.backlog_bytes);
-        let capabilities =
-            Capabilities { sink: Arc::new(uploader.clone()), clock: clock.clone(), random: Arc::new(OsRandomness) };
+        let capabilities = Capabilities {
+            sink: Arc::new(uploader.clone()),
+            clock: clock.clone(),
+            random: Arc::new(OsRandomness),
+            pseudonyms: settings.redaction_key.clone().map(Arc::new),
+        };
         let pool = ProcessorPool::start(runtime, capabilities, settings.workers, settings.max_queued_calls)?;
         let catalog = Catalog::new(storage, pool.clone());
         let counters = Arc::new(TapCounters::default());

@@ -21,7 +21,8 @@ const MAX_BACKOFF_NANOS: u64 = 64_000_000;
 
 /// The session the environment names (`OTLP_CAPTURE_SESSION`, with
 /// `OTLP_CAPTURE_FLAGS` comma-separated, `OTLP_CAPTURE_SAMPLE_RATIO`,
-/// `OTLP_CAPTURE_DESCRIPTION`); `None` when the proxy only forwards.
+/// `OTLP_CAPTURE_DESCRIPTION`, and redaction rules as JSON in
+/// `OTLP_CAPTURE_REDACTION`); `None` when the proxy only forwards.
 pub fn config() -> Result<Option<SessionConfig>, String> {
     let Some(session_id) = setting("OTLP_CAPTURE_SESSION") else { return Ok(None) };
     processor::validate_session_id(&session_id).map_err(|e| describe(&e))?;
@@ -49,6 +50,7 @@ pub fn config() -> Result<Option<SessionConfig>, String> {
         max_size_bytes: None,
         max_duration_millis: None,
         gzip_level: None,
+        redaction: setting("OTLP_CAPTURE_REDACTION"),
     }))
 }
 
@@ -146,6 +148,8 @@ fn add(counts: &mut SessionCounts, signal: Signal, receipt: &CaptureReceipt) {
     };
     counts.compressed_bytes += receipt.compressed_bytes;
     counts.uncompressed_bytes += receipt.uncompressed_bytes;
+    counts.masked_values += receipt.redaction.masked_values;
+    counts.removed_keys += receipt.redaction.removed_keys;
     let (min, max) = (receipt.summary.min_unix_nanos, receipt.summary.max_unix_nanos);
     if min != 0 {
         counts.first_telemetry_unix_nanos = match counts.first_telemetry_unix_nanos {

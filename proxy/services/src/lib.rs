@@ -2,10 +2,13 @@
 //! processor component imports, served by what a wasi:http/proxy host
 //! offers. `storage` puts objects into an S3 bucket over wasi:http with
 //! SigV4 signing done here; `clock` is wasi:clocks' wall clock;
-//! `randomness` is wasi:random. It also exports `object-store` (reads and
-//! conditional puts) for the front adapter's metadata.json.
+//! `randomness` is wasi:random; `pseudonyms` hashes with the key in
+//! `OTLP_CAPTURE_REDACTION_KEY` (a wasi:http host has no files to read it
+//! from). It also exports `object-store` (reads and conditional puts) for
+//! the front adapter's metadata.json.
 #![allow(unsafe_code)] // the bindings wit-bindgen generates
 
+pub mod pseudonyms;
 pub mod s3;
 pub mod sigv4;
 
@@ -22,7 +25,7 @@ mod bindings {
 #[cfg(target_arch = "wasm32")]
 mod exports {
     use super::bindings::exports::otlp::capture::storage::StorageError;
-    use super::bindings::exports::otlp::capture::{clock, randomness, storage};
+    use super::bindings::exports::otlp::capture::{clock, pseudonyms, randomness, storage};
     use super::bindings::exports::otlp::capture_proxy::object_store::{self, StoreError, StoredObject};
     use super::s3::{Bucket, S3Error};
 
@@ -49,6 +52,13 @@ mod exports {
     impl randomness::Guest for Services {
         fn random_bytes(len: u32) -> Vec<u8> {
             wasip2::random::random::get_random_bytes(u64::from(len))
+        }
+    }
+
+    impl pseudonyms::Guest for Services {
+        fn hmac_sha256(text: Vec<u8>) -> Option<String> {
+            let key = otlp_capture_proxy_wasi_host::setting("OTLP_CAPTURE_REDACTION_KEY")?;
+            super::pseudonyms::hmac_sha256_hex(key.as_bytes(), &text)
         }
     }
 

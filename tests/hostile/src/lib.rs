@@ -105,6 +105,8 @@ mod component {
                     last_telemetry_unix_nanos: 0,
                     dropped_requests: 0,
                     dropped_items: 0,
+                    masked_values: 0,
+                    removed_keys: 0,
                 },
                 phases: Vec::new(),
             })

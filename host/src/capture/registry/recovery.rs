@@ -29,7 +29,12 @@ impl SessionRegistry {
                 self.committer.settle_parts(&meta.session, vec![meta.seq]);
                 continue;
             };
-            let part = PreparedCapture { protobuf: body.to_vec(), summary: meta.summary, bytes_in: meta.bytes_in };
+            let part = PreparedCapture {
+                protobuf: body.to_vec(),
+                summary: meta.summary,
+                bytes_in: meta.bytes_in,
+                redaction: meta.redaction,
+            };
             session.add_recovered(part, meta.seq);
         }
         recovered.sessions.keys().cloned().collect()
