@@ -13,14 +13,32 @@ use otlp_capture_guest::records::{PayloadEncoding, Signal};
 use otlp_capture_guest::summary;
 
 use otlp_capture_guest::gzip;
+use otlp_capture_guest::otlp::common::v1::any_value::Value as Any;
 
-use crate::support::otlp::{spec_example, tagged_with};
+use crate::support::otlp::{resource_attributes, spec_example, tagged_with};
 use crate::support::processes::{BUCKET, HttpHost, HttpServe, MotoServer, S3Server, run_cli_ok};
 use crate::support::receiver::{Received, Receiver};
+use crate::support::reference::python_hmac_sha256;
 use crate::support::sdk;
 use crate::support::{generate, wait};
 
 const SESSION: &str = "proxy-demo";
+/// The proxy's pseudonym key (`OTLP_CAPTURE_REDACTION_KEY`).
+const KEY: &str = "the proxy test's redaction key, 32 bytes or more";
+/// The session's rules (`OTLP_CAPTURE_REDACTION`): the SDK's resource
+/// attribute `deployment.environment` is recorded as its pseudonym.
+const RULES: &str = r#"{"blockedKeyPatterns": ["^deployment\\.environment$"], "hash": "hmac-sha256"}"#;
+
+/// The values of resource attribute `key` in what a receiver took.
+fn resource_values(received: &[Received], key: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    for request in received {
+        let signal = Signal::from_name(request.path.trim_start_matches("/v1/")).unwrap();
+        let decoded = OtlpRequest::decode(signal, PayloadEncoding::Protobuf, &request.message()).unwrap();
+        values.extend(resource_attributes(&decoded).into_iter().flatten().filter(|(k, _)| k == key).map(|(_, v)| v));
+    }
+    values
+}
 
 fn composed_proxy() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -76,6 +94,8 @@ fn forwards_records_to_s3_and_replays(host: HttpHost) {
             ("OTLP_CAPTURE_SESSION", SESSION.to_owned()),
             ("OTLP_CAPTURE_FLAGS", "paymentFailure".to_owned()),
             ("OTLP_CAPTURE_FORWARD", upstream.base.clone()),
+            ("OTLP_CAPTURE_REDACTION", RULES.to_owned()),
+            ("OTLP_CAPTURE_REDACTION_KEY", KEY.to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
@@ -133,6 +153,14 @@ fn forwards_records_to_s3_and_replays(host: HttpHost) {
     let mut replay_env = s3.env();
     replay_env.push(("OTLP_CAPTURE_STORE".into(), format!("s3://{BUCKET}/recorded")));
     run_cli_ok(&["replay", SESSION, "--endpoint", &replayed.base, "--speed", "max"], &replay_env);
+    // Forwarding is transparent; the recording holds the pseudonym the same key gives in Python.
+    let plain = format!("{:?}", Some(Any::StringValue("e2e".into())));
+    let environments = resource_values(&forwarded, "deployment.environment");
+    assert!(!environments.is_empty() && environments.iter().all(|v| *v == plain), "{environments:?}");
+    let pseudonym = format!("{:?}", Some(Any::StringValue(python_hmac_sha256(KEY, "e2e"))));
+    let recorded = resource_values(&replayed.accepted(), "deployment.environment");
+    assert!(!recorded.is_empty() && recorded.iter().all(|v| *v == pseudonym), "{recorded:?}");
+    assert!(metadata["redaction"]["maskedValues"].as_u64().unwrap() > 0, "{metadata}");
     let (replayed, tagged) = items(&replayed.accepted());
     assert_eq!(replayed, (spans, points, logs), "the replay carries what the proxy recorded");
     assert!(tagged, "every replayed resource carries the session id");

@@ -6,7 +6,6 @@
 //! allow list keeps only what it lists; metadata.json counts what was done.
 
 use std::path::Path;
-use std::process::Command;
 
 use otlp_capture_guest::codec::OtlpRequest;
 use otlp_capture_guest::otlp::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -25,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::support::otlp::{gunzip, stored_requests};
 use crate::support::processes::{TapProcess, run_cli, workspace};
-use crate::support::sdk;
+use crate::support::{reference, sdk};
 
 const EMAIL: &str = "ann.lee@shop.test";
 const TOKEN: &str = "tok_live_9f8e7d6c5b4a";
@@ -49,19 +48,9 @@ fn rules() -> Value {
     })
 }
 
-/// HMAC-SHA256 of `text` under [`KEY`] as Python's standard library computes it.
+/// HMAC-SHA256 of `text` under [`KEY`], computed by Python.
 fn python_hmac(text: &str) -> String {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import hashlib, hmac, sys; print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())",
-            KEY,
-            text,
-        ])
-        .output()
-        .expect("python3");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    reference::python_hmac_sha256(KEY, text)
 }
 
 fn string(text: &str) -> Option<AnyValue> {

@@ -24,6 +24,7 @@ pub mod otlp;
 pub mod processes;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod receiver;
+pub mod reference;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sdk;
 #[cfg(not(target_arch = "wasm32"))]

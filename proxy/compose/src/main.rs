@@ -2,7 +2,7 @@
 //! components into one component of the wasi:http/proxy world:
 //!
 //! ```text
-//! services --storage, clock, randomness, types--> processor
+//! services --storage, clock, randomness, pseudonyms, types--> processor
 //! services --object-store, clock, types, storage--> front <--otlp-processor-- processor
 //! front --wasi:http/incoming-handler--> (exported)
 //! ```
@@ -22,6 +22,7 @@ const PROCESSOR_IMPORTS: &[&str] = &[
     "otlp:capture/storage@0.1.0",
     "otlp:capture/clock@0.1.0",
     "otlp:capture/randomness@0.1.0",
+    "otlp:capture/pseudonyms@0.1.0",
 ];
 /// The front's imports the services adapter serves.
 const FRONT_SERVICE_IMPORTS: &[&str] = &[
