@@ -255,7 +255,11 @@ fn planted_secrets_reach_no_file_and_pseudonyms_join_across_sessions_and_taps() 
     assert!(json.contains("GET /users/*") && !json.contains("4711"), "the span name is sanitized");
 
     // The SDK's telemetry, in a second session of this tap and a session of another tap with the key.
-    assert_eq!(start(&client, &tap.base, "sdk", rules()).status(), StatusCode::CREATED);
+    let rules_file = work.path().join("rules.json");
+    std::fs::write(&rules_file, rules().to_string()).unwrap();
+    let started =
+        run_cli(&["session", "start", "sdk", "--redaction", rules_file.to_str().unwrap(), "--tap", &tap.base], &[]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     sdk::emit_planted(&tap.base, EMAIL);
     stop(&client, &tap.base, "sdk");
     let other_store = work.path().join("other-store");

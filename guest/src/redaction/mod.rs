@@ -244,19 +244,23 @@ impl Pass<'_> {
     /// event, link, log record, data point or exemplar attributes).
     fn attributes(&mut self, attributes: &mut Vec<KeyValue>) -> Result<(), ProcessorError> {
         let mut tally = Tally::default();
-        let mut kept = Vec::with_capacity(attributes.len());
-        for mut kv in attributes.drain(..) {
+        if !self.redactor.allow_all_keys {
+            // Removed in place: most lists lose nothing, and none is copied for it.
+            attributes.retain(|kv| {
+                let removed = !self.redactor.is_ignored(&kv.key) && self.redactor.is_removed(&kv.key);
+                if removed {
+                    tally.removed.push(kv.key.clone());
+                }
+                !removed
+            });
+        }
+        for kv in attributes.iter_mut() {
             if self.redactor.is_ignored(&kv.key) {
                 tally.ignored += 1;
-            } else if self.redactor.is_removed(&kv.key) {
-                tally.removed.push(kv.key);
-                continue;
             } else if self.value(&kv.key, kv.value.as_mut(), Place::Attributes, &mut tally)? {
                 tally.masked.push(kv.key.clone());
             }
-            kept.push(kv);
         }
-        *attributes = kept;
         self.counts.removed_keys += tally.removed.len() as u64;
         self.counts.masked_values += tally.masked.len() as u64;
         self.summarize(attributes, tally, "redaction");
@@ -292,7 +296,7 @@ impl Pass<'_> {
             tally.allowed.push(key.to_owned());
             return Ok(false);
         }
-        self.scan(key, value, place)
+        self.scan(key, value, place, false)
     }
 
     /// Masks every scalar of `value` whole (a blocked key's value).
@@ -320,9 +324,11 @@ impl Pass<'_> {
 
     /// Masks the matches in the strings of `value`, at any depth, and runs
     /// the sanitizers on `key`'s value; true when anything changed.
-    fn scan(&mut self, key: &str, value: &mut Value, place: Place) -> Result<bool, ProcessorError> {
+    /// `nested` says whether `value` lies inside another (whose allowed
+    /// values the caller did not check).
+    fn scan(&mut self, key: &str, value: &mut Value, place: Place, nested: bool) -> Result<bool, ProcessorError> {
         match value {
-            Value::StringValue(text) if self.redactor.is_allowed_value(text) => Ok(false),
+            Value::StringValue(text) if nested && self.redactor.is_allowed_value(text) => Ok(false),
             Value::StringValue(text) => {
                 let mut changed = false;
                 if let Some(masked) = self.masked_parts(text)? {
@@ -338,7 +344,7 @@ impl Pass<'_> {
             Value::ArrayValue(array) => {
                 let mut changed = false;
                 for item in array.values.iter_mut().filter_map(|v| v.value.as_mut()) {
-                    changed |= self.scan(key, item, place)?;
+                    changed |= self.scan(key, item, place, true)?;
                 }
                 Ok(changed)
             }
@@ -352,7 +358,7 @@ impl Pass<'_> {
                     changed |= if self.redactor.is_blocked_key(&kv.key) {
                         self.mask_whole(inner)?
                     } else {
-                        self.scan(&kv.key, inner, place)?
+                        self.scan(&kv.key, inner, place, true)?
                     };
                 }
                 Ok(changed)
