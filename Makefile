@@ -3,6 +3,10 @@
 # targets (rust-toolchain.toml), and for tests the s3s-fs server.
 
 CARGO   ?= cargo
+# The component is built with wasm SIMD (host/build.rs sets the same when it
+# builds the guest itself); relaxed SIMD stays off, so every host computes
+# the same bytes.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS := -C target-feature=+simd128
 # The guest's core module; the host's build script makes it the component.
 GUEST   := target/wasm32-unknown-unknown/release/otlp_capture_guest.wasm
 BIN     := target/release/otlp-capture

@@ -22,6 +22,10 @@ use std::time::SystemTime;
 
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
 const GUEST_MODULE: &str = "wasm32-unknown-unknown/release/otlp_capture_guest.wasm";
+/// The guest's code generation: wasm SIMD (zlib-rs and the compiler use it;
+/// wasmtime, jco's V8 and `wasmtime serve` run it). Relaxed SIMD stays off,
+/// so every host computes the same bytes. `make` sets the same for its builds.
+const GUEST_RUSTFLAGS: &str = "-C target-feature=+simd128";
 /// The interfaces of the component's world, as core-module import names start.
 const WORLD_IMPORTS: &str = "otlp:capture/";
 
@@ -144,6 +148,7 @@ fn build_guest(workspace: &Path, out_dir: &Path) -> Option<PathBuf> {
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("RUSTC_WRAPPER")
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", GUEST_RUSTFLAGS)
         .status();
     match status {
         Ok(status) if status.success() => Some(target_dir.join(GUEST_MODULE)),
