@@ -404,17 +404,16 @@ impl Pass<'_> {
         if self.redactor.is_allowed_value(name) {
             return;
         }
-        let before = name.clone();
-        if let Some((_, true)) = &self.redactor.url
-            && let Some(sanitized) = sanitizers::sanitize_http_span_name(name)
-        {
+        let sanitized = match (&self.redactor.url, &self.redactor.db) {
+            (Some((_, true)), _) if let Some(http) = sanitizers::sanitize_http_span_name(name) => Some(http),
+            (_, Some((statements, true))) if attributes.iter().any(|kv| statements.contains(&kv.key)) => {
+                Some(sanitizers::sanitize_sql(name))
+            }
+            _ => None,
+        };
+        // Most names are no `METHOD /path` and carry no statement: nothing is copied for them.
+        if let Some(sanitized) = sanitized.filter(|s| s != name) {
             *name = sanitized;
-        } else if let Some((statements, true)) = &self.redactor.db
-            && attributes.iter().any(|kv| statements.contains(&kv.key))
-        {
-            *name = sanitizers::sanitize_sql(name);
-        }
-        if *name != before {
             self.counts.masked_values += 1;
         }
     }

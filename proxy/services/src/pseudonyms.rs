@@ -1,9 +1,8 @@
 //! Pseudonyms for the proxy: HMAC-SHA256 under the key the host's
-//! environment gives, refused when it is shorter than the bundled host
-//! accepts.
+//! environment gives (with SigV4's HMAC), refused when it is shorter than
+//! the bundled host accepts.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use crate::sigv4;
 
 /// Fewest key bytes, as `otlp-capture serve --redaction-key-file` requires.
 pub const MIN_KEY_BYTES: usize = 32;
@@ -14,9 +13,7 @@ pub fn hmac_sha256_hex(key: &[u8], text: &[u8]) -> Option<String> {
     if key.len() < MIN_KEY_BYTES {
         return None;
     }
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
-    mac.update(text);
-    Some(mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect())
+    Some(sigv4::hex(&sigv4::hmac(key, text)))
 }
 
 #[cfg(test)]
